@@ -1,0 +1,3 @@
+"""Inbox: one threaded queue for customer conversations on X, Facebook, email and web forms."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Adapters to the outside services: one contract (``base``), one error mapping (``failures``)."""
