@@ -258,3 +258,86 @@ class Draft:
     quoted_text: str = ""  # the message we answer, for email quoting
     html: str | None = None
     cc: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    """A message as kept in a conversation, with its row id and delivery state."""
+
+    id: int
+    conversation_id: int
+    account_id: str
+    provider_id: str
+    channel: Channel
+    surface: Surface
+    direction: Direction
+    author_key: str
+    author_name: str
+    author_handle: str
+    subject: str | None
+    text: str
+    html: str | None
+    sent_at: datetime
+    attachments: tuple[Attachment, ...] = ()
+    automated: bool = False
+    private: bool = False
+    reply_to_id: str | None = None
+    references: tuple[str, ...] = ()
+    thread_key: str | None = None
+    meta: Mapping[str, str] = field(default_factory=dict)
+    outbox_state: OutboxState | None = None
+    outbox_error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LinkSuggestion:
+    """A likely link between an identity and another customer, for the agent to accept or reject."""
+
+    id: int
+    identity: Identity
+    customer_id: int
+    customer_name: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    message_id: int
+    conversation_id: int
+    channel: Channel
+    author_name: str
+    subject: str
+    snippet: str
+    sent_at: datetime
+
+
+class QueueSort(StrEnum):
+    URGENCY = "urgency"  # SLA due first, then priority, then oldest
+    NEWEST = "newest"
+    OLDEST = "oldest"
+    PRIORITY = "priority"
+
+
+@dataclass(frozen=True, slots=True)
+class QueueFilter:
+    """Which conversations a queue view shows. Empty fields do not filter."""
+
+    statuses: frozenset[Status] = frozenset({Status.NEW, Status.OPEN, Status.PENDING, Status.SOLVED})
+    channel: Channel | None = None
+    tag: str | None = None
+    assignee: str | None = None  # "" means unassigned
+    sla_states: frozenset[str] = frozenset()
+    customer_id: int | None = None
+    conversation_ids: tuple[int, ...] | None = None  # from a full-text search
+    sort: QueueSort = QueueSort.URGENCY
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    draft: Draft
+    state: OutboxState
+    attempts: int
+    last_error: str
+    provider_id: str | None
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,19 @@
+"""Where the store lives: ``--db``, else ``INBOX_DB``, else the platform's user data folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+
+def default_db_path() -> Path:
+    env = os.environ.get("INBOX_DB")
+    if env:
+        return Path(env)
+    return Path(platformdirs.user_data_dir("inbox", "inbox")) / "inbox.db"
+
+
+def demo_db_path() -> Path:
+    return Path(platformdirs.user_data_dir("inbox", "inbox")) / "demo.db"

@@ -1,0 +1,87 @@
+"""Opening the store: file permissions, pragmas, migrations, and clear refusals."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from inbox.errors import StoreError
+from inbox.store.schema import MIGRATIONS
+
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def to_db_time(value: datetime) -> str:
+    """A fixed-width UTC text that sorts like the instant it names."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to the store")
+    return value.astimezone(UTC).strftime(TIME_FORMAT)
+
+
+def from_db_time(text: str) -> datetime:
+    return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=UTC)
+
+
+def _create_private(path: Path) -> None:
+    """Create the database file readable by its user only, before SQLite opens it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+        os.close(fd)
+
+
+def connect(path: Path | str, *, readonly: bool = False) -> Database:
+    """Open (creating and migrating if needed) the store at ``path``; ":memory:" for tests."""
+    memory = str(path) == ":memory:"
+    where = "memory" if memory else str(path)
+    try:
+        if not memory and not readonly:
+            _create_private(Path(path))
+        if readonly:
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False, isolation_level=None)
+        else:
+            conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=10)
+        conn.execute("PRAGMA foreign_keys = ON")
+        if not memory and not readonly:
+            conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA busy_timeout = 10000")
+        db = Database(conn)
+        _refuse_newer(db, where)
+        if not readonly:
+            MIGRATIONS.apply(db)
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(explain(exc, where)) from exc
+    except OSError as exc:
+        raise StoreError(f"cannot open the store at {where}: {exc.strerror or exc}") from exc
+    return db
+
+
+def _refuse_newer(db: Database, where: str) -> None:
+    known = {m.name for m in MIGRATIONS.pending(Database(memory=True))}
+    applied = {m.name for m in MIGRATIONS.applied(db)}
+    unknown = sorted(applied - known)
+    if unknown:
+        raise StoreError(
+            f"the store at {where} was written by a newer version of Inbox "
+            f"(it has migration {unknown[-1]}); update Inbox to open it"
+        )
+
+
+def explain(exc: sqlite3.Error, where: str) -> str:
+    """One line a user can act on, for the errors a store meets in real life."""
+    text = str(exc)
+    lowered = text.lower()
+    if "disk is full" in lowered or "database or disk is full" in lowered:
+        return f"the disk holding the store ({where}) is full: free some space; nothing stored was lost"
+    if "readonly" in lowered or "read-only" in lowered:
+        return f"the store at {where} is read-only: check the file's permissions; nothing stored was lost"
+    if "not a database" in lowered or "malformed" in lowered:
+        return f"the store at {where} is damaged ({text})"
+    if "locked" in lowered:
+        return f"the store at {where} is busy in another program ({text})"
+    return f"store error at {where}: {text}"

@@ -1,0 +1,353 @@
+"""Ingest: a batch of normalised messages becomes rows, threaded and linked, in one transaction.
+
+Idempotent: the key of a message is (account, provider id); an email whose Message-ID is already
+stored with different content is kept under the id plus a content hash, so importing the same data
+twice adds nothing and two different mails sharing an id are both kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlite_utils import Database
+
+from inbox import identity as identity_rules
+from inbox import routing
+from inbox.models import (
+    Account,
+    Author,
+    Direction,
+    EventKind,
+    Message,
+    Status,
+)
+from inbox.store.database import from_db_time, to_db_time
+
+
+@dataclass
+class IngestResult:
+    added: int = 0
+    duplicates: int = 0
+    ignored: int = 0
+    conversations: set[int] = field(default_factory=set)
+    new_conversations: set[int] = field(default_factory=set)
+
+    def merge(self, other: IngestResult) -> None:
+        self.added += other.added
+        self.duplicates += other.duplicates
+        self.ignored += other.ignored
+        self.conversations |= other.conversations
+        self.new_conversations |= other.new_conversations
+
+
+def content_hash(message: Message) -> str:
+    h = hashlib.sha256()
+    for part in (message.author.key, message.subject or "", message.text, to_db_time(message.sent_at)):
+        h.update(part.encode("utf-8", "surrogatepass"))
+        h.update(b"\0")
+    return h.hexdigest()[:24]
+
+
+def ingest(db: Database, account: Account, messages: Sequence[Message]) -> IngestResult:
+    """Store ``messages`` of ``account`` in one transaction; returns what changed."""
+    result = IngestResult()
+    with db.atomic():
+        for message in messages:
+            _ingest_one(db, account, message, result)
+    return result
+
+
+def _scalar(db: Database, sql: str, params: Sequence[object]) -> object:
+    row = db.execute(sql, list(params)).fetchone()
+    return None if row is None else row[0]
+
+
+def _ingest_one(db: Database, account: Account, message: Message, result: IngestResult) -> None:
+    if message.meta.get("retweet") == "1":
+        result.ignored += 1
+        return
+    direction = message.direction
+    if message.author.key in account.own_keys or (
+        message.author.kind.value == "email" and message.author.key.lower() in account.own_keys
+    ):
+        direction = Direction.OUTBOUND
+    digest = content_hash(message)
+    provider_id = message.provider_id
+    row = db.execute(
+        "SELECT content_hash FROM messages WHERE account_id = ? AND provider_id = ?",
+        [account.id, provider_id],
+    ).fetchone()
+    if row is not None:
+        if row[0] == digest or message.channel.value != "email":
+            result.duplicates += 1
+            return
+        provider_id = f"{provider_id}#{digest[:12]}"
+        if _scalar(db, "SELECT 1 FROM messages WHERE account_id = ? AND provider_id = ?", [account.id, provider_id]):
+            result.duplicates += 1
+            return
+
+    if direction is Direction.INBOUND:
+        identity_id, customer_id = _identity(db, message.author, create_customer=True)
+    else:
+        identity_id = None
+        customer_id = None
+        if message.recipients:
+            _rid, customer_id = _identity(db, message.recipients[0], create_customer=True)
+
+    keys = routing.thread_keys(account.id, message)
+    conversation_id = _route(db, account, message, keys, customer_id, direction, result)
+    when = to_db_time(message.sent_at)
+    cursor = db.execute(
+        """INSERT INTO messages (account_id, provider_id, conversation_id, channel, surface, direction,
+               identity_id, author_key, author_name, author_handle, subject, text, html, sent_at,
+               reply_to_id, refs, recipients, attachments, automated, private, meta, content_hash,
+               thread_key)
+           VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+        [
+            account.id,
+            provider_id,
+            conversation_id,
+            message.channel.value,
+            message.surface.value,
+            direction.value,
+            identity_id,
+            message.author.key,
+            message.author.display_name or message.author.handle or message.author.key,
+            message.author.handle,
+            message.subject,
+            message.text,
+            message.html,
+            when,
+            message.reply_to_id,
+            json.dumps(list(message.references)),
+            json.dumps([_author_json(a) for a in message.recipients]),
+            json.dumps(
+                [
+                    {"filename": a.filename, "content_type": a.content_type, "size": a.size, "url": a.url}
+                    for a in message.attachments
+                ]
+            ),
+            int(message.automated),
+            int(message.private),
+            json.dumps(dict(message.meta)),
+            digest,
+            message.thread_key,
+        ],
+    )
+    for key in keys:
+        db.execute("INSERT OR REPLACE INTO thread_keys (key, conversation_id) VALUES (?, ?)", [key, conversation_id])
+    _update_conversation(db, conversation_id, message, direction, customer_id, when)
+    _record_events(db, conversation_id, message, direction, when)
+    if direction is Direction.INBOUND and identity_id is not None and customer_id is not None:
+        _suggest_links(db, identity_id, customer_id, message.text)
+    result.added += 1
+    result.conversations.add(conversation_id)
+    del cursor
+
+
+def _author_json(author: Author) -> dict[str, object]:
+    return {"kind": author.kind.value, "key": author.key, "handle": author.handle, "name": author.display_name}
+
+
+def _identity(db: Database, author: Author, *, create_customer: bool) -> tuple[int, int | None]:
+    key = identity_rules.normalise_key(author.kind, author.key)
+    row = db.execute(
+        "SELECT id, customer_id, handle, display_name, followers FROM identities WHERE kind = ? AND key = ?",
+        [author.kind.value, key],
+    ).fetchone()
+    if row is not None:
+        identity_id, customer_id = int(row[0]), row[1]
+        handle = author.handle or row[2]
+        name = author.display_name or row[3]
+        followers = author.followers if author.followers is not None else row[4]
+        if (handle, name, followers) != (row[2], row[3], row[4]):
+            db.execute(
+                "UPDATE identities SET handle = ?, display_name = ?, followers = ? WHERE id = ?",
+                [handle, name, followers, identity_id],
+            )
+        if customer_id is None and create_customer:
+            customer_id = _new_customer(db, name or handle or key)
+            db.execute("UPDATE identities SET customer_id = ? WHERE id = ?", [customer_id, identity_id])
+        return identity_id, None if customer_id is None else int(customer_id)
+    customer_id = _new_customer(db, author.display_name or author.handle or key) if create_customer else None
+    cursor = db.execute(
+        """INSERT INTO identities (kind, key, handle, display_name, customer_id, followers, avatar_url)
+           VALUES (?,?,?,?,?,?,?)""",
+        [author.kind.value, key, author.handle, author.display_name, customer_id, author.followers, author.avatar_url],
+    )
+    identity_id = int(cursor.lastrowid or 0)
+    if customer_id is not None:
+        _suggest_by_name(db, identity_id, customer_id, author.display_name)
+    return identity_id, customer_id
+
+
+def _new_customer(db: Database, name: str) -> int:
+    from datetime import UTC
+
+    cursor = db.execute(
+        "INSERT INTO customers (display_name, name_key, created_at) VALUES (?, ?, ?)",
+        [name, identity_rules.comparable_name(name), to_db_time(datetime.now(UTC))],
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def _route(
+    db: Database,
+    account: Account,
+    message: Message,
+    keys: list[str],
+    customer_id: int | None,
+    direction: Direction,
+    result: IngestResult,
+) -> int:
+    candidates: list[routing.Candidate] = []
+    if keys:
+        marks = ",".join("?" * len(keys))
+        for cid, status, created in db.execute(
+            f"""SELECT DISTINCT c.id, c.status, c.created_at FROM thread_keys k
+                JOIN conversations c ON c.id = k.conversation_id WHERE k.key IN ({marks})""",
+            keys,
+        ).fetchall():
+            candidates.append(routing.Candidate(int(cid), Status(status), from_db_time(created)))
+    if not candidates and customer_id is not None and routing.subject_fallback_allowed(message):
+        wanted = routing.normalise_subject(message.subject)
+        since = to_db_time(message.sent_at - routing.SUBJECT_WINDOW)
+        for cid, status, created, subject in db.execute(
+            """SELECT id, status, created_at, subject FROM conversations
+               WHERE customer_id = ? AND channel = ? AND last_message_at >= ? AND status != 'closed'""",
+            [customer_id, message.channel.value, since],
+        ).fetchall():
+            if routing.normalise_subject(subject) == wanted:
+                candidates.append(routing.Candidate(int(cid), Status(status), from_db_time(created)))
+    route = routing.choose(candidates)
+    if route.conversation_id is not None:
+        for absorbed in route.absorb:
+            merge_conversations(db, route.conversation_id, absorbed)
+        return route.conversation_id
+    status = Status.NEW if direction is Direction.INBOUND else Status.OPEN
+    if message.automated and direction is Direction.INBOUND:
+        status = Status.CLOSED  # noise never opens a conversation; kept for search and history
+    subject = message.subject or _first_line(message.text)
+    when = to_db_time(message.sent_at)
+    cursor = db.execute(
+        """INSERT INTO conversations (channel, account_id, surface, subject, status, priority,
+               customer_id, created_at, last_message_at)
+           VALUES (?,?,?,?,?,?,?,?,?)""",
+        [message.channel.value, account.id, message.surface.value, subject, status.value, "normal", customer_id, when, when],
+    )
+    conversation_id = int(cursor.lastrowid or 0)
+    result.new_conversations.add(conversation_id)
+    return conversation_id
+
+
+def _first_line(text: str, limit: int = 120) -> str:
+    for line in text.splitlines():
+        line = line.strip()
+        if line:
+            return line if len(line) <= limit else line[: limit - 1] + "…"
+    return ""
+
+
+def merge_conversations(db: Database, target: int, absorbed: int) -> None:
+    """Move everything of ``absorbed`` into ``target`` (a message showed they are one thread)."""
+    for table in ("messages", "events", "thread_keys", "sla_log", "outbox"):
+        db.execute(f"UPDATE {table} SET conversation_id = ? WHERE conversation_id = ?", [target, absorbed])
+    db.execute(
+        "INSERT OR IGNORE INTO conversation_tags (conversation_id, tag) SELECT ?, tag FROM conversation_tags WHERE conversation_id = ?",
+        [target, absorbed],
+    )
+    db.execute("DELETE FROM drafts WHERE conversation_id = ?", [absorbed])
+    db.execute("DELETE FROM conversations WHERE id = ?", [absorbed])
+    refresh_aggregates(db, target)
+
+
+def refresh_aggregates(db: Database, conversation_id: int) -> None:
+    db.execute(
+        """UPDATE conversations SET
+             message_count = (SELECT COUNT(*) FROM messages WHERE conversation_id = :id),
+             created_at = MIN(created_at, COALESCE((SELECT MIN(sent_at) FROM messages WHERE conversation_id = :id), created_at)),
+             last_message_at = COALESCE((SELECT MAX(sent_at) FROM messages WHERE conversation_id = :id), last_message_at),
+             last_inbound_at = (SELECT MAX(sent_at) FROM messages WHERE conversation_id = :id AND direction = 'in')
+           WHERE id = :id""",
+        {"id": conversation_id},
+    )
+
+
+def _update_conversation(
+    db: Database, conversation_id: int, message: Message, direction: Direction, customer_id: int | None, when: str
+) -> None:
+    preview = _first_line(message.text, 160)
+    inbound = direction is Direction.INBOUND
+    db.execute(
+        """UPDATE conversations SET
+             message_count = message_count + 1,
+             preview = CASE WHEN ? >= last_message_at OR message_count = 0 THEN ? ELSE preview END,
+             last_message_at = MAX(last_message_at, ?),
+             created_at = MIN(created_at, ?),
+             last_inbound_at = CASE WHEN ? THEN MAX(COALESCE(last_inbound_at, ''), ?) ELSE last_inbound_at END,
+             customer_id = COALESCE(customer_id, ?)
+           WHERE id = ?""",
+        [when, preview, when, when, int(inbound), when, customer_id, conversation_id],
+    )
+
+
+def _record_events(db: Database, conversation_id: int, message: Message, direction: Direction, when: str) -> None:
+    status = str(_scalar(db, "SELECT status FROM conversations WHERE id = ?", [conversation_id]))
+    actor = message.author.handle or message.author.key
+    if direction is Direction.INBOUND:
+        if message.automated:
+            return  # noise neither opens nor stops any clock
+        _event(db, conversation_id, EventKind.MESSAGE_IN, when, actor, message.provider_id)
+        if status in (Status.PENDING.value, Status.SOLVED.value):
+            _event(db, conversation_id, EventKind.STATUS, when, "system", Status.OPEN.value)
+            db.execute("UPDATE conversations SET status = 'open' WHERE id = ?", [conversation_id])
+        return
+    if message.private:
+        kind = EventKind.NOTE
+    elif message.automated:
+        kind = EventKind.AUTO_REPLY
+    else:
+        kind = EventKind.REPLY
+        if status == Status.NEW.value:
+            _event(db, conversation_id, EventKind.STATUS, when, actor, Status.OPEN.value)
+            db.execute("UPDATE conversations SET status = 'open' WHERE id = ?", [conversation_id])
+    _event(db, conversation_id, kind, when, actor, message.provider_id)
+
+
+def _event(db: Database, conversation_id: int, kind: EventKind, when: str, actor: str, value: str) -> None:
+    db.execute(
+        "INSERT INTO events (conversation_id, kind, at, actor, value) VALUES (?,?,?,?,?)",
+        [conversation_id, kind.value, when, actor, value],
+    )
+
+
+def _suggest_links(db: Database, identity_id: int, customer_id: int, text: str) -> None:
+    if "@" not in text and not any(ch.isdigit() for ch in text):
+        return
+    for point in identity_rules.contact_points(text):
+        row = db.execute(
+            "SELECT customer_id FROM identities WHERE kind = ? AND key = ? AND customer_id IS NOT NULL",
+            [point.kind.value, point.key],
+        ).fetchone()
+        if row is not None and int(row[0]) != customer_id:
+            db.execute(
+                "INSERT OR IGNORE INTO link_suggestions (identity_id, customer_id, reason) VALUES (?,?,?)",
+                [identity_id, int(row[0]), point.reason],
+            )
+
+
+def _suggest_by_name(db: Database, identity_id: int, customer_id: int, name: str) -> None:
+    key = identity_rules.comparable_name(name)
+    if len(key.split()) < 2:
+        return
+    for (other,) in db.execute(
+        "SELECT id FROM customers WHERE name_key = ? AND id != ? LIMIT 5", [key, customer_id]
+    ).fetchall():
+        db.execute(
+            "INSERT OR IGNORE INTO link_suggestions (identity_id, customer_id, reason) VALUES (?,?,?)",
+            [identity_id, int(other), f"same name: {name}"],
+        )

@@ -1,0 +1,660 @@
+"""The repository: the one interface the rest of the app uses to read and change the store.
+
+Everything it takes and gives is a core dataclass. Every change to a conversation (status, tags,
+priority, assignment) is written together with an event carrying its instant and author, so the
+SLA engine, reports and a future team server can replay it. Calls are serialised by a lock, so
+the UI's worker threads and the sync service can share one store.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlite_utils import Database
+
+from inbox.errors import InputError, StoreError
+from inbox.models import (
+    Account,
+    Attachment,
+    Channel,
+    Conversation,
+    ConversationEvent,
+    Customer,
+    Direction,
+    EventKind,
+    Identity,
+    IdentityKind,
+    LinkSuggestion,
+    Message,
+    OutboxState,
+    Priority,
+    QueueFilter,
+    QueueSort,
+    SearchHit,
+    Status,
+    StoredMessage,
+    Surface,
+)
+from inbox.store import ingest as ingest_module
+from inbox.store.database import connect, explain, from_db_time, to_db_time
+from inbox.store.search import fts_query
+
+T = TypeVar("T")
+
+
+class Store:
+    """The local SQLite store (offline cache and, in single-agent mode, the source of truth)."""
+
+    def __init__(self, db: Database, where: str = "memory") -> None:
+        self.db = db
+        self.where = where
+        self.lock = threading.RLock()
+
+    @classmethod
+    def open(cls, path: Path | str) -> Store:
+        return cls(connect(path), str(path))
+
+    def close(self) -> None:
+        with self.lock:
+            self.db.conn.close()
+
+    @contextmanager
+    def _guard(self) -> Iterator[Database]:
+        with self.lock:
+            try:
+                yield self.db
+            except sqlite3.Error as exc:
+                raise StoreError(explain(exc, self.where)) from exc
+
+    def _rows(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
+        with self._guard() as db:
+            cur = db.conn.cursor()
+            cur.row_factory = sqlite3.Row
+            return list(cur.execute(sql, params))
+
+    def _write(self, fn: Callable[[Database], T]) -> T:
+        with self._guard() as db, db.atomic():
+            return fn(db)
+
+    # -- accounts -----------------------------------------------------------------------------
+
+    def save_account(self, account: Account) -> None:
+        from datetime import UTC
+
+        def write(db: Database) -> None:
+            db.execute(
+                """INSERT INTO accounts (id, channel, name, own_keys, settings, created_at)
+                   VALUES (?,?,?,?,?,?)
+                   ON CONFLICT(id) DO UPDATE SET name = excluded.name, own_keys = excluded.own_keys,
+                     settings = excluded.settings""",
+                [
+                    account.id,
+                    account.channel.value,
+                    account.name,
+                    json.dumps(sorted(account.own_keys)),
+                    json.dumps(dict(account.settings)),
+                    to_db_time(datetime.now(UTC)),
+                ],
+            )
+
+        self._write(write)
+
+    def remove_account(self, account_id: str, *, wipe: bool = False) -> None:
+        """Forget an account; with ``wipe`` its conversations and messages go too."""
+
+        def write(db: Database) -> None:
+            if wipe:
+                ids = [r[0] for r in db.execute("SELECT id FROM conversations WHERE account_id = ?", [account_id])]
+                for cid in ids:
+                    db.execute("DELETE FROM messages WHERE conversation_id = ?", [cid])
+                    db.execute("DELETE FROM outbox WHERE conversation_id = ?", [cid])
+                    db.execute("DELETE FROM conversations WHERE id = ?", [cid])
+                db.execute("DELETE FROM messages WHERE account_id = ?", [account_id])
+                db.execute("DELETE FROM accounts WHERE id = ?", [account_id])
+            else:
+                db.execute("UPDATE accounts SET state = 'removed' WHERE id = ?", [account_id])
+
+        self._write(write)
+
+    def accounts(self, include_removed: bool = False) -> list[Account]:
+        rows = self._rows("SELECT * FROM accounts ORDER BY id")
+        return [_account(r) for r in rows if include_removed or r["state"] != "removed"]
+
+    def account(self, account_id: str) -> Account | None:
+        rows = self._rows("SELECT * FROM accounts WHERE id = ?", [account_id])
+        return _account(rows[0]) if rows else None
+
+    def account_state(self, account_id: str) -> tuple[str, str]:
+        rows = self._rows("SELECT state, state_reason FROM accounts WHERE id = ?", [account_id])
+        return (rows[0]["state"], rows[0]["state_reason"]) if rows else ("unknown", "")
+
+    def set_account_state(self, account_id: str, state: str, reason: str = "") -> None:
+        self._write(
+            lambda db: db.execute(
+                "UPDATE accounts SET state = ?, state_reason = ? WHERE id = ?", [state, reason, account_id]
+            )
+        )
+
+    def cursor(self, account_id: str) -> str | None:
+        rows = self._rows("SELECT cursor FROM accounts WHERE id = ?", [account_id])
+        return rows[0]["cursor"] if rows else None
+
+    def ensure_account(self, account_id: str, channel: Channel, name: str | None = None) -> Account:
+        existing = self.account(account_id)
+        if existing is not None:
+            return existing
+        account = Account(id=account_id, channel=channel, name=name or account_id)
+        self.save_account(account)
+        return account
+
+    # -- ingest -------------------------------------------------------------------------------
+
+    def ingest(
+        self, account: Account, messages: Sequence[Message], *, cursor: str | None = None
+    ) -> ingest_module.IngestResult:
+        """Store a batch (and the account's new cursor) in one transaction."""
+
+        def write(db: Database) -> ingest_module.IngestResult:
+            result = ingest_module.ingest(db, account, messages)
+            if cursor is not None:
+                db.execute("UPDATE accounts SET cursor = ? WHERE id = ?", [cursor, account.id])
+            return result
+
+        return self._write(write)
+
+    # -- queue and conversations --------------------------------------------------------------
+
+    def queue(self, flt: QueueFilter, *, limit: int = 200, offset: int = 0) -> list[Conversation]:
+        where, params = _queue_where(flt)
+        order = {
+            QueueSort.URGENCY: "CASE WHEN c.sla_due_at IS NULL THEN 1 ELSE 0 END, c.sla_due_at, "
+            + _PRIORITY_ORDER
+            + ", c.last_message_at",
+            QueueSort.NEWEST: "c.last_message_at DESC",
+            QueueSort.OLDEST: "c.last_message_at ASC",
+            QueueSort.PRIORITY: _PRIORITY_ORDER + ", c.last_message_at DESC",
+        }[flt.sort]
+        rows = self._rows(
+            f"""SELECT c.*, COALESCE(cu.display_name, '') AS customer_name,
+                  (SELECT group_concat(tag, ',') FROM conversation_tags t WHERE t.conversation_id = c.id) AS tag_list
+                FROM conversations c LEFT JOIN customers cu ON cu.id = c.customer_id
+                WHERE {where} ORDER BY {order}, c.id LIMIT ? OFFSET ?""",
+            [*params, limit, offset],
+        )
+        return [_conversation(r) for r in rows]
+
+    def count(self, flt: QueueFilter) -> int:
+        where, params = _queue_where(flt)
+        rows = self._rows(f"SELECT COUNT(*) AS n FROM conversations c WHERE {where}", params)
+        return int(rows[0]["n"])
+
+    def conversation(self, conversation_id: int) -> Conversation:
+        rows = self._rows(
+            """SELECT c.*, COALESCE(cu.display_name, '') AS customer_name,
+                 (SELECT group_concat(tag, ',') FROM conversation_tags t WHERE t.conversation_id = c.id) AS tag_list
+               FROM conversations c LEFT JOIN customers cu ON cu.id = c.customer_id WHERE c.id = ?""",
+            [conversation_id],
+        )
+        if not rows:
+            raise InputError("conversation", f"no conversation with id {conversation_id}")
+        return _conversation(rows[0])
+
+    def messages(self, conversation_id: int) -> list[StoredMessage]:
+        rows = self._rows(
+            """SELECT m.*, o.state AS outbox_state, o.last_error AS outbox_error FROM messages m
+               LEFT JOIN outbox o ON o.id = m.outbox_id
+               WHERE m.conversation_id = ? ORDER BY m.sent_at, m.id""",
+            [conversation_id],
+        )
+        return [_stored_message(r) for r in rows]
+
+    def message(self, message_id: int) -> StoredMessage:
+        rows = self._rows(
+            """SELECT m.*, o.state AS outbox_state, o.last_error AS outbox_error FROM messages m
+               LEFT JOIN outbox o ON o.id = m.outbox_id WHERE m.id = ?""",
+            [message_id],
+        )
+        if not rows:
+            raise InputError("message", f"no message with id {message_id}")
+        return _stored_message(rows[0])
+
+    def events(self, conversation_id: int, until: datetime | None = None) -> list[ConversationEvent]:
+        sql = "SELECT * FROM events WHERE conversation_id = ?"
+        params: list[Any] = [conversation_id]
+        if until is not None:
+            sql += " AND at <= ?"
+            params.append(to_db_time(until))
+        rows = self._rows(sql + " ORDER BY at, id", params)
+        return [
+            ConversationEvent(int(r["conversation_id"]), EventKind(r["kind"]), from_db_time(r["at"]), r["actor"], r["value"])
+            for r in rows
+        ]
+
+    def open_conversation_ids(self) -> list[int]:
+        rows = self._rows("SELECT id FROM conversations WHERE status != 'closed' ORDER BY id")
+        return [int(r["id"]) for r in rows]
+
+    # -- changes, each with its event ---------------------------------------------------------
+
+    def set_status(self, conversation_id: int, status: Status, at: datetime, actor: str) -> None:
+        self._change(conversation_id, "status", status.value, EventKind.STATUS, at, actor)
+
+    def set_priority(self, conversation_id: int, priority: Priority, at: datetime, actor: str) -> None:
+        self._change(conversation_id, "priority", priority.value, EventKind.PRIORITY, at, actor)
+
+    def assign(self, conversation_id: int, assignee: str | None, at: datetime, actor: str) -> None:
+        self._change(conversation_id, "assignee", assignee, EventKind.ASSIGNED, at, actor)
+
+    def _change(
+        self, conversation_id: int, column: str, value: str | None, kind: EventKind, at: datetime, actor: str
+    ) -> None:
+        self.conversation(conversation_id)  # raises a clear error for an unknown id
+
+        def write(db: Database) -> None:
+            current = db.execute(f"SELECT {column} FROM conversations WHERE id = ?", [conversation_id]).fetchone()
+            if current is not None and current[0] == value:
+                return
+            db.execute(f"UPDATE conversations SET {column} = ? WHERE id = ?", [value, conversation_id])
+            ingest_module._event(db, conversation_id, kind, to_db_time(at), actor, value or "")
+
+        self._write(write)
+
+    def add_tag(self, conversation_id: int, tag: str, at: datetime, actor: str) -> None:
+        tag = tag.strip()
+        if not tag:
+            raise InputError("tag", "a tag cannot be empty")
+        self.conversation(conversation_id)
+
+        def write(db: Database) -> None:
+            cur = db.execute(
+                "INSERT OR IGNORE INTO conversation_tags (conversation_id, tag) VALUES (?, ?)", [conversation_id, tag]
+            )
+            if cur.rowcount:
+                ingest_module._event(db, conversation_id, EventKind.TAG_ADDED, to_db_time(at), actor, tag)
+
+        self._write(write)
+
+    def remove_tag(self, conversation_id: int, tag: str, at: datetime, actor: str) -> None:
+        def write(db: Database) -> None:
+            cur = db.execute(
+                "DELETE FROM conversation_tags WHERE conversation_id = ? AND tag = ?", [conversation_id, tag]
+            )
+            if cur.rowcount:
+                ingest_module._event(db, conversation_id, EventKind.TAG_REMOVED, to_db_time(at), actor, tag)
+
+        self._write(write)
+
+    def tags(self) -> list[tuple[str, int]]:
+        rows = self._rows(
+            """SELECT t.tag, COUNT(*) AS n FROM conversation_tags t JOIN conversations c ON c.id = t.conversation_id
+               WHERE c.status != 'closed' GROUP BY t.tag ORDER BY n DESC, t.tag"""
+        )
+        return [(r["tag"], int(r["n"])) for r in rows]
+
+    def set_sla_cache(self, rows: Sequence[tuple[int, str | None, str | None]]) -> None:
+        """Cache each conversation's most urgent due instant and state, for sorting the queue."""
+        self._write(
+            lambda db: db.conn.executemany(
+                "UPDATE conversations SET sla_due_at = ?, sla_state = ? WHERE id = ?",
+                [(due, state, cid) for cid, due, state in rows],
+            )
+        )
+
+    # -- search ---------------------------------------------------------------------------------
+
+    def search(self, query: str, *, limit: int = 50) -> list[SearchHit]:
+        match = fts_query(query)
+        if match is None:
+            return []
+        rows = self._rows(
+            """SELECT m.id, m.conversation_id, m.channel, m.author_name, COALESCE(m.subject, '') AS subject,
+                      snippet(messages_fts, 1, '[', ']', '…', 12) AS snip, m.sent_at
+               FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
+               WHERE messages_fts MATCH ? ORDER BY rank LIMIT ?""",
+            [match, limit],
+        )
+        return [
+            SearchHit(
+                int(r["id"]),
+                int(r["conversation_id"]),
+                Channel(r["channel"]),
+                r["author_name"],
+                r["subject"],
+                r["snip"] or "",
+                from_db_time(r["sent_at"]),
+            )
+            for r in rows
+        ]
+
+    def search_conversation_ids(self, query: str, *, limit: int = 2000) -> tuple[int, ...]:
+        match = fts_query(query)
+        if match is None:
+            return ()
+        rows = self._rows(
+            """SELECT DISTINCT m.conversation_id FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
+               WHERE messages_fts MATCH ? LIMIT ?""",
+            [match, limit],
+        )
+        return tuple(int(r["conversation_id"]) for r in rows)
+
+    # -- customers ------------------------------------------------------------------------------
+
+    def customer(self, customer_id: int) -> Customer:
+        rows = self._rows("SELECT * FROM customers WHERE id = ?", [customer_id])
+        if not rows:
+            raise InputError("customer", f"no customer with id {customer_id}")
+        r = rows[0]
+        return Customer(int(r["id"]), r["display_name"], r["crm_number"], r["notes"], bool(r["vip"]))
+
+    def identities(self, customer_id: int) -> list[Identity]:
+        rows = self._rows("SELECT * FROM identities WHERE customer_id = ? ORDER BY kind, key", [customer_id])
+        return [_identity(r) for r in rows]
+
+    def identity(self, kind: IdentityKind, key: str) -> Identity | None:
+        from inbox.identity import normalise_key
+
+        rows = self._rows(
+            "SELECT * FROM identities WHERE kind = ? AND (key = ? OR handle = ? OR handle = ?)",
+            [kind.value, normalise_key(kind, key), key, "@" + key.lstrip("@")],
+        )
+        return _identity(rows[0]) if rows else None
+
+    def customer_conversations(self, customer_id: int) -> list[Conversation]:
+        return self.queue(
+            QueueFilter(statuses=frozenset(Status), customer_id=customer_id, sort=QueueSort.NEWEST), limit=10_000
+        )
+
+    def customer_by_crm(self, crm_number: str) -> Customer | None:
+        rows = self._rows("SELECT id FROM customers WHERE crm_number = ?", [crm_number])
+        return self.customer(int(rows[0]["id"])) if rows else None
+
+    def update_customer(
+        self,
+        customer_id: int,
+        *,
+        display_name: str | None = None,
+        crm_number: str | None = None,
+        notes: str | None = None,
+        vip: bool | None = None,
+    ) -> None:
+        from inbox.identity import comparable_name
+
+        def write(db: Database) -> None:
+            if display_name is not None:
+                db.execute(
+                    "UPDATE customers SET display_name = ?, name_key = ? WHERE id = ?",
+                    [display_name, comparable_name(display_name), customer_id],
+                )
+            if crm_number is not None:
+                db.execute("UPDATE customers SET crm_number = ? WHERE id = ?", [crm_number or None, customer_id])
+            if notes is not None:
+                db.execute("UPDATE customers SET notes = ? WHERE id = ?", [notes, customer_id])
+            if vip is not None:
+                db.execute("UPDATE customers SET vip = ? WHERE id = ?", [int(vip), customer_id])
+
+        self.customer(customer_id)
+        self._write(write)
+
+    def create_customer(self, display_name: str, crm_number: str | None = None) -> int:
+        return self._write(lambda db: _create_customer(db, display_name, crm_number))
+
+    def link(self, kind: IdentityKind, key: str, customer_id: int, *, handle: str = "", name: str = "") -> Identity:
+        """Attach an identity (created if new) to a customer; the customer's conversations follow."""
+        from inbox.identity import normalise_key
+
+        self.customer(customer_id)
+        norm = normalise_key(kind, key)
+
+        def write(db: Database) -> None:
+            existing = self.identity(kind, key)
+            if existing is None:
+                db.execute(
+                    "INSERT INTO identities (kind, key, handle, display_name, customer_id) VALUES (?,?,?,?,?)",
+                    [kind.value, norm, handle or key, name, customer_id],
+                )
+                return
+            old = existing.customer_id
+            db.execute("UPDATE identities SET customer_id = ? WHERE id = ?", [customer_id, existing.id])
+            db.execute("DELETE FROM link_suggestions WHERE identity_id = ? AND customer_id = ?", [existing.id, customer_id])
+            if old is not None and old != customer_id:
+                _move_identity_conversations(db, existing.id, old, customer_id)
+                _drop_if_empty(db, old)
+
+        self._write(write)
+        found = self.identity(kind, key)
+        assert found is not None
+        return found
+
+    def unlink(self, kind: IdentityKind, key: str) -> int:
+        """Detach an identity into a customer of its own (returned), taking its conversations."""
+        found = self.identity(kind, key)
+        if found is None:
+            raise InputError(f"{kind.value}:{key}", "no such identity")
+
+        def write(db: Database) -> int:
+            new_id = _create_customer(db, found.display_name or found.handle or found.key, None)
+            db.execute("UPDATE identities SET customer_id = ? WHERE id = ?", [new_id, found.id])
+            if found.customer_id is not None:
+                _move_identity_conversations(db, found.id, found.customer_id, new_id)
+            return new_id
+
+        return self._write(write)
+
+    def merge_customers(self, keep: int, absorbed: int) -> None:
+        """Merge ``absorbed`` into ``keep``: every identity and conversation is kept."""
+        if keep == absorbed:
+            raise InputError("merge", "a customer cannot be merged with itself")
+        a, b = self.customer(keep), self.customer(absorbed)
+
+        def write(db: Database) -> None:
+            db.execute("UPDATE identities SET customer_id = ? WHERE customer_id = ?", [keep, absorbed])
+            db.execute("UPDATE conversations SET customer_id = ? WHERE customer_id = ?", [keep, absorbed])
+            db.execute("UPDATE OR IGNORE link_suggestions SET customer_id = ? WHERE customer_id = ?", [keep, absorbed])
+            notes = "\n".join(n for n in (a.notes, b.notes) if n)
+            db.execute(
+                "UPDATE customers SET notes = ?, crm_number = COALESCE(crm_number, ?), vip = MAX(vip, ?) WHERE id = ?",
+                [notes, b.crm_number, int(b.vip), keep],
+            )
+            db.execute("DELETE FROM link_suggestions WHERE customer_id = ?", [absorbed])
+            db.execute("DELETE FROM customers WHERE id = ?", [absorbed])
+            db.execute(
+                "DELETE FROM link_suggestions WHERE customer_id = ? AND identity_id IN (SELECT id FROM identities WHERE customer_id = ?)",
+                [keep, keep],
+            )
+
+        self._write(write)
+
+    def suggestions(self, customer_id: int) -> list[LinkSuggestion]:
+        """Open suggestions that concern this customer (its identities, or identities to it)."""
+        rows = self._rows(
+            """SELECT s.id AS sid, s.customer_id AS target, s.reason, cu.display_name AS target_name, i.*
+               FROM link_suggestions s JOIN identities i ON i.id = s.identity_id
+               JOIN customers cu ON cu.id = s.customer_id
+               WHERE s.state = 'open' AND (i.customer_id = ? OR s.customer_id = ?)""",
+            [customer_id, customer_id],
+        )
+        return [LinkSuggestion(int(r["sid"]), _identity(r), int(r["target"]), r["target_name"], r["reason"]) for r in rows]
+
+    def resolve_suggestion(self, suggestion_id: int, accept: bool) -> None:
+        rows = self._rows(
+            """SELECT s.customer_id, i.kind, i.key FROM link_suggestions s JOIN identities i ON i.id = s.identity_id
+               WHERE s.id = ?""",
+            [suggestion_id],
+        )
+        if not rows:
+            raise InputError("suggestion", f"no suggestion with id {suggestion_id}")
+        if accept:
+            self.link(IdentityKind(rows[0]["kind"]), rows[0]["key"], int(rows[0]["customer_id"]))
+        self._write(
+            lambda db: db.execute(
+                "UPDATE link_suggestions SET state = ? WHERE id = ?", ["accepted" if accept else "rejected", suggestion_id]
+            )
+        )
+
+    # -- drafts and settings ----------------------------------------------------------------------
+
+    def save_draft(self, conversation_id: int, text: str, at: datetime) -> None:
+        def write(db: Database) -> None:
+            if text.strip():
+                db.execute(
+                    "INSERT OR REPLACE INTO drafts (conversation_id, text, updated_at) VALUES (?,?,?)",
+                    [conversation_id, text, to_db_time(at)],
+                )
+            else:
+                db.execute("DELETE FROM drafts WHERE conversation_id = ?", [conversation_id])
+
+        self._write(write)
+
+    def draft(self, conversation_id: int) -> str:
+        rows = self._rows("SELECT text FROM drafts WHERE conversation_id = ?", [conversation_id])
+        return rows[0]["text"] if rows else ""
+
+    def setting(self, key: str, default: str = "") -> str:
+        rows = self._rows("SELECT value FROM settings WHERE key = ?", [key])
+        return rows[0]["value"] if rows else default
+
+    def set_setting(self, key: str, value: str) -> None:
+        self._write(lambda db: db.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", [key, value]))
+
+    def integrity_check(self) -> str:
+        rows = self._rows("PRAGMA integrity_check")
+        return str(rows[0][0])
+
+
+_PRIORITY_ORDER = "CASE c.priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END"
+
+
+def _queue_where(flt: QueueFilter) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if flt.statuses and set(flt.statuses) != set(Status):
+        clauses.append(f"c.status IN ({','.join('?' * len(flt.statuses))})")
+        params.extend(sorted(s.value for s in flt.statuses))
+    if flt.channel is not None:
+        clauses.append("c.channel = ?")
+        params.append(flt.channel.value)
+    if flt.tag:
+        clauses.append("EXISTS (SELECT 1 FROM conversation_tags t WHERE t.conversation_id = c.id AND t.tag = ?)")
+        params.append(flt.tag)
+    if flt.assignee is not None:
+        if flt.assignee == "":
+            clauses.append("c.assignee IS NULL")
+        else:
+            clauses.append("c.assignee = ?")
+            params.append(flt.assignee)
+    if flt.sla_states:
+        clauses.append(f"c.sla_state IN ({','.join('?' * len(flt.sla_states))})")
+        params.extend(sorted(flt.sla_states))
+    if flt.customer_id is not None:
+        clauses.append("c.customer_id = ?")
+        params.append(flt.customer_id)
+    if flt.conversation_ids is not None:
+        ids = flt.conversation_ids or (-1,)
+        clauses.append(f"c.id IN ({','.join(str(int(i)) for i in ids)})")
+    return (" AND ".join(clauses) or "1"), params
+
+
+def _account(r: sqlite3.Row) -> Account:
+    return Account(
+        id=r["id"],
+        channel=Channel(r["channel"]),
+        name=r["name"],
+        own_keys=frozenset(json.loads(r["own_keys"])),
+        settings=json.loads(r["settings"]),
+    )
+
+
+def _conversation(r: sqlite3.Row) -> Conversation:
+    tags = tuple(sorted(t for t in (r["tag_list"] or "").split(",") if t))
+    return Conversation(
+        id=int(r["id"]),
+        channel=Channel(r["channel"]),
+        account_id=r["account_id"],
+        subject=r["subject"],
+        status=Status(r["status"]),
+        priority=Priority(r["priority"]),
+        customer_id=r["customer_id"],
+        created_at=from_db_time(r["created_at"]),
+        last_message_at=from_db_time(r["last_message_at"]),
+        message_count=int(r["message_count"]),
+        assignee=r["assignee"],
+        tags=tags,
+        surface=Surface(r["surface"]) if r["surface"] else None,
+        customer_name=r["customer_name"],
+        preview=r["preview"],
+    )
+
+
+def _identity(r: sqlite3.Row) -> Identity:
+    return Identity(
+        int(r["id"]), IdentityKind(r["kind"]), r["key"], r["handle"], r["display_name"], r["customer_id"], r["followers"]
+    )
+
+
+def _stored_message(r: sqlite3.Row) -> StoredMessage:
+    return StoredMessage(
+        id=int(r["id"]),
+        conversation_id=int(r["conversation_id"]),
+        account_id=r["account_id"],
+        provider_id=r["provider_id"],
+        channel=Channel(r["channel"]),
+        surface=Surface(r["surface"]),
+        direction=Direction(r["direction"]),
+        author_key=r["author_key"],
+        author_name=r["author_name"],
+        author_handle=r["author_handle"],
+        subject=r["subject"],
+        text=r["text"],
+        html=r["html"],
+        sent_at=from_db_time(r["sent_at"]),
+        attachments=tuple(
+            Attachment(a.get("filename") or "", a.get("content_type") or "", a.get("size"), a.get("url"))
+            for a in json.loads(r["attachments"])
+        ),
+        automated=bool(r["automated"]),
+        private=bool(r["private"]),
+        reply_to_id=r["reply_to_id"],
+        references=tuple(json.loads(r["refs"])),
+        thread_key=r["thread_key"],
+        meta=json.loads(r["meta"]),
+        outbox_state=OutboxState(r["outbox_state"]) if r["outbox_state"] else None,
+        outbox_error=r["outbox_error"] or "",
+    )
+
+
+def _create_customer(db: Database, name: str, crm_number: str | None) -> int:
+    from datetime import UTC
+
+    from inbox.identity import comparable_name
+
+    cur = db.execute(
+        "INSERT INTO customers (display_name, crm_number, name_key, created_at) VALUES (?,?,?,?)",
+        [name, crm_number, comparable_name(name), to_db_time(datetime.now(UTC))],
+    )
+    return int(cur.lastrowid or 0)
+
+
+def _move_identity_conversations(db: Database, identity_id: int, old: int, new: int) -> None:
+    """Conversations whose customer messages came from this identity follow it to ``new``."""
+    db.execute(
+        """UPDATE conversations SET customer_id = ? WHERE customer_id = ? AND id IN
+             (SELECT conversation_id FROM messages WHERE identity_id = ?)""",
+        [new, old, identity_id],
+    )
+
+
+def _drop_if_empty(db: Database, customer_id: int) -> None:
+    """A customer left with no identity, conversation, CRM number or notes is removed."""
+    db.execute(
+        """DELETE FROM customers WHERE id = ? AND crm_number IS NULL AND notes = ''
+             AND NOT EXISTS (SELECT 1 FROM identities WHERE customer_id = ?)
+             AND NOT EXISTS (SELECT 1 FROM conversations WHERE customer_id = ?)""",
+        [customer_id, customer_id, customer_id],
+    )

@@ -1,0 +1,188 @@
+"""Versioned, append-only migrations of the local store (sqlite-utils migrations).
+
+Each migration runs in a transaction with the record of it. A database that has a migration this
+version does not know was written by a newer Inbox and is refused with a clear message.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+MIGRATIONS = Migrations("inbox")
+
+
+@MIGRATIONS(name="0001_initial")
+def m0001_initial(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE accounts (
+            id TEXT PRIMARY KEY,
+            channel TEXT NOT NULL,
+            name TEXT NOT NULL,
+            own_keys TEXT NOT NULL DEFAULT '[]',
+            settings TEXT NOT NULL DEFAULT '{}',
+            state TEXT NOT NULL DEFAULT 'idle',
+            state_reason TEXT NOT NULL DEFAULT '',
+            cursor TEXT,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE customers (
+            id INTEGER PRIMARY KEY,
+            display_name TEXT NOT NULL DEFAULT '',
+            crm_number TEXT UNIQUE,
+            notes TEXT NOT NULL DEFAULT '',
+            vip INTEGER NOT NULL DEFAULT 0,
+            name_key TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX customers_name_key ON customers(name_key);
+        CREATE TABLE identities (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            key TEXT NOT NULL,
+            handle TEXT NOT NULL DEFAULT '',
+            display_name TEXT NOT NULL DEFAULT '',
+            customer_id INTEGER REFERENCES customers(id) ON DELETE SET NULL,
+            followers INTEGER,
+            avatar_url TEXT,
+            UNIQUE (kind, key)
+        );
+        CREATE INDEX identities_customer ON identities(customer_id);
+        CREATE TABLE conversations (
+            id INTEGER PRIMARY KEY,
+            channel TEXT NOT NULL,
+            account_id TEXT NOT NULL REFERENCES accounts(id),
+            surface TEXT,
+            subject TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT 'new',
+            priority TEXT NOT NULL DEFAULT 'normal',
+            assignee TEXT,
+            customer_id INTEGER REFERENCES customers(id) ON DELETE SET NULL,
+            created_at TEXT NOT NULL,
+            last_message_at TEXT NOT NULL,
+            last_inbound_at TEXT,
+            message_count INTEGER NOT NULL DEFAULT 0,
+            preview TEXT NOT NULL DEFAULT '',
+            sla_due_at TEXT,
+            sla_state TEXT
+        );
+        CREATE INDEX conversations_status_last ON conversations(status, last_message_at);
+        CREATE INDEX conversations_customer ON conversations(customer_id);
+        CREATE INDEX conversations_sla ON conversations(status, sla_due_at);
+        CREATE INDEX conversations_last ON conversations(last_message_at);
+        CREATE TABLE conversation_tags (
+            conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            tag TEXT NOT NULL,
+            PRIMARY KEY (conversation_id, tag)
+        ) WITHOUT ROWID;
+        CREATE INDEX conversation_tags_tag ON conversation_tags(tag);
+        -- Which conversation a provider thread or an email Message-ID belongs to.
+        CREATE TABLE thread_keys (
+            key TEXT PRIMARY KEY,
+            conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE
+        ) WITHOUT ROWID;
+        CREATE INDEX thread_keys_conversation ON thread_keys(conversation_id);
+        CREATE TABLE messages (
+            id INTEGER PRIMARY KEY,
+            account_id TEXT NOT NULL REFERENCES accounts(id),
+            provider_id TEXT NOT NULL,
+            conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+            channel TEXT NOT NULL,
+            surface TEXT NOT NULL,
+            direction TEXT NOT NULL,
+            identity_id INTEGER REFERENCES identities(id),
+            author_key TEXT NOT NULL DEFAULT '',
+            author_name TEXT NOT NULL DEFAULT '',
+            author_handle TEXT NOT NULL DEFAULT '',
+            subject TEXT,
+            text TEXT NOT NULL DEFAULT '',
+            html TEXT,
+            sent_at TEXT NOT NULL,
+            reply_to_id TEXT,
+            refs TEXT NOT NULL DEFAULT '[]',
+            recipients TEXT NOT NULL DEFAULT '[]',
+            attachments TEXT NOT NULL DEFAULT '[]',
+            automated INTEGER NOT NULL DEFAULT 0,
+            private INTEGER NOT NULL DEFAULT 0,
+            meta TEXT NOT NULL DEFAULT '{}',
+            content_hash TEXT NOT NULL DEFAULT '',
+            thread_key TEXT,
+            outbox_id TEXT,
+            UNIQUE (account_id, provider_id)
+        );
+        CREATE INDEX messages_conversation ON messages(conversation_id, sent_at);
+        CREATE INDEX messages_identity ON messages(identity_id);
+        CREATE VIRTUAL TABLE messages_fts USING fts5(
+            subject, text, author_name, content='messages', content_rowid='id',
+            tokenize='unicode61 remove_diacritics 2'
+        );
+        CREATE TRIGGER messages_ai AFTER INSERT ON messages BEGIN
+            INSERT INTO messages_fts(rowid, subject, text, author_name)
+            VALUES (new.id, new.subject, new.text, new.author_name);
+        END;
+        CREATE TRIGGER messages_ad AFTER DELETE ON messages BEGIN
+            INSERT INTO messages_fts(messages_fts, rowid, subject, text, author_name)
+            VALUES ('delete', old.id, old.subject, old.text, old.author_name);
+        END;
+        CREATE TRIGGER messages_au AFTER UPDATE OF subject, text, author_name ON messages BEGIN
+            INSERT INTO messages_fts(messages_fts, rowid, subject, text, author_name)
+            VALUES ('delete', old.id, old.subject, old.text, old.author_name);
+            INSERT INTO messages_fts(rowid, subject, text, author_name)
+            VALUES (new.id, new.subject, new.text, new.author_name);
+        END;
+        -- Every change, with its instant and author: the SLA engine, history and future team
+        -- synchronisation replay these.
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL DEFAULT '',
+            value TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX events_conversation ON events(conversation_id, at);
+        CREATE TABLE sla_log (
+            id INTEGER PRIMARY KEY,
+            conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            at TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            target TEXT NOT NULL,
+            round INTEGER NOT NULL DEFAULT 0,
+            policy TEXT NOT NULL,
+            business_s REAL
+        );
+        CREATE INDEX sla_log_conversation ON sla_log(conversation_id);
+        CREATE INDEX sla_log_at ON sla_log(at);
+        CREATE TABLE outbox (
+            id TEXT PRIMARY KEY,
+            conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+            account_id TEXT NOT NULL REFERENCES accounts(id),
+            state TEXT NOT NULL,
+            draft TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT NOT NULL DEFAULT '',
+            provider_id TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX outbox_state ON outbox(state, created_at);
+        CREATE TABLE drafts (
+            conversation_id INTEGER PRIMARY KEY REFERENCES conversations(id) ON DELETE CASCADE,
+            text TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE link_suggestions (
+            id INTEGER PRIMARY KEY,
+            identity_id INTEGER NOT NULL REFERENCES identities(id) ON DELETE CASCADE,
+            customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+            reason TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'open',
+            UNIQUE (identity_id, customer_id)
+        );
+        CREATE TABLE settings (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+        """
+    )
