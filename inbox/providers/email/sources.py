@@ -1,0 +1,173 @@
+"""Mail to import from disk: ``.eml`` files, mbox files, maildir folders, bare RFC 5322 files.
+
+``iter_mail`` walks a file or a folder and yields ``(source label, raw bytes)`` for each message;
+a file that cannot be read or is not mail becomes a :class:`~inbox.models.Rejection` in the
+optional ``rejections`` list, and the walk goes on. Maildir file names may use ``!`` instead of
+``:`` (as on Windows); nothing here depends on the flags part of the name.
+"""
+
+from __future__ import annotations
+
+import mailbox
+import re
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+from inbox.models import Message, ParsedBatch, Rejection
+from inbox.providers.email.parse import EPOCH, parse_email
+
+_HEADER_LINE = re.compile(rb"^[!-9;-~]+[ \t]*:")
+_MAIL_HEADERS = {
+    b"from",
+    b"to",
+    b"cc",
+    b"subject",
+    b"date",
+    b"message-id",
+    b"received",
+    b"return-path",
+    b"delivered-to",
+    b"mime-version",
+    b"content-type",
+    b"in-reply-to",
+    b"references",
+    b"sender",
+    b"reply-to",
+    b"x-mailer",
+}
+#: Files a mail server keeps next to a maildir's messages.
+_MAILDIR_METADATA = {
+    "dovecot-uidlist",
+    "dovecot-keywords",
+    "dovecot-uidvalidity",
+    "maildirfolder",
+    "subscriptions",
+    "courierimapuiddb",
+    "courierimapkeywords",
+    "courierimapacl",
+}
+_SNIFF_BYTES = 64 * 1024
+
+
+def _looks_like_headers(head: bytes) -> bool:
+    """The first lines form a header block holding at least one header real mail carries."""
+    lines = head.replace(b"\r\n", b"\n").split(b"\n")[:-1]  # the last may be cut short
+    known = 0
+    if not lines or not _HEADER_LINE.match(lines[0]):
+        return False
+    for line in lines[:500]:
+        if not line:
+            break
+        if line[:1] in (b" ", b"\t"):
+            continue
+        if not _HEADER_LINE.match(line):
+            break  # a body without the blank line, or not mail at all: judge what came before
+        if line.split(b":", 1)[0].strip().lower() in _MAIL_HEADERS:
+            known += 1
+    return known > 0
+
+
+def _sniff(path: Path) -> bytes:
+    with path.open("rb") as handle:
+        return handle.read(_SNIFF_BYTES)
+
+
+def _is_maildir(path: Path) -> bool:
+    return path.is_dir() and ((path / "cur").is_dir() or (path / "new").is_dir())
+
+
+def looks_like_mail(path: Path) -> bool:
+    """True for a maildir folder, an ``.eml`` file, an mbox file or a bare RFC 5322 file."""
+    try:
+        if path.is_dir():
+            return _is_maildir(path)
+        head = _sniff(path)
+    except OSError:
+        return False
+    if not head.strip():
+        return False
+    if path.suffix.lower() == ".eml" or head.startswith(b"From "):
+        return True
+    return _looks_like_headers(head)
+
+
+def _iter_mbox(path: Path, label: str) -> Iterator[tuple[str, bytes]]:
+    box = mailbox.mbox(str(path), create=False)
+    try:
+        for number, key in enumerate(box.iterkeys(), start=1):
+            yield f"{label}#{number}", box.get_bytes(key)
+    finally:
+        box.close()
+
+
+def _iter_file(
+    path: Path, label: str, rejections: list[Rejection] | None
+) -> Iterator[tuple[str, bytes]]:
+    def reject(reason: str) -> None:
+        if rejections is not None:
+            rejections.append(Rejection(source=label, reason=reason))
+
+    try:
+        head = _sniff(path)
+        if not head.strip():
+            reject("empty file")
+            return
+        if head.startswith(b"From ") and path.suffix.lower() != ".eml":
+            yield from _iter_mbox(path, label)
+            return
+        if path.suffix.lower() != ".eml" and not _looks_like_headers(head):
+            reject("not an e-mail message (no mail headers at the start)")
+            return
+        yield label, path.read_bytes()
+    except OSError as exc:
+        reject(f"cannot read: {exc.strerror or type(exc).__name__}")
+    except mailbox.Error as exc:
+        reject(f"cannot read mailbox: {exc}")
+
+
+def _walk(root: Path) -> Iterator[Path]:
+    """Files under ``root`` in a stable order, skipping hidden files and maildir ``tmp``."""
+    try:
+        entries = sorted(root.iterdir())
+    except OSError:
+        yield root  # reported as unreadable by the caller
+        return
+    maildir = _is_maildir(root)
+    for entry in entries:
+        if entry.name.startswith(".") and not (entry.is_dir() and len(entry.name) > 1):
+            continue
+        if entry.is_dir():
+            if maildir and entry.name == "tmp":
+                continue
+            yield from _walk(entry)
+        elif entry.name not in _MAILDIR_METADATA and not entry.name.startswith("dovecot."):
+            yield entry
+
+
+def iter_mail(path: Path, rejections: list[Rejection] | None = None) -> Iterator[tuple[str, bytes]]:
+    """Yield ``(source, raw)`` for every message under ``path`` (a file or a folder).
+
+    ``source`` is the file path, or ``path#n`` (1-based) for the n-th message of an mbox.
+    Unreadable and non-mail files are appended to ``rejections`` when given.
+    """
+    if not path.exists():
+        if rejections is not None:
+            rejections.append(Rejection(source=str(path), reason="no such file or folder"))
+        return
+    files = _walk(path) if path.is_dir() else iter([path])
+    for file in files:
+        if file.is_dir():
+            if rejections is not None:
+                rejections.append(Rejection(source=str(file), reason="cannot read folder"))
+            continue
+        yield from _iter_file(file, str(file), rejections)
+
+
+def import_mail(path: Path, fallback_time: datetime = EPOCH) -> ParsedBatch:
+    """Parse every message under ``path``; unreadable files become rejections."""
+    rejections: list[Rejection] = []
+    messages: list[Message] = []
+    for source, raw in iter_mail(path, rejections):
+        messages.append(parse_email(raw, source, fallback_time))
+    return ParsedBatch(messages=tuple(messages), rejections=tuple(rejections))
