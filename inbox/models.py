@@ -199,6 +199,8 @@ class Conversation:
     surface: Surface | None = None
     customer_name: str = ""
     preview: str = ""
+    sla_due_at: datetime | None = None  # the most urgent running SLA target's deadline
+    sla_state: str | None = None  # ok | warning | breached | paused | met
 
 
 class EventKind(StrEnum):

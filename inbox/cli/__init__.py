@@ -13,7 +13,7 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from inbox.cli import commands, operations
+    from inbox.cli import commands, operations, sla_commands
 
     parser = argparse.ArgumentParser(prog="inbox", description="One queue for X, Facebook, email and web forms.")
     parser.add_argument("--db", type=Path, help="the store file (default: $INBOX_DB or the user data folder)")
@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
     commands.register(sub)
     operations.register(sub)
+    sla_commands.register(sub)
     return parser
 
 

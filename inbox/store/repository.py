@@ -28,21 +28,25 @@ from inbox.models import (
     ConversationEvent,
     Customer,
     Direction,
+    Draft,
     EventKind,
     Identity,
     IdentityKind,
     LinkSuggestion,
     Message,
+    OutboxItem,
     OutboxState,
     Priority,
     QueueFilter,
     QueueSort,
+    Rejection,
     SearchHit,
     Status,
     StoredMessage,
     Surface,
 )
 from inbox.store import ingest as ingest_module
+from inbox.store import outbox_store
 from inbox.store.database import connect, explain, from_db_time, to_db_time
 from inbox.store.search import fts_query
 
@@ -307,6 +311,57 @@ class Store:
             )
         )
 
+    def sla_inputs(self, conversation_ids: Sequence[int] | None = None) -> dict[int, tuple[str, bool, list[ConversationEvent]]]:
+        """For each conversation (default: every one not closed): channel, VIP, events in order."""
+        if conversation_ids is None:
+            where, params = "c.status != 'closed'", []
+        else:
+            where = f"c.id IN ({','.join(str(int(i)) for i in conversation_ids) or '-1'})"
+            params = []
+        out: dict[int, tuple[str, bool, list[ConversationEvent]]] = {}
+        for r in self._rows(
+            f"""SELECT c.id, c.channel, COALESCE(cu.vip, 0) AS vip FROM conversations c
+                LEFT JOIN customers cu ON cu.id = c.customer_id WHERE {where}""",
+            params,
+        ):
+            out[int(r["id"])] = (r["channel"], bool(r["vip"]), [])
+        if not out:
+            return out
+        for r in self._rows(
+            f"""SELECT e.conversation_id, e.kind, e.at, e.actor, e.value FROM events e
+                JOIN conversations c ON c.id = e.conversation_id WHERE {where} ORDER BY e.conversation_id, e.at, e.id""",
+            params,
+        ):
+            entry = out.get(int(r["conversation_id"]))
+            if entry is not None:
+                entry[2].append(
+                    ConversationEvent(int(r["conversation_id"]), EventKind(r["kind"]), from_db_time(r["at"]), r["actor"], r["value"])
+                )
+        return out
+
+    def replace_sla_log(self, conversation_id: int, entries: Sequence[tuple[str, str, str, int, str, float | None]]) -> None:
+        """Replace a conversation's SLA log with (at, kind, target, round, policy, business_s) rows."""
+
+        def write(db: Database) -> None:
+            db.execute("DELETE FROM sla_log WHERE conversation_id = ?", [conversation_id])
+            db.conn.executemany(
+                "INSERT INTO sla_log (conversation_id, at, kind, target, round, policy, business_s) VALUES (?,?,?,?,?,?,?)",
+                [(conversation_id, *e) for e in entries],
+            )
+
+        self._write(write)
+
+    def sla_log_rows(self, since: datetime | None = None, until: datetime | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT * FROM sla_log WHERE 1"
+        params: list[Any] = []
+        if since is not None:
+            sql += " AND at >= ?"
+            params.append(to_db_time(since))
+        if until is not None:
+            sql += " AND at < ?"
+            params.append(to_db_time(until))
+        return [dict(r) for r in self._rows(sql + " ORDER BY at, id", params)]
+
     # -- search ---------------------------------------------------------------------------------
 
     def search(self, query: str, *, limit: int = 50) -> list[SearchHit]:
@@ -527,6 +582,45 @@ class Store:
         rows = self._rows("PRAGMA integrity_check")
         return str(rows[0][0])
 
+    # -- outbox (sync helper) -------------------------------------------------------------------
+    # Thin delegates to inbox.store.outbox_store, which holds the SQL.
+
+    def queue_reply(self, draft: Draft, message: Message, now: datetime) -> None:
+        """Commit a reply (outbox item, queued) and its outbound message row together."""
+        self._write(lambda db: outbox_store.queue_reply(db, draft, message, now))
+
+    def add_note(self, account_id: str, conversation_id: int, message: Message) -> int:
+        return self._write(lambda db: outbox_store.add_note(db, account_id, conversation_id, message))
+
+    def outbox_items(self, states: Sequence[OutboxState] = outbox_store.OPEN_STATES) -> list[OutboxItem]:
+        with self._guard() as db:
+            return outbox_store.items(db, states)
+
+    def outbox_item(self, item_id: str) -> OutboxItem | None:
+        with self._guard() as db:
+            return outbox_store.item(db, item_id)
+
+    def resolve_outbox_id(self, ref: str) -> str:
+        with self._guard() as db:
+            return outbox_store.resolve_id(db, ref)
+
+    def set_outbox_state(
+        self, item_id: str, state: OutboxState, now: datetime, *, error: str = "", attempts: int | None = None
+    ) -> None:
+        self._write(lambda db: outbox_store.set_state(db, item_id, state, now, error=error, attempts=attempts))
+
+    def mark_outbox_sent(self, item_id: str, provider_id: str, now: datetime) -> None:
+        self._write(lambda db: outbox_store.mark_sent(db, item_id, provider_id, now))
+
+    def drop_outbox_item(self, item_id: str) -> None:
+        self._write(lambda db: outbox_store.drop(db, item_id))
+
+    def ingest_fetched(
+        self, account: Account, messages: Sequence[Message], *, cursor: str | None, now: datetime
+    ) -> tuple[ingest_module.IngestResult, list[Rejection]]:
+        """A fetched page and its cursor in one transaction; broken messages are rejected alone."""
+        return self._write(lambda db: outbox_store.ingest_fetched(db, account, messages, cursor, now))
+
 
 _PRIORITY_ORDER = "CASE c.priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END"
 
@@ -589,6 +683,8 @@ def _conversation(r: sqlite3.Row) -> Conversation:
         surface=Surface(r["surface"]) if r["surface"] else None,
         customer_name=r["customer_name"],
         preview=r["preview"],
+        sla_due_at=from_db_time(r["sla_due_at"]) if r["sla_due_at"] else None,
+        sla_state=r["sla_state"],
     )
 
 

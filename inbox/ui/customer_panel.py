@@ -1,0 +1,131 @@
+"""The customer panel: who this is on every channel, CRM number, notes, suggestions, history.
+
+Signals: ``open_conversation(int)`` when the agent picks a past conversation.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from inbox.repository import Repository
+from inbox.ui.i18n import Translator
+from inbox.ui.icons import icon
+from inbox.ui.text import one_line
+
+
+class CustomerPanel(QWidget):
+    open_conversation = Signal(int)
+
+    def __init__(self, repo: Repository, tr: Translator) -> None:
+        super().__init__()
+        self._repo = repo
+        self._tr = tr
+        self._customer_id: int | None = None
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+        self.name = QLabel()
+        self.name.setTextFormat(Qt.TextFormat.PlainText)
+        font = self.name.font()
+        font.setPointSizeF(font.pointSizeF() * 1.25)
+        font.setBold(True)
+        self.name.setFont(font)
+        self.name.setWordWrap(True)
+        self.crm = QLabel()
+        self.crm.setTextFormat(Qt.TextFormat.PlainText)
+        self.notes = QLabel()
+        self.notes.setWordWrap(True)
+        self.notes.setTextFormat(Qt.TextFormat.PlainText)
+        self.identities = QListWidget()
+        self.identities.setAccessibleName(tr("Identities"))
+        self.identities.setMaximumHeight(120)
+        self.suggestions = QListWidget()
+        self.suggestions.setAccessibleName(tr("Suggested links"))
+        self.suggestions.setMaximumHeight(90)
+        self.accept = QPushButton(tr("Accept"))
+        self.reject = QPushButton(tr("Reject"))
+        self.accept.clicked.connect(lambda: self._resolve(True))
+        self.reject.clicked.connect(lambda: self._resolve(False))
+        self.history = QListWidget()
+        self.history.setAccessibleName(tr("History"))
+        for lst in (self.identities, self.suggestions, self.history):
+            lst.setWordWrap(True)
+            lst.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.history.itemActivated.connect(self._activated)
+        self.history.itemClicked.connect(self._activated)
+        self.identities_label = QLabel(tr("Identities"))
+        self.suggestions_label = QLabel(tr("Suggested links"))
+        self.history_label = QLabel(tr("History"))
+        for w in (self.name, self.crm, self.notes, self.identities_label, self.identities, self.suggestions_label, self.suggestions):
+            layout.addWidget(w)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.accept)
+        buttons.addWidget(self.reject)
+        layout.addLayout(buttons)
+        layout.addWidget(self.history_label)
+        layout.addWidget(self.history, 1)
+        self.show_customer(None)
+
+    def show_customer(self, customer_id: int | None, current_conversation: int | None = None) -> None:
+        self._customer_id = customer_id
+        self.identities.clear()
+        self.history.clear()
+        self.suggestions.clear()
+        if customer_id is None:
+            self.name.setText(self._tr("no customer"))
+            self.crm.clear()
+            self.notes.clear()
+            self._toggle_suggestions(False)
+            return
+        customer = self._repo.customer(customer_id)
+        self.name.setText(one_line(customer.display_name, 80) + ("  ★ VIP" if customer.vip else ""))
+        self.crm.setText(f"{self._tr('CRM number')}: {customer.crm_number or '—'}")
+        self.notes.setText(one_line(customer.notes, 400))
+        self.notes.setVisible(bool(customer.notes))
+        for ident in self._repo.identities(customer_id):
+            text = ident.handle or ident.key
+            if ident.followers:
+                text += f"   ({ident.followers:,} followers)".replace(",", " ")
+            item = QListWidgetItem(icon(_identity_icon(ident.kind.value)), one_line(text, 80))
+            self.identities.addItem(item)
+        for s in self._repo.suggestions(customer_id):
+            item = QListWidgetItem(one_line(f"{s.identity.kind.value}:{s.identity.handle or s.identity.key} → {s.customer_name} ({s.reason})", 120))
+            item.setData(Qt.ItemDataRole.UserRole, s.id)
+            self.suggestions.addItem(item)
+        self._toggle_suggestions(self.suggestions.count() > 0)
+        if self.suggestions.count():
+            self.suggestions.setCurrentRow(0)
+        for conv in self._repo.customer_conversations(customer_id):
+            marker = "▶ " if conv.id == current_conversation else ""
+            text = f"{marker}{conv.last_message_at:%d/%m} · {self._tr(conv.status.value)} · {one_line(conv.subject, 60)}"
+            item = QListWidgetItem(icon(conv.channel.value), text)
+            item.setData(Qt.ItemDataRole.UserRole, conv.id)
+            self.history.addItem(item)
+
+    def _toggle_suggestions(self, visible: bool) -> None:
+        for w in (self.suggestions_label, self.suggestions, self.accept, self.reject):
+            w.setVisible(visible)
+
+    def _resolve(self, accept: bool) -> None:
+        item = self.suggestions.currentItem()
+        if item is None:
+            return
+        self._repo.resolve_suggestion(int(item.data(Qt.ItemDataRole.UserRole)), accept)
+        self.show_customer(self._customer_id)
+
+    def _activated(self, item: QListWidgetItem) -> None:
+        value = item.data(Qt.ItemDataRole.UserRole)
+        if value is not None:
+            self.open_conversation.emit(int(value))
+
+
+def _identity_icon(kind: str) -> str:
+    return {"twitter": "twitter", "facebook": "facebook", "email": "email", "phone": "form"}.get(kind, "email")

@@ -1,0 +1,391 @@
+"""The agent's main window: views, the queue, the thread with its composer, the customer.
+
+Keyboard first: j/k move, Enter opens, r reply, n note, e solve, p pending, a assign to me, t tag,
+/ search, Ctrl+Enter send, ? lists every shortcut. Widgets hold no business rules: they call the
+repository and the injected reply sender.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from inbox.models import Conversation, Direction, QueueSort, Status
+from inbox.repository import Repository
+from inbox.ui.composer import Composer
+from inbox.ui.customer_panel import CustomerPanel
+from inbox.ui.i18n import Translator
+from inbox.ui.icons import icon
+from inbox.ui.queue_delegate import QueueDelegate
+from inbox.ui.queue_model import QueueModel
+from inbox.ui.thread_html import render_thread
+from inbox.ui.views import QueueView, channel_views, standard_views, tag_view
+
+SendReply = Callable[[int, str, bool, str], None]
+Clock = Callable[[], datetime]
+
+SHORTCUTS = [
+    ("j / ↓", "next conversation", "conversation suivante"),
+    ("k / ↑", "previous conversation", "conversation précédente"),
+    ("Enter", "open the thread", "ouvrir le fil"),
+    ("r", "reply", "répondre"),
+    ("n", "private note", "note privée"),
+    ("e", "solve", "résoudre"),
+    ("p", "set pending", "mettre en attente"),
+    ("o", "reopen", "rouvrir"),
+    ("a", "assign to me", "m'assigner"),
+    ("t", "add a tag", "ajouter une étiquette"),
+    ("!", "raise priority", "augmenter la priorité"),
+    ("/", "search", "rechercher"),
+    ("Ctrl+Enter", "send", "envoyer"),
+    ("Ctrl+Shift+P / S", "send and set pending / solve", "envoyer et mettre en attente / résoudre"),
+    ("Esc", "back to the queue", "retour à la file"),
+    ("?", "this list", "cette liste"),
+]
+
+
+class MainWindow(QMainWindow):
+    """Signals: none of its own; it listens to its children and the injected services."""
+
+    def __init__(
+        self,
+        repo: Repository,
+        tr: Translator,
+        *,
+        agent: str = "agent",
+        send_reply: SendReply | None = None,
+        clock: Clock = lambda: datetime.now(UTC),
+        weighted_length: Callable[[str], int] = len,
+        dark: bool = False,
+    ) -> None:
+        super().__init__()
+        self.repo = repo
+        self.tr_ = tr
+        self.agent = agent
+        self.clock = clock
+        self.dark = dark
+        self._send_reply = send_reply
+        self._current: Conversation | None = None
+        self.setWindowTitle("Inbox")
+        self.setWindowIcon(icon("app"))
+        self.resize(1440, 860)
+
+        self.views = QListWidget()
+        self.views.setAccessibleName(tr("Views"))
+        self.views.setMaximumWidth(230)
+        self.views.currentItemChanged.connect(lambda cur, _prev: self._view_selected(cur))
+        self.search = QLineEdit()
+        self.search.setPlaceholderText(tr("Search all messages (/)"))
+        self.search.setAccessibleName(tr("Search all messages (/)"))
+        self.search.setClearButtonEnabled(True)
+        self._search_timer = QTimer(self, singleShot=True, interval=150)
+        self._search_timer.timeout.connect(self._apply_search)
+        self.search.textChanged.connect(lambda _t: self._search_timer.start())
+        self.sort = QComboBox()
+        self.sort.setAccessibleName("Sort")
+        for s, label in ((QueueSort.URGENCY, "SLA ↑"), (QueueSort.NEWEST, "Newest"), (QueueSort.OLDEST, "Oldest"), (QueueSort.PRIORITY, "Priority")):
+            self.sort.addItem(label, s.value)
+        self.sort.currentIndexChanged.connect(lambda _i: self._apply_search())
+
+        self.model = QueueModel(repo)
+        self.model.now = clock()
+        self.queue = QListView()
+        self.queue.setAccessibleName(tr("Queue"))
+        self.queue.setModel(self.model)
+        self.queue.setItemDelegate(QueueDelegate(tr))
+        self.queue.setUniformItemSizes(True)
+        self.queue.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.queue.setSelectionMode(QListView.SelectionMode.SingleSelection)
+        self.queue.selectionModel().currentChanged.connect(lambda cur, _prev: self._open_row(cur))
+        self.count_label = QLabel()
+
+        self.thread = QTextBrowser()
+        self.thread.setAccessibleName("Thread")
+        self.thread.setOpenLinks(False)
+        self.thread.setOpenExternalLinks(False)
+        self.composer = Composer(tr, weighted_length)
+        self.composer.send_requested.connect(self._send)
+        self.composer.draft_changed.connect(self._draft_changed)
+        self.customer = CustomerPanel(repo, tr)
+        self.customer.open_conversation.connect(self.open_conversation)
+        self.customer.setMaximumWidth(360)
+
+        self.banner = QLabel(tr("Offline: replies wait in the outbox and go out when the network is back"))
+        self.banner.setStyleSheet("background:#5F6368; color:white; padding:4px 8px")
+        self.banner.hide()
+
+        queue_box = QWidget()
+        ql = QVBoxLayout(queue_box)
+        ql.setContentsMargins(0, 0, 0, 0)
+        top = QHBoxLayout()
+        top.addWidget(self.search, 1)
+        top.addWidget(self.sort)
+        ql.addLayout(top)
+        ql.addWidget(self.count_label)
+        ql.addWidget(self.queue, 1)
+        conversation_box = QWidget()
+        cl = QVBoxLayout(conversation_box)
+        cl.setContentsMargins(0, 0, 0, 0)
+        cl.addWidget(self.thread, 1)
+        cl.addWidget(self.composer)
+        splitter = QSplitter()
+        for w in (self.views, queue_box, conversation_box, self.customer):
+            splitter.addWidget(w)
+        splitter.setSizes([200, 430, 560, 300])
+        splitter.setChildrenCollapsible(False)
+        central = QWidget()
+        outer = QVBoxLayout(central)
+        outer.setContentsMargins(6, 6, 6, 6)
+        outer.addWidget(self.banner)
+        outer.addWidget(splitter, 1)
+        self.setCentralWidget(central)
+        self.account_label = QLabel()
+        self.statusBar().addPermanentWidget(self.account_label)
+
+        self._install_shortcuts()
+        self._timer = QTimer(self, interval=1000)
+        self._timer.timeout.connect(self.tick)
+        self._timer.start()
+        self._draft_timer = QTimer(self, singleShot=True, interval=600)
+        self._draft_timer.timeout.connect(self._save_draft)
+        self.refresh_views()
+        self._apply_search()
+        self.show_accounts()
+
+    # -- views and queue ------------------------------------------------------------------------
+
+    def refresh_views(self) -> None:
+        current = self.views.currentItem()
+        key = current.data(Qt.ItemDataRole.UserRole).key if current else "open"
+        self.views.blockSignals(True)
+        self.views.clear()
+        entries: list[QueueView | str] = [*standard_views(self.agent), self.tr_("Channels"), *channel_views()]
+        tags = self.repo.tags()[:8]
+        if tags:
+            entries.append(self.tr_("Tags"))
+            entries.extend(tag_view(t) for t, _n in tags)
+        for entry in entries:
+            if isinstance(entry, str):
+                header = QListWidgetItem(entry.upper())
+                header.setFlags(Qt.ItemFlag.NoItemFlags)
+                self.views.addItem(header)
+                continue
+            count = self.repo.count(entry.filter)
+            item = QListWidgetItem(f"{self.tr_(entry.label)}    {count}")
+            if entry.key.startswith("channel:"):
+                item.setIcon(icon(entry.key.split(":", 1)[1]))
+            item.setData(Qt.ItemDataRole.UserRole, entry)
+            self.views.addItem(item)
+            if entry.key == key:
+                self.views.setCurrentItem(item)
+        self.views.blockSignals(False)
+
+    def _view_selected(self, item: QListWidgetItem | None) -> None:
+        if item is not None and isinstance(item.data(Qt.ItemDataRole.UserRole), QueueView):
+            self._apply_search()
+
+    def current_view(self) -> QueueView:
+        item = self.views.currentItem()
+        view = item.data(Qt.ItemDataRole.UserRole) if item else None
+        return view if isinstance(view, QueueView) else standard_views(self.agent)[2]
+
+    def _apply_search(self) -> None:
+        flt = self.current_view().filter
+        flt = dataclasses.replace(flt, sort=QueueSort(self.sort.currentData()))
+        text = self.search.text().strip()
+        if text:
+            flt = dataclasses.replace(flt, conversation_ids=self.repo.search_conversation_ids(text), statuses=frozenset(Status))
+        self.model.set_filter(flt)
+        self.count_label.setText(f"{self.model.total()} {self.tr_('conversations')}")
+        if self.model.rowCount():
+            self.queue.setCurrentIndex(self.model.index(0))
+        else:
+            self._show(None)
+
+    def _open_row(self, index: QModelIndex) -> None:
+        self._show(self.model.conversation(index.row()) if index.isValid() else None)
+
+    def open_conversation(self, conversation_id: int) -> None:
+        row = self.model.row_of(conversation_id)
+        if row >= 0:
+            self.queue.setCurrentIndex(self.model.index(row))
+        else:
+            self._show(self.repo.conversation(conversation_id))
+
+    def _show(self, conv: Conversation | None) -> None:
+        self._save_draft()
+        self._current = conv
+        if conv is None:
+            self.thread.setHtml(f"<p style='color:gray'>{self.tr_('Select a conversation')}</p>")
+            self.customer.show_customer(None)
+            self.composer.set_conversation(None, "", None, self.clock())
+            return
+        messages = self.repo.messages(conv.id)
+        self.thread.setHtml(render_thread(conv, messages, self.tr_, dark=self.dark))
+        self.thread.verticalScrollBar().setValue(self.thread.verticalScrollBar().maximum())
+        last_in = max((m.sent_at for m in messages if m.direction is Direction.INBOUND), default=None)
+        self.composer.set_conversation(conv, self.repo.draft(conv.id), last_in, self.clock())
+        self.customer.show_customer(conv.customer_id, conv.id)
+
+    def current_conversation(self) -> Conversation | None:
+        return self._current
+
+    # -- actions ----------------------------------------------------------------------------------
+
+    def _install_shortcuts(self) -> None:
+        def key(seq: str, fn: Callable[[], None]) -> None:
+            sc = QShortcut(QKeySequence(seq), self)
+            sc.setContext(Qt.ShortcutContext.WindowShortcut)
+            sc.activated.connect(lambda: None if self._typing() else fn())
+
+        key("j", lambda: self.move(1))
+        key("k", lambda: self.move(-1))
+        key("Return", self.thread.setFocus)
+        key("r", self.focus_reply)
+        key("n", self.focus_note)
+        key("e", lambda: self.change_status(Status.SOLVED))
+        key("p", lambda: self.change_status(Status.PENDING))
+        key("o", lambda: self.change_status(Status.OPEN))
+        key("a", self.assign_to_me)
+        key("t", self.ask_tag)
+        key("!", self.raise_priority)
+        key("/", self.search.setFocus)
+        key("?", self.show_shortcuts)
+        esc = QShortcut(QKeySequence("Escape"), self)
+        esc.activated.connect(self.queue.setFocus)
+
+    def _typing(self) -> bool:
+        focus = self.focusWidget()
+        return isinstance(focus, (QLineEdit,)) or focus is self.composer.editor
+
+    def move(self, step: int) -> None:
+        row = self.queue.currentIndex().row() + step
+        if row >= self.model.rowCount() and self.model.canFetchMore():
+            self.model.fetchMore()
+        if 0 <= row < self.model.rowCount():
+            self.queue.selectionModel().setCurrentIndex(
+                self.model.index(row), QItemSelectionModel.SelectionFlag.ClearAndSelect
+            )
+
+    def focus_reply(self) -> None:
+        self.composer.note.setChecked(False)
+        self.composer.editor.setFocus()
+
+    def focus_note(self) -> None:
+        self.composer.note.setChecked(True)
+        self.composer.editor.setFocus()
+
+    def change_status(self, status: Status) -> None:
+        if self._current is None:
+            return
+        self.repo.set_status(self._current.id, status, self.clock(), self.agent)
+        self.statusBar().showMessage(f"#{self._current.id} → {self.tr_(status.value)}", 4000)
+        self._after_change(advance=status in (Status.SOLVED, Status.PENDING))
+
+    def assign_to_me(self) -> None:
+        if self._current is not None:
+            self.repo.assign(self._current.id, self.agent, self.clock(), self.agent)
+            self._after_change()
+
+    def raise_priority(self) -> None:
+        from inbox.models import Priority
+
+        if self._current is None:
+            return
+        order = [Priority.LOW, Priority.NORMAL, Priority.HIGH, Priority.URGENT]
+        nxt = order[min(order.index(self._current.priority) + 1, len(order) - 1)]
+        self.repo.set_priority(self._current.id, nxt, self.clock(), self.agent)
+        self._after_change()
+
+    def ask_tag(self) -> None:
+        if self._current is None:
+            return
+        tag, ok = QInputDialog.getText(self, self.tr_("Tag"), self.tr_("Tag"))
+        if ok and tag.strip():
+            self.repo.add_tag(self._current.id, tag.strip(), self.clock(), self.agent)
+            self._after_change()
+
+    def _after_change(self, *, advance: bool = False) -> None:
+        """Reload the queue and keep the agent's place: the next conversation when one left."""
+        row = max(0, self.queue.currentIndex().row())
+        current_id = self._current.id if self._current else None
+        self.model.reload()
+        self.refresh_views()
+        self.count_label.setText(f"{self.model.total()} {self.tr_('conversations')}")
+        if not advance and current_id is not None and self.model.row_of(current_id) >= 0:
+            row = self.model.row_of(current_id)
+        if self.model.rowCount():
+            self.queue.setCurrentIndex(self.model.index(min(row, self.model.rowCount() - 1)))
+            self._open_row(self.queue.currentIndex())
+        else:
+            self._show(None)
+
+    def _send(self, text: str, note: bool, then_status: str) -> None:
+        if self._current is None or self._send_reply is None:
+            return
+        conv_id = self._current.id
+        self._send_reply(conv_id, text, note, then_status)
+        self.repo.save_draft(conv_id, "", self.clock())
+        if then_status:
+            self.repo.set_status(conv_id, Status(then_status), self.clock(), self.agent)
+        self._after_change(advance=bool(then_status))
+
+    def _draft_changed(self, _text: str) -> None:
+        self._draft_timer.start()
+
+    def _save_draft(self) -> None:
+        if self._current is not None and self._draft_timer.isActive() or self._current is not None:
+            text = self.composer.editor.toPlainText()
+            if text != self.repo.draft(self._current.id):
+                self.repo.save_draft(self._current.id, text, self.clock())
+        self._draft_timer.stop()
+
+    def show_shortcuts(self) -> None:
+        fr = self.tr_.language == "fr"
+        rows = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;&nbsp;{f if fr else e}</td></tr>" for k, e, f in SHORTCUTS)
+        box = QMessageBox(self)
+        box.setWindowTitle(self.tr_("Keyboard shortcuts"))
+        box.setText(f"<table>{rows}</table>")
+        box.open()
+
+    # -- live state -----------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        """The one timer: countdowns of the visible rows and the composer's window."""
+        now = self.clock()
+        first = self.queue.indexAt(self.queue.viewport().rect().topLeft()).row()
+        last = self.queue.indexAt(self.queue.viewport().rect().bottomLeft()).row()
+        if last < 0:
+            last = self.model.rowCount() - 1
+        self.model.tick(now, max(first, 0), last)
+        self.composer.tick(now)
+
+    def show_accounts(self) -> None:
+        parts = []
+        offline = False
+        for account in self.repo.accounts():
+            state, reason = self.repo.account_state(account.id)
+            offline = offline or state == "offline"
+            parts.append(f"{account.name}: {self.tr_(state)}" + (f" ({reason})" if reason and state != "offline" else ""))
+        self.account_label.setText("   ·   ".join(parts))
+        self.banner.setVisible(offline)

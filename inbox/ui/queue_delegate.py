@@ -1,0 +1,108 @@
+"""Painting one queue row: channel icon, customer, subject, tags, priority, age, SLA countdown."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPalette
+from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
+
+from inbox.models import Conversation, Priority
+from inbox.ui.i18n import Translator
+from inbox.ui.icons import icon
+from inbox.ui.queue_model import ConversationRole, QueueModel
+from inbox.ui.text import age, countdown, one_line
+
+SLA_COLOURS = {
+    "breached": QColor("#C62828"),
+    "warning": QColor("#E08A00"),
+    "ok": QColor("#2E7D32"),
+    "paused": QColor("#757575"),
+    "met": QColor("#9E9E9E"),
+}
+PRIORITY_COLOURS = {Priority.URGENT: QColor("#C62828"), Priority.HIGH: QColor("#E08A00")}
+ROW_HEIGHT = 56
+
+
+class QueueDelegate(QStyledItemDelegate):
+    def __init__(self, tr: Translator, parent: object | None = None) -> None:
+        super().__init__(None)
+        self.tr_ = tr
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
+        return QSize(option.rect.width(), ROW_HEIGHT)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> None:
+        conv = index.data(ConversationRole)
+        if not isinstance(conv, Conversation):
+            return
+        model = index.model()
+        now = model.now if isinstance(model, QueueModel) else conv.last_message_at
+        painter.save()
+        palette = option.palette  # type: ignore[attr-defined]
+        rect: QRect = option.rect  # type: ignore[attr-defined]
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)  # type: ignore[attr-defined]
+        if selected:
+            painter.fillRect(rect, palette.color(QPalette.ColorRole.Highlight))
+            text_colour = palette.color(QPalette.ColorRole.HighlightedText)
+            dim = text_colour
+        else:
+            text_colour = palette.color(QPalette.ColorRole.Text)
+            dim = palette.color(QPalette.ColorRole.PlaceholderText)
+        # channel and surface icons
+        icon(conv.channel.value).paint(painter, QRect(rect.left() + 10, rect.top() + 9, 24, 24))
+        if conv.surface is not None:
+            icon(conv.surface.value).paint(painter, QRect(rect.left() + 24, rect.top() + 31, 14, 14))
+        left = rect.left() + 46
+        right = rect.right() - 10
+        # line 1: customer (bold) ... SLA countdown badge
+        badge_w = 0
+        if conv.sla_state and conv.sla_due_at is not None and conv.sla_state not in ("met",):
+            remaining = (conv.sla_due_at - now).total_seconds()
+            state = conv.sla_state
+            if remaining < 0:
+                state = "breached"
+            label = "⏸" if state == "paused" else countdown(remaining)
+            f = QFont(option.font)  # type: ignore[attr-defined]
+            f.setBold(True)
+            painter.setFont(f)
+            badge_w = painter.fontMetrics().horizontalAdvance(label) + 14
+            badge = QRect(right - badge_w, rect.top() + 7, badge_w, 20)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(SLA_COLOURS.get(state, QColor("#757575")))
+            painter.drawRoundedRect(badge, 9, 9)
+            painter.setPen(QColor("white"))
+            painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, label)
+        bold = QFont(option.font)  # type: ignore[attr-defined]
+        bold.setBold(conv.status.value == "new")
+        painter.setFont(bold)
+        painter.setPen(text_colour)
+        name = one_line(conv.customer_name or self.tr_("no customer"), 60)
+        status = self.tr_(conv.status.value)
+        head = QRect(left, rect.top() + 6, right - left - badge_w - 8, 22)
+        painter.drawText(head, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                         painter.fontMetrics().elidedText(f"{name}", Qt.TextElideMode.ElideRight, head.width() - 90))
+        painter.setFont(option.font)  # type: ignore[attr-defined]
+        painter.setPen(dim)
+        painter.drawText(head, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                         f"{status} · {age(conv.last_message_at, now, self.tr_.language)}")
+        # line 2: priority mark, subject or first line, tags
+        x = left
+        if conv.priority in PRIORITY_COLOURS:
+            painter.setPen(PRIORITY_COLOURS[conv.priority])
+            mark = "‼" if conv.priority is Priority.URGENT else "!"
+            painter.drawText(QRect(x, rect.top() + 29, 14, 20), Qt.AlignmentFlag.AlignVCenter, mark)
+            x += 14
+        tags = "  ".join(f"#{t}" for t in conv.tags[:3])
+        tag_w = painter.fontMetrics().horizontalAdvance(tags) + 8 if tags else 0
+        painter.setPen(text_colour if selected else palette.color(QPalette.ColorRole.Text))
+        line2 = QRect(x, rect.top() + 29, right - x - tag_w, 20)
+        subject = one_line(conv.subject or conv.preview, 200)
+        painter.drawText(line2, Qt.AlignmentFlag.AlignVCenter,
+                         painter.fontMetrics().elidedText(subject, Qt.TextElideMode.ElideRight, line2.width()))
+        if tags:
+            painter.setPen(QColor("#1F6FEB") if not selected else text_colour)
+            painter.drawText(QRect(right - tag_w, rect.top() + 29, tag_w, 20),
+                             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, tags)
+        painter.setPen(palette.color(QPalette.ColorRole.Mid))
+        painter.drawLine(rect.left(), rect.bottom(), rect.right(), rect.bottom())
+        painter.restore()

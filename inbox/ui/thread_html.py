@@ -1,0 +1,87 @@
+"""The conversation thread as HTML for a QTextBrowser: both directions, channel and surface on
+every message, private notes distinct, attachments as files, untrusted text escaped.
+
+Email HTML is never rendered here: the thread shows the text part (or the text made from the
+sanitised HTML); remote content stays blocked.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from inbox.models import Conversation, Direction, StoredMessage, Surface
+from inbox.ui.i18n import Translator
+from inbox.ui.text import html_text, one_line
+
+SURFACE_LABELS = {
+    Surface.MENTION: "X · public",
+    Surface.DM: "X · DM",
+    Surface.MESSENGER: "Messenger",
+    Surface.COMMENT: "Facebook · comment",
+    Surface.EMAIL: "Email",
+    Surface.FORM: "Web form",
+    Surface.NOTE: "Note",
+}
+
+
+def _when(value: datetime, tz: ZoneInfo | None) -> str:
+    local = value.astimezone(tz) if tz else value.astimezone()
+    return local.strftime("%d/%m %H:%M")
+
+
+def render_thread(
+    conv: Conversation, messages: Sequence[StoredMessage], tr: Translator, *, dark: bool = False, tz: ZoneInfo | None = None
+) -> str:
+    fg = "#E6E6E6" if dark else "#1B1B1B"
+    dim = "#9AA0A6" if dark else "#5F6368"
+    inbound_bg = "#2A2D31" if dark else "#FFFFFF"
+    outbound_bg = "#1D3557" if dark else "#E8F0FE"
+    note_bg = "#4A3F14" if dark else "#FFF4C2"
+    border = "#3C4043" if dark else "#DADCE0"
+    parts = [
+        f"<div style='color:{fg}; font-size:11pt'>",
+        f"<h2 style='margin:0 0 2px 0'>{html.escape(one_line(conv.subject, 200))}</h2>",
+        f"<div style='color:{dim}; margin-bottom:8px'>#{conv.id} · {html.escape(conv.customer_name)} · "
+        f"{html.escape(tr(conv.status.value))} · {html.escape(tr(conv.priority.value))}"
+        + (" · " + " ".join(f"#{html.escape(t)}" for t in conv.tags) if conv.tags else "")
+        + "</div>",
+    ]
+    for m in messages:
+        note = m.private or m.surface is Surface.NOTE
+        outbound = m.direction is Direction.OUTBOUND
+        bg = note_bg if note else outbound_bg if outbound else inbound_bg
+        margin = "margin: 6px 0 6px 48px" if outbound else "margin: 6px 48px 6px 0"
+        label = tr("Note") if note else SURFACE_LABELS.get(m.surface, m.surface.value)
+        who = html.escape(one_line(m.author_name or m.author_handle or m.author_key, 80))
+        handle = html.escape(one_line(m.author_handle, 60)) if m.author_handle and m.author_handle != m.author_name else ""
+        state = ""
+        if m.outbox_state is not None and m.outbox_state.value != "sent":
+            colour = "#C62828" if m.outbox_state.value in ("failed", "uncertain") else dim
+            state = f" · <b style='color:{colour}'>{html.escape(tr(m.outbox_state.value))}</b>"
+            if m.outbox_error:
+                state += f" <span style='color:{colour}'>({html.escape(one_line(m.outbox_error, 160))})</span>"
+        auto = " · auto" if m.automated else ""
+        parts.append(
+            f"<table width='100%' cellspacing='0' cellpadding='8' style='{margin}; background:{bg}; "
+            f"border:1px solid {border}'><tr><td>"
+            f"<div style='color:{dim}; font-size:9pt'><b style='color:{fg}'>{who}</b> {handle} · {label} · "
+            f"{_when(m.sent_at, tz)}{auto}{state}</div>"
+        )
+        if m.subject and m.surface in (Surface.EMAIL, Surface.FORM):
+            parts.append(f"<div style='font-weight:600; margin-top:4px'>{html.escape(one_line(m.subject, 200))}</div>")
+        parts.append(f"<div style='margin-top:4px'>{html_text(m.text.strip())}</div>")
+        if m.html and "data-inbox-blocked" in m.html:
+            parts.append(f"<div style='color:{dim}; font-size:9pt'>⛔ {tr('Remote content blocked')}</div>")
+        if m.attachments:
+            files = ", ".join(
+                html.escape(one_line(a.filename or a.content_type, 80))
+                + (f" ({a.size // 1024} KB)" if a.size else "")
+                for a in m.attachments
+            )
+            parts.append(f"<div style='color:{dim}; font-size:9pt; margin-top:4px'>📎 {files}</div>")
+        parts.append("</td></tr></table>")
+    parts.append("</div>")
+    return "".join(parts)

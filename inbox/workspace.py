@@ -1,0 +1,85 @@
+"""The services of one workspace, composed over the store: SLA refresh and the policy in force.
+
+Composition code (like ``app`` and ``cli``): it joins the pure SLA engine to the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from inbox import sla
+from inbox.models import Priority
+from inbox.sla_holidays import country_holidays
+from inbox.sla_policy import PolicySet, default_policies, load_policies
+from inbox.store.database import to_db_time
+from inbox.store.repository import Store
+
+POLICY_SETTING = "sla_policies"
+
+
+def policies(store: Store) -> PolicySet:
+    text = store.setting(POLICY_SETTING)
+    if text:
+        return load_policies(text, "stored policies", country_holidays)
+    return default_policies(country_holidays)
+
+
+def subject(conversation_id: int, channel: str, vip: bool) -> sla.SlaSubject:
+    # Attributes at creation; PRIORITY/TAG/CHANNEL events in the log change them over time.
+    return sla.SlaSubject(conversation_id, channel, Priority.NORMAL.value, frozenset(), vip)
+
+
+def statuses_at(store: Store, at: datetime, ids: Sequence[int] | None = None) -> list[sla.TargetStatus]:
+    """Every SLA target of every conversation not closed, as of ``at`` (later events ignored)."""
+    rules = policies(store)
+    rows: list[sla.TargetStatus] = []
+    for cid, (channel, vip, events) in store.sla_inputs(ids).items():
+        past = [e for e in events if e.at <= at]
+        if not past:
+            continue
+        rows.extend(sla.evaluate(subject(cid, channel, vip), past, rules, at))
+    rows.sort(key=sla.urgency_key)
+    return rows
+
+
+def refresh_sla(store: Store, now: datetime, ids: Sequence[int] | None = None) -> int:
+    """Recompute targets, cache each conversation's most urgent running deadline for the queue,
+    and rewrite the SLA event log of each conversation. Returns how many conversations."""
+    rules = policies(store)
+    cache: list[tuple[int, str | None, str | None]] = []
+    inputs = store.sla_inputs(ids)
+    for cid, (channel, vip, events) in inputs.items():
+        subj = subject(cid, channel, vip)
+        statuses = sla.evaluate(subj, events, rules, now)
+        live = sorted((s for s in statuses if s.state is not sla.TargetState.MET), key=sla.urgency_key)
+        if live:
+            top = live[0]
+            cache.append((cid, to_db_time(top.due_at) if top.due_at else None, top.state.value))
+        else:
+            cache.append((cid, None, "met" if statuses else None))
+        log = sla.sla_log(subj, events, rules, now)
+        store.replace_sla_log(
+            cid,
+            [(to_db_time(e.at), e.kind, e.target.value, e.round, e.policy, e.business_s) for e in log],
+        )
+    store.set_sla_cache(cache)
+    return len(inputs)
+
+
+class Workspace:
+    """What the window needs beyond the repository: SLA refresh and reply sending."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def refresh_sla(self, now: datetime, ids: Sequence[int] | None = None) -> int:
+        return refresh_sla(self.store, now, ids)
+
+    @staticmethod
+    def weighted_length(text: str) -> int:
+        try:
+            from inbox.providers.twitter.text import weighted_length
+        except ImportError:
+            return len(text)
+        return weighted_length(text)
