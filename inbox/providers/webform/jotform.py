@@ -109,7 +109,7 @@ def split_pretty(pretty: str, known_values: Sequence[str]) -> list[tuple[str, st
             pos = 0
             while pos < n:
                 _, at, end = best[pos]
-                pairs.append((pretty[pos:at].strip(), pretty[at + 1 : end]))
+                pairs.append((pretty[pos:at], pretty[at + 1 : end]))
                 pos = n if end == n else end + 2
             return pairs
     pairs = []

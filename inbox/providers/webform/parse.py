@@ -41,6 +41,10 @@ def normalise_label(text: str) -> str:
     return "".join(ch for ch in text.casefold() if ch.isalnum())
 
 
+def _defaults(labels: str) -> tuple[str, ...]:
+    return tuple(labels.split("|"))
+
+
 @dataclass(frozen=True, slots=True)
 class FieldMapping:
     """Which form fields (by key or label, compared loosely) hold each part of a message.
@@ -49,44 +53,17 @@ class FieldMapping:
     account settings come before the defaults.
     """
 
-    name: tuple[str, ...] = ("name", "full name", "your name", "nom", "nom complet", "your-name")
-    email: tuple[str, ...] = (
-        "email",
-        "e-mail",
-        "email address",
-        "your email",
-        "your-email",
-        "courriel",
-        "mail",
-        "adresse e-mail",
-        "adresse email",
+    name: tuple[str, ...] = _defaults("name|full name|your name|your-name|nom|nom complet")
+    email: tuple[str, ...] = _defaults(
+        "email|e-mail|email address|your email|your-email|courriel|mail|adresse e-mail"
     )
-    phone: tuple[str, ...] = (
-        "phone",
-        "telephone",
-        "téléphone",
-        "tel",
-        "phone number",
-        "mobile",
-        "your phone",
-        "your-tel",
-        "portable",
+    phone: tuple[str, ...] = _defaults(
+        "phone|telephone|téléphone|tel|phone number|mobile|your phone|your-tel|portable"
     )
-    subject: tuple[str, ...] = ("subject", "your subject", "your-subject", "sujet", "objet")
-    message: tuple[str, ...] = (
-        "message",
-        "your message",
-        "your-message",
-        "message body",
-        "comments",
-        "comment",
-        "enquiry",
-        "inquiry",
-        "details",
-        "description",
-        "question",
-        "body",
-        "demande",
+    subject: tuple[str, ...] = _defaults("subject|your subject|your-subject|sujet|objet")
+    message: tuple[str, ...] = _defaults(
+        "message|your message|your-message|message body|comments|comment|enquiry|inquiry|"
+        "details|description|question|body|demande"
     )
 
     def candidates(self, role: str) -> tuple[str, ...]:
@@ -185,6 +162,11 @@ def normalise_phone(value: str) -> str | None:
     return "+" + digits
 
 
+def _fits(role: str, value: str) -> bool:
+    """A field may take a role when it has a value; an email field needs an address."""
+    return bool(value.strip()) and (role != "email" or address_in(value) is not None)
+
+
 def resolve_fields(fields: Sequence[SubmittedField], mapping: FieldMapping) -> ResolvedFields:
     """Find each role by the mapping, then by the fields' type hints and values."""
     taken: set[int] = set()
@@ -196,7 +178,7 @@ def resolve_fields(fields: Sequence[SubmittedField], mapping: FieldMapping) -> R
     for role in ("email", "phone", "name", "subject", "message"):
         for candidate in mapping.candidates(role):
             hits = [i for i in by_name.get(normalise_label(candidate), []) if i not in taken]
-            hit = next((i for i in hits if fields[i].value.strip()), None)
+            hit = next((i for i in hits if _fits(role, fields[i].value)), None)
             if hit is not None:
                 found[role] = fields[hit].value.strip()
                 taken.add(hit)
@@ -207,20 +189,16 @@ def resolve_fields(fields: Sequence[SubmittedField], mapping: FieldMapping) -> R
         for index, item in enumerate(fields):
             if index in taken or not item.value.strip():
                 continue
-            typed = item.kind == role
-            by_value = role == "email" and address_in(item.value) is not None
-            if typed or by_value:
+            typed = item.kind == role or (role == "email" and address_in(item.value))
+            if typed and _fits(role, item.value):
                 found[role] = item.value.strip()
                 taken.add(index)
                 break
-    if "email" in found:
-        parsed = address_in(found["email"])
-        if parsed is None:
-            found.pop("email")
-        else:
-            found["email"] = parsed[1]
-            if parsed[0] and "name" not in found:
-                found["name"] = parsed[0]
+    parsed = address_in(found.get("email", ""))
+    if parsed:
+        found["email"] = parsed[1]
+        if parsed[0] and "name" not in found:
+            found["name"] = parsed[0]
     extras = tuple(f for i, f in enumerate(fields) if i not in taken and f.value.strip())
     return ResolvedFields(extras=extras, **found)
 
