@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from operator import attrgetter
 
 from inbox.business_hours import BusinessCalendar
 from inbox.models import ConversationEvent, EventKind, Status
@@ -92,6 +93,12 @@ class SlaLogEntry:
 _TARGET_ORDER = {TargetKind.FIRST_REPLY: 0, TargetKind.NEXT_REPLY: 1, TargetKind.RESOLUTION: 2}
 _RANK = {state: rank for rank, state in enumerate(("breached", "warning", "ok", "paused", "met"))}
 _REOPENING = frozenset({Status.PENDING, Status.SOLVED})
+_GOAL = {kind: attrgetter(f"{kind.value}_s") for kind in TargetKind}
+
+
+def _goal(policy: SlaPolicy | None, kind: TargetKind) -> float | None:
+    """The target of ``kind`` in business seconds, ``None`` when not measured."""
+    return None if policy is None else _GOAL[kind](policy)
 
 
 class _Target:
@@ -166,7 +173,7 @@ class _Replay:
         for target in self.active():
             if target.since is None or not target.measured:
                 continue
-            goal = policy.target_s(target.kind)
+            goal = _goal(policy, target.kind)
             if goal is None:
                 continue
             threshold = policy.warn_threshold(goal)
@@ -184,7 +191,7 @@ class _Replay:
     def start(self, kind: TargetKind, number: int, t: float, dt: datetime) -> _Target:
         target = _Target(kind, number, t, dt)
         policy = self.policy
-        target.measured = policy is not None and policy.target_s(kind) is not None
+        target.measured = _goal(policy, kind) is not None
         self.note("started", t, target)
         return target
 
@@ -220,7 +227,7 @@ class _Replay:
         for target in self.active():
             if target.met_at is not None:
                 continue
-            goal = policy.target_s(target.kind) if policy is not None else None
+            goal = _goal(policy, target.kind)
             if policy is None or goal is None:
                 target.measured = False
                 continue
@@ -303,12 +310,17 @@ def _replay(
 ) -> _Replay:
     replay = _Replay(subject, policies, keep_log)
     timed = []
+    ordered, last = True, float("-inf")
     for ev in events:
-        dt = ev.at if ev.at.tzinfo is not None else ev.at.replace(tzinfo=UTC)
+        dt = ev.at
+        if dt.tzinfo is not UTC:  # naive is taken as UTC; other zones are converted
+            dt = dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
         t = dt.timestamp()
         if t <= at:
-            timed.append((t, dt if dt.tzinfo is UTC else dt.astimezone(UTC), ev))
-    timed.sort(key=lambda item: item[0])  # stable: same-instant events keep their order
+            timed.append((t, dt, ev))
+            ordered, last = ordered and t >= last, t
+    if not ordered:
+        timed.sort(key=lambda item: item[0])  # stable: same-instant events keep their order
     for t, dt, ev in timed:
         if keep_log:
             replay.advance(t)
@@ -338,7 +350,7 @@ def evaluate(
     rows: list[TargetStatus] = []
     for target in replay.active():
         policy = target.met_policy if target.met_at is not None else replay.policy
-        goal = policy.target_s(target.kind) if policy is not None else None
+        goal = _goal(policy, target.kind)
         if policy is None or goal is None:
             continue
         cal = policy.calendar

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from importlib import resources
 from itertools import pairwise
@@ -83,16 +83,26 @@ class PolicySet:
     """Ordered policies; the first that matches applies."""
 
     policies: tuple[SlaPolicy, ...]
+    _chosen: dict[tuple[str, str, frozenset[str], bool], SlaPolicy | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
     def select(
         self, channel: str, priority: str, tags: frozenset[str], vip: bool
     ) -> SlaPolicy | None:
         """The first policy whose conditions match (tags compare case-insensitively)."""
-        tags = frozenset(t.lower() for t in tags)
-        for policy in self.policies:
-            if policy.when.matches(channel, priority, tags, vip):
-                return policy
-        return None
+        key = (channel, priority, tags, vip)
+        try:
+            return self._chosen[key]
+        except KeyError:
+            pass
+        lowered = frozenset(t.lower() for t in tags)
+        chosen = next(
+            (p for p in self.policies if p.when.matches(channel, priority, lowered, vip)), None
+        )
+        if len(self._chosen) < 4096:  # remembered: most conversations share a few keys
+            self._chosen[key] = chosen
+        return chosen
 
     def by_name(self, name: str) -> SlaPolicy | None:
         for policy in self.policies:
