@@ -1,10 +1,8 @@
-"""Web-form submissions in our own JSON shape, and the mapping of form fields to a message.
+"""Web-form submissions in our own JSON shape (``docs/WEBFORMS.md``), and the mapping of fields.
 
-Every source of form data (our JSON, a Jotform webhook, a notification mail) reads its fields
-into :class:`SubmittedField`\\ s; :func:`resolve_fields` finds the submitter's name, email, phone,
-the subject and the message through a :class:`FieldMapping`, and :func:`submission_message`
-builds the normalised :class:`~inbox.models.Message`. The JSON shape is documented in
-``docs/WEBFORMS.md``.
+Every source (our JSON, a Jotform webhook, a notification mail) reads :class:`SubmittedField`\\ s;
+:func:`resolve_fields` finds name, email, phone, subject and message through a
+:class:`FieldMapping`; :func:`submission_message` builds the :class:`~inbox.models.Message`.
 """
 
 from __future__ import annotations
@@ -89,10 +87,6 @@ class FieldMapping:
                 custom[role].extend(v.strip() for v in value.split("|") if v.strip())
         default = cls()
         return cls(**{r: (*custom[r], *default.candidates(r)) for r in ROLES})
-
-    def as_text(self) -> str:
-        """The mapping as the settings text it can be read back from."""
-        return "\n".join(f"{role}={'|'.join(self.candidates(role))}" for role in ROLES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,9 +279,7 @@ def render_value(value: object, depth: int = 0) -> str:
 def parse_time(value: object) -> datetime | None:
     """ISO 8601 (naive read as UTC) or epoch seconds/milliseconds, as aware UTC; else None."""
     try:
-        if isinstance(value, bool):
-            return None
-        if isinstance(value, (int, float)):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
             seconds = value / 1000 if abs(value) > 1e11 else value
             return datetime.fromtimestamp(seconds, UTC)
         if isinstance(value, str) and value.strip():
@@ -295,9 +287,7 @@ def parse_time(value: object) -> datetime | None:
             if re.fullmatch(r"\d{9,13}(\.\d+)?", text):
                 return parse_time(float(text))
             parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-            if parsed.tzinfo is None:
-                return parsed.replace(tzinfo=UTC)
-            return parsed.astimezone(UTC)
+            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
     except (ValueError, OverflowError, OSError):
         return None
     return None
@@ -330,9 +320,7 @@ def _form(raw: object, fallback: tuple[str, str]) -> tuple[str, str]:
     return _text(raw) or fallback[0], fallback[1]
 
 
-def _submission(
-    raw: object, where: str, form: tuple[str, str], received_at: datetime
-) -> Submission | str:
+def _submission(raw: object, where: str, form: tuple[str, str], now: datetime) -> Submission | str:
     if not isinstance(raw, dict):
         return f"{where}: not an object"
     sub_id = _text(raw.get("id"))
@@ -346,7 +334,50 @@ def _submission(
     title = _text(raw.get("form_title")) or title
     when = parse_time(raw.get("submitted_at"))
     meta = {} if when else {"submitted_at": "unknown"}
-    return Submission(form_id, title, sub_id, when or received_at, fields, meta=meta)
+    return Submission(form_id, title, sub_id, when or now, fields, meta=meta)
+
+
+@dataclass(frozen=True, slots=True)
+class ReadSubmissions:
+    """The submissions read from a document, those that could not be read, and the form."""
+
+    submissions: tuple[Submission, ...] = ()
+    rejections: tuple[Rejection, ...] = ()
+    account_hint: str | None = None
+
+
+def read_submissions(
+    doc: object, source: str, received_at: datetime | None = None
+) -> ReadSubmissions:
+    """Our JSON shape, a bare list of submissions or a single submission object. Never raises."""
+    received = received_at or datetime.now(UTC)
+    form = ("unknown", "")
+    if isinstance(doc, dict) and "submissions" not in doc and "fields" in doc:
+        entries: object = [doc]
+    elif isinstance(doc, dict):
+        version = doc.get("inbox_webform", FORMAT_VERSION)
+        if version not in (FORMAT_VERSION, str(FORMAT_VERSION)):
+            reason = one_line(f"unsupported version {version!r}")
+            return ReadSubmissions(rejections=(Rejection(source, reason),))
+        form = _form(doc.get("form") or doc.get("form_id"), form)
+        entries = doc.get("submissions")
+    else:
+        entries = doc
+    hint = f"webform:{form[0]}" if form[0] != "unknown" else None
+    if not isinstance(entries, list):
+        reason = "'submissions' missing or not a list"
+        return ReadSubmissions(rejections=(Rejection(source, reason),), account_hint=hint)
+    subs: list[Submission] = []
+    rejections: list[Rejection] = []
+    for index, raw in enumerate(entries):
+        sub = _submission(raw, f"submissions[{index}]", form, received)
+        if isinstance(sub, str):
+            rejections.append(Rejection(source, one_line(sub)))
+        else:
+            subs.append(sub)
+            if hint is None and sub.form_id != "unknown":
+                hint = f"webform:{sub.form_id}"
+    return ReadSubmissions(tuple(subs), tuple(rejections), hint)
 
 
 def parse_payload(
@@ -358,37 +389,10 @@ def parse_payload(
 ) -> ParsedBatch:
     """Read our JSON shape (``{"inbox_webform": 1, "form": …, "submissions": […]}``), a bare
     list of submissions or a single submission object. Never raises."""
-    mapping = mapping or FieldMapping()
-    received = received_at or datetime.now(UTC)
-    form = ("unknown", "")
-    if isinstance(doc, dict) and "submissions" not in doc and "fields" in doc:
-        entries: object = [doc]
-    elif isinstance(doc, dict):
-        version = doc.get("inbox_webform", FORMAT_VERSION)
-        if version not in (FORMAT_VERSION, str(FORMAT_VERSION)):
-            return ParsedBatch(
-                rejections=(Rejection(source, one_line(f"unsupported version {version!r}")),)
-            )
-        form = _form(doc.get("form") or doc.get("form_id"), form)
-        entries = doc.get("submissions")
-    else:
-        entries = doc
-    hint = f"webform:{form[0]}" if form[0] != "unknown" else None
-    if not isinstance(entries, list):
-        reason = "'submissions' missing or not a list"
-        return ParsedBatch(rejections=(Rejection(source, reason),), account_hint=hint)
-    messages: list[Message] = []
-    rejections: list[Rejection] = []
-    for index, raw in enumerate(entries):
-        sub = _submission(raw, f"submissions[{index}]", form, received)
-        if isinstance(sub, str):
-            rejections.append(Rejection(source, one_line(sub)))
-            continue
-        if hint is None and sub.form_id != "unknown":
-            hint = f"webform:{sub.form_id}"
-        result = submission_message(sub, mapping, source)
-        if isinstance(result, Message):
-            messages.append(result)
-        else:
-            rejections.append(result)
-    return ParsedBatch(tuple(messages), tuple(rejections), hint)
+    read = read_submissions(doc, source, received_at)
+    results = [
+        submission_message(sub, mapping or FieldMapping(), source) for sub in read.submissions
+    ]
+    messages = tuple(r for r in results if isinstance(r, Message))
+    rejections = (*read.rejections, *(r for r in results if isinstance(r, Rejection)))
+    return ParsedBatch(messages, rejections, read.account_hint)

@@ -20,10 +20,15 @@ from urllib.parse import urljoin
 import httpx
 
 from inbox.errors import PermanentError
-from inbox.models import Account, Channel, Draft, Message, ParsedBatch
+from inbox.models import Account, Channel, Draft, Message, ParsedBatch, Rejection
 from inbox.providers.base import FetchResult, FormField, ProviderInfo
 from inbox.providers.failures import decode_json, provider_failures, raise_for_response
-from inbox.providers.webform.parse import FieldMapping, parse_payload
+from inbox.providers.webform.parse import (
+    FieldMapping,
+    Submission,
+    read_submissions,
+    submission_message,
+)
 from inbox.secrets import SecretStore
 
 log = logging.getLogger(__name__)
@@ -52,25 +57,28 @@ class _Mark:
     def data(self) -> dict[str, object]:
         return {"after": self.after, "ids": list(self.ids), "last_id": self.last_id}
 
-    def is_new(self, message: Message) -> bool:
+    def is_new(self, sub: Submission) -> bool:
         after = _when(self.after)
-        if after is None or message.sent_at > after:
+        if after is None or sub.submitted_at > after:
             return True
-        return message.sent_at == after and _sub_id(message) not in self.ids
+        return sub.submitted_at == after and _key(sub) not in self.ids
 
-    def advance(self, messages: list[Message]) -> _Mark:
+    def advance(self, subs: list[Submission]) -> _Mark:
+        """Past these submissions; those without a time of their own move only ``last_id``."""
         mark = self
-        for message in messages:
-            after, sub_id = _when(mark.after), _sub_id(message)
-            if after is None or message.sent_at >= after:
-                same = after is not None and message.sent_at == after
-                ids = (*mark.ids, sub_id) if same else (sub_id,)
-                mark = _Mark(message.sent_at.isoformat(), ids, sub_id)
+        for sub in subs:
+            after, key = _when(mark.after), _key(sub)
+            if "submitted_at" in sub.meta:  # no time in the payload: never trust our clock here
+                mark = _Mark(mark.after, mark.ids, sub.submission_id)
+            elif after is None or sub.submitted_at >= after:
+                same = after is not None and sub.submitted_at == after
+                ids = (*mark.ids, key) if same else (key,)
+                mark = _Mark(sub.submitted_at.isoformat(), ids, sub.submission_id)
         return mark
 
 
-def _sub_id(message: Message) -> str:
-    return message.provider_id.rsplit(":", 1)[-1]
+def _key(sub: Submission) -> str:
+    return f"{sub.form_id}:{sub.submission_id}"
 
 
 def _when(text: str) -> datetime | None:
@@ -212,16 +220,20 @@ class WebformProvider:
             params = {name: since} if since else None
         doc = await self._get(url, params)
         where = httpx.URL(str(url))
-        batch = parse_payload(doc, f"{SERVICE} {where.host}", self._mapping)
-        fresh = [m for m in batch.messages if mark.is_new(m)]
+        source = f"{SERVICE} {where.host}"
+        read = read_submissions(doc, source)
+        fresh = [sub for sub in read.submissions if mark.is_new(sub)]
         round_mark = round_mark.advance(fresh)
+        results = [submission_message(sub, self._mapping, source) for sub in fresh]
+        messages = tuple(r for r in results if isinstance(r, Message))
+        rejections = (*read.rejections, *(r for r in results if isinstance(r, Rejection)))
         next_url = self._next_url(doc, where)
         if next_url:
             state: dict[str, object] = {**mark.data(), "next": next_url, "round": round_mark.data()}
         else:
             state = round_mark.data()
         log.debug("%s: %d new submission(s), more=%s", self._account.id, len(fresh), bool(next_url))
-        result = ParsedBatch(tuple(fresh), batch.rejections, batch.account_hint)
+        result = ParsedBatch(messages, rejections, read.account_hint)
         return FetchResult(result, json.dumps(state), more=bool(next_url))
 
     async def send(self, draft: Draft) -> str:

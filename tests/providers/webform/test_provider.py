@@ -19,6 +19,8 @@ from inbox.secrets import MemorySecretStore
 
 from .fake_forms import FormsState, fake_forms, submission
 
+pytestmark = pytest.mark.servers
+
 KEY = "sk-live-5ecr3t-value"
 T = TypeVar("T")
 
@@ -164,3 +166,23 @@ def test_provider_declares_its_setup_form() -> None:
     assert {"url", "since_param", "mapping", "api_key"} <= fields.keys()
     assert fields["api_key"].secret and not fields["url"].secret
     assert fields["since_param"].default == "since"
+
+
+def test_a_rejected_submission_is_reported_once() -> None:
+    anonymous = submission(2, 20)
+    anonymous["fields"] = {"message": "no way to answer me"}
+    forms = FormsState(api_key=KEY, submissions=[submission(1, 10), anonymous], page_size=10)
+    with fake_forms(forms) as url:
+        first = run(lambda p: p.fetch(None), url)
+        second = run(lambda p: p.fetch(first.cursor), url)
+    assert [m.provider_id for m in first.batch.messages] == ["form:contact-fr:s-1"]
+    assert "s-2" in first.batch.rejections[0].reason
+    assert second.batch.messages == () and second.batch.rejections == ()
+
+
+def test_cursor_by_submission_id() -> None:
+    forms = state(page_size=10, since_param="after_id")
+    with fake_forms(forms) as url:
+        first = run(lambda p: p.fetch(None), url, since_value="id", since_param="after_id")
+        run(lambda p: p.fetch(first.cursor), url, since_value="id", since_param="after_id")
+    assert parse_qs(urlsplit(forms.requests[-1][0]).query)["after_id"] == ["s-5"]
