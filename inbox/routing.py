@@ -74,6 +74,7 @@ class Candidate:
     conversation_id: int
     status: Status
     created_at: datetime
+    noise: bool = False  # holds only automated mail (closed, but threads still gather there)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,11 +89,12 @@ class Route:
 def choose(candidates: Sequence[Candidate]) -> Route:
     """Pick the conversation among those owning the message's keys.
 
-    Closed conversations are ignored (a new one starts); among the others the oldest wins and the
-    rest are merged into it, since the message shows they are one thread.
+    Closed conversations are ignored (a new one starts), except those holding only automated
+    mail; among the others the oldest wins and the rest are merged into it, since the message
+    shows they are one thread.
     """
     live = sorted(
-        (c for c in candidates if c.status is not Status.CLOSED),
+        (c for c in candidates if c.status is not Status.CLOSED or c.noise),
         key=lambda c: (c.created_at, c.conversation_id),
     )
     if not live:

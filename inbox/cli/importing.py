@@ -17,7 +17,7 @@ from inbox.models import Account, Channel, ParsedBatch, Rejection
 from inbox.providers.email import sources as mail_sources
 from inbox.providers.facebook import parse as facebook_parse
 from inbox.providers.twitter import parse as twitter_parse
-from inbox.providers.webform import parse as webform_parse
+from inbox.providers import webform as webform_parse
 from inbox.store.ingest import IngestResult
 from inbox.store.repository import Store
 
@@ -50,7 +50,8 @@ def iter_inputs(paths: list[Path]) -> Iterator[Path]:
                 yield path
                 continue
             for child in sorted(path.iterdir()):
-                if child.name in SKIPPED_NAMES or child.name.upper().startswith(LICENCE_PREFIXES):
+                upper = child.name.upper()
+                if child.name in SKIPPED_NAMES or upper.startswith(LICENCE_PREFIXES) or "LICENSE" in upper:
                     continue
                 yield from iter_inputs([child])
         else:
@@ -64,15 +65,27 @@ def parse_path(path: Path, fallback_time: datetime) -> ParsedBatch:
     try:
         if path.is_file() and path.stat().st_size == 0:
             return ParsedBatch(rejections=(Rejection(str(path), "empty file"),))
+        if path.is_dir():
+            if mail_sources.looks_like_mail(path):
+                return mail_sources.import_mail(path, _file_time(path, fallback_time))
+            return ParsedBatch(rejections=(Rejection(str(path), _unknown_reason(path)),))
         for parser in (twitter_parse.import_file, facebook_parse.import_file, webform_parse.import_file):
             batch = parser(path)
             if batch is not None:
                 return batch
         if mail_sources.looks_like_mail(path):
-            return mail_sources.import_mail(path, fallback_time)
+            return mail_sources.import_mail(path, _file_time(path, fallback_time))
     except OSError as exc:
         return ParsedBatch(rejections=(Rejection(str(path), f"cannot read: {exc.strerror or exc}"),))
     return ParsedBatch(rejections=(Rejection(str(path), _unknown_reason(path)),))
+
+
+def _file_time(path: Path, default: datetime) -> datetime:
+    """A mail without a usable date gets its file's time: the same on every import."""
+    try:
+        return datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    except OSError:
+        return default
 
 
 def _unknown_reason(path: Path) -> str:
@@ -106,9 +119,8 @@ def resolve_account(store: Store, batch: ParsedBatch, forced: Account | None, ch
         account = Account(id=batch.account_hint, channel=channel, name=batch.account_hint, own_keys=own)
         store.save_account(account)
         return account
-    for account in store.accounts():
-        if account.channel is channel:
-            return account
+    # Deterministic: data with no account of its own always goes to the channel's import account,
+    # so importing it again finds it again (pass --account to file it under a real account).
     return store.ensure_account(f"{channel.value}:import", channel, f"Imported {channel.value}")
 
 

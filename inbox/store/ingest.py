@@ -207,12 +207,12 @@ def _route(
     candidates: list[routing.Candidate] = []
     if keys:
         marks = ",".join("?" * len(keys))
-        for cid, status, created in db.execute(
-            f"""SELECT DISTINCT c.id, c.status, c.created_at FROM thread_keys k
+        for cid, status, created, noise in db.execute(
+            f"""SELECT DISTINCT c.id, c.status, c.created_at, c.noise FROM thread_keys k
                 JOIN conversations c ON c.id = k.conversation_id WHERE k.key IN ({marks})""",
             keys,
         ).fetchall():
-            candidates.append(routing.Candidate(int(cid), Status(status), from_db_time(created)))
+            candidates.append(routing.Candidate(int(cid), Status(status), from_db_time(created), bool(noise)))
     if not candidates and customer_id is not None and routing.subject_fallback_allowed(message):
         wanted = routing.normalise_subject(message.subject)
         since = to_db_time(message.sent_at - routing.SUBJECT_WINDOW)
@@ -227,17 +227,25 @@ def _route(
     if route.conversation_id is not None:
         for absorbed in route.absorb:
             merge_conversations(db, route.conversation_id, absorbed)
+        if not message.automated or direction is Direction.OUTBOUND:
+            # A person wrote in a thread that held only noise: it becomes a real conversation.
+            db.execute(
+                "UPDATE conversations SET noise = 0, status = CASE WHEN noise = 1 THEN 'new' ELSE status END WHERE id = ?",
+                [route.conversation_id],
+            )
         return route.conversation_id
     status = Status.NEW if direction is Direction.INBOUND else Status.OPEN
-    if message.automated and direction is Direction.INBOUND:
+    noise = message.automated and direction is Direction.INBOUND
+    if noise:
         status = Status.CLOSED  # noise never opens a conversation; kept for search and history
     subject = message.subject or _first_line(message.text)
     when = to_db_time(message.sent_at)
     cursor = db.execute(
         """INSERT INTO conversations (channel, account_id, surface, subject, status, priority,
-               customer_id, created_at, last_message_at)
-           VALUES (?,?,?,?,?,?,?,?,?)""",
-        [message.channel.value, account.id, message.surface.value, subject, status.value, "normal", customer_id, when, when],
+               customer_id, created_at, last_message_at, noise)
+           VALUES (?,?,?,?,?,?,?,?,?,?)""",
+        [message.channel.value, account.id, message.surface.value, subject, status.value, "normal", customer_id, when, when,
+         int(noise)],
     )
     conversation_id = int(cursor.lastrowid or 0)
     result.new_conversations.add(conversation_id)

@@ -65,7 +65,8 @@ def m0001_initial(db: Database) -> None:
             message_count INTEGER NOT NULL DEFAULT 0,
             preview TEXT NOT NULL DEFAULT '',
             sla_due_at TEXT,
-            sla_state TEXT
+            sla_state TEXT,
+            noise INTEGER NOT NULL DEFAULT 0  -- only auto-replies, bounces, list mail so far
         );
         CREATE INDEX conversations_status_last ON conversations(status, last_message_at);
         CREATE INDEX conversations_customer ON conversations(customer_id);

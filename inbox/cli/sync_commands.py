@@ -1,0 +1,215 @@
+"""Commands of the sync engine and the outbox: ``sync``, ``outbox`` (``resend``, ``drop``), ``reply``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from inbox.cli.commands import _add, open_store
+from inbox.cli.output import emit_json, iso, table
+from inbox.errors import InboxError, InputError
+from inbox.models import Account, OutboxItem, OutboxState, Status
+from inbox.outbox import Outbox
+from inbox.providers.base import Provider
+from inbox.providers.registry import build_provider
+from inbox.secrets import SecretStore
+from inbox.store.outbox_store import OPEN_STATES
+from inbox.store.repository import Store
+from inbox.sync import AccountState, SyncService, state_for_error
+
+AGENT = "cli"
+log = logging.getLogger(__name__)
+
+Factories = dict[str, Callable[[Account, SecretStore, httpx.AsyncClient], Provider]]
+
+
+def register(sub: Any) -> None:
+    p = _add(sub, "sync", cmd_sync, "fetch every account and send queued replies")
+    p.add_argument("--once", action="store_true", help="one pass (every page, the outbox once)")
+    p = _add(
+        sub,
+        "outbox",
+        cmd_outbox,
+        "replies not sent yet: queued, failed, may have been sent",
+        json_flag=True,
+    )
+    p.add_argument("--all", action="store_true", help="include sent replies")
+    ob = p.add_subparsers(dest="outbox_command")
+    r = _add(ob, "resend", cmd_outbox_resend, "send a failed or 'may have been sent' reply again")
+    r.add_argument("id", help="the outbox id (or its unique beginning)")
+    d = _add(
+        ob, "drop", cmd_outbox_drop, "give up on an unsent reply (removed from its conversation)"
+    )
+    d.add_argument("id", help="the outbox id (or its unique beginning)")
+    p = _add(
+        sub, "reply", cmd_reply, "queue a reply on the conversation's channel; prints its outbox id"
+    )
+    p.add_argument("conversation_id", type=int)
+    p.add_argument("--text", required=True, help="the reply's text")
+    p.add_argument("--note", action="store_true", help="a private note: stored, never sent")
+    p.add_argument("--dm", action="store_true", help="X: answer by direct message (move to DM)")
+    p.add_argument(
+        "--status", choices=[Status.PENDING.value, Status.SOLVED.value], help="then set the status"
+    )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# -- inbox sync -----------------------------------------------------------------------------------
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from inbox.providers.keyring_store import KeyringSecretStore
+
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+    store = open_store(args)
+    try:
+        return asyncio.run(run_sync(store, once=args.once, secrets=KeyringSecretStore()))
+    finally:
+        store.close()
+
+
+async def run_sync(
+    store: Store,
+    *,
+    once: bool,
+    secrets: SecretStore,
+    factories: Factories | None = None,
+    timeout: httpx.Timeout | None = None,
+) -> int:
+    """Build and enter every account's provider with one shared client, then run the engine.
+
+    With ``once``: print each account's state; 1 when some account is in error or needs
+    sign-in (offline is a normal state: 0).
+    """
+    broken: dict[str, tuple[AccountState, str]] = {}
+    client_timeout = timeout or httpx.Timeout(30.0, connect=10.0)
+    async with (
+        httpx.AsyncClient(timeout=client_timeout) as http,
+        contextlib.AsyncExitStack() as stack,
+    ):
+        providers: list[Provider] = []
+        for account in store.accounts():
+            try:
+                provider = build_provider(account, secrets, http, factories=factories)
+                providers.append(await stack.enter_async_context(provider))
+            except InboxError as exc:
+                state = state_for_error(exc)
+                broken[account.id] = (state, str(exc))
+                store.set_account_state(account.id, state.value, str(exc))
+                log.warning("account %s is %s: %s", account.id, state.value.replace("_", " "), exc)
+        service = SyncService(store, providers)
+        if not once:
+            loop = asyncio.get_running_loop()
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(signal.SIGTERM, service.stop)
+            await service.run()
+            return 0
+        statuses, report = await service.sync_once()
+    rows = [[s.account_id, s.state.value, s.reason] for s in statuses]
+    rows += [[account_id, state.value, reason] for account_id, (state, reason) in broken.items()]
+    print(table(sorted(rows), ["account", "state", "reason"]))
+    print(
+        f"outbox: {report.sent} sent, {report.waiting} waiting, {report.failed} failed, "
+        f"{report.uncertain} may have been sent"
+    )
+    bad = {AccountState.ERROR, AccountState.NEEDS_SIGN_IN}
+    failing = [s for s in statuses if s.state in bad] + [b for b in broken.values() if b[0] in bad]
+    return 1 if failing else 0
+
+
+# -- inbox outbox ---------------------------------------------------------------------------------
+
+
+def _item_row(item: OutboxItem) -> dict[str, object]:
+    draft = item.draft
+    return {
+        "id": draft.local_id,
+        "conversation_id": draft.conversation_id,
+        "account_id": draft.account_id,
+        "channel": draft.channel.value,
+        "surface": draft.surface.value,
+        "state": item.state.value,
+        "attempts": item.attempts,
+        "error": item.last_error,
+        "provider_id": item.provider_id,
+        "queued_at": iso(item.created_at),
+        "updated_at": iso(item.updated_at),
+        "text": draft.text,
+    }
+
+
+_LABEL = {OutboxState.UNCERTAIN: "may have been sent"}
+
+
+def cmd_outbox(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    states = tuple(OutboxState) if args.all else OPEN_STATES
+    data = [_item_row(i) for i in store.outbox_items(states)]
+    if args.json:
+        emit_json(data)
+        return 0
+    rows = [
+        [
+            d["id"],
+            d["conversation_id"],
+            d["account_id"],
+            _LABEL.get(OutboxState(str(d["state"])), str(d["state"])),
+            d["attempts"],
+            d["error"],
+            " ".join(str(d["text"]).split())[:40],
+        ]
+        for d in data
+    ]
+    print(table(rows, ["id", "conv", "account", "state", "tries", "reason", "text"]))
+    return 0
+
+
+def cmd_outbox_resend(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    item_id = store.resolve_outbox_id(args.id)
+    Outbox(store, clock=_now).resend(item_id)
+    print(f"{item_id} queued again; it goes out at the next sync")
+    return 0
+
+
+def cmd_outbox_drop(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    item_id = store.resolve_outbox_id(args.id)
+    Outbox(store, clock=_now).drop(item_id)
+    print(f"{item_id} dropped")
+    return 0
+
+
+# -- inbox reply ----------------------------------------------------------------------------------
+
+
+def cmd_reply(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    text = args.text.replace("\r\n", "\n")
+    outbox = Outbox(store, clock=_now)
+    if args.note:
+        if args.dm:
+            raise InputError("--note", "a note is private; --dm does not apply")
+        message_id = outbox.note(args.conversation_id, text, AGENT)
+        print(f"note {message_id}", file=sys.stderr)
+    else:
+        item = outbox.reply(args.conversation_id, text, dm=args.dm)
+        print(item.draft.local_id)
+    if args.status:
+        store.set_status(args.conversation_id, Status(args.status), _now(), AGENT)
+    return 0

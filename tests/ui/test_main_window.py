@@ -1,0 +1,94 @@
+"""The real window, driven from the keyboard as an agent would, on the demo workspace."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+from inbox.demo import build_demo
+from inbox.models import QueueFilter, Status
+from inbox.store.repository import Store
+from inbox.ui.i18n import Translator
+from inbox.ui.main_window import MainWindow
+from inbox.ui.queue_model import QueueModel
+
+NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
+
+
+@pytest.fixture()
+def store(tmp_path: Path) -> Iterator[Store]:
+    build_demo(tmp_path / "demo.db", NOW)
+    s = Store.open(tmp_path / "demo.db")
+    yield s
+    s.close()
+
+
+@pytest.fixture()
+def window(qtbot: object, store: Store) -> MainWindow:
+    sent: list[tuple[int, str, bool, str]] = []
+    w = MainWindow(store, Translator("en"), agent="camille", clock=lambda: NOW,
+                   send_reply=lambda *a: sent.append(a))
+    w.sent = sent  # type: ignore[attr-defined]
+    qtbot.addWidget(w)  # type: ignore[attr-defined]
+    w.show()
+    return w
+
+
+def test_queue_model_passes_qt_model_tester(qtmodeltester: object, store: Store) -> None:
+    model = QueueModel(store)
+    model.set_filter(QueueFilter())
+    qtmodeltester.check(model)  # type: ignore[attr-defined]
+
+
+def test_triage_from_the_keyboard(qtbot: object, window: MainWindow, store: Store) -> None:
+    bot = qtbot  # type: ignore[assignment]
+    window.queue.setFocus()
+    first = window.current_conversation()
+    assert first is not None
+    bot.keyClick(window.queue, "j")  # type: ignore[attr-defined]
+    second = window.current_conversation()
+    assert second is not None and second.id != first.id
+    bot.keyClick(window.queue, "a")  # type: ignore[attr-defined]
+    assert store.conversation(second.id).assignee == "camille"
+    bot.keyClick(window.queue, "e")  # type: ignore[attr-defined]
+    assert store.conversation(second.id).status is Status.SOLVED
+    after = window.current_conversation()
+    assert after is not None and after.id != second.id  # moved on to the next one
+    bot.keyClick(window.queue, "p")  # type: ignore[attr-defined]
+    assert store.conversation(after.id).status is Status.PENDING
+    kinds = [e.kind.value for e in store.events(second.id)]
+    assert "assigned" in kinds and kinds[-1] == "status"
+
+
+def test_reply_from_the_keyboard_goes_to_the_sender(qtbot: object, window: MainWindow) -> None:
+    bot = qtbot  # type: ignore[assignment]
+    conv = window.current_conversation()
+    assert conv is not None
+    window.queue.setFocus()
+    bot.keyClick(window.queue, "r")  # type: ignore[attr-defined]
+    assert window.composer.editor.hasFocus() or QApplication.focusWidget() is window.composer.editor
+    bot.keyClicks(window.composer.editor, "Bonjour, je regarde votre commande.")  # type: ignore[attr-defined]
+    bot.keyClick(window.composer.editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)  # type: ignore[attr-defined]
+    assert window.sent == [(conv.id, "Bonjour, je regarde votre commande.", False, "")]  # type: ignore[attr-defined]
+    assert window.composer.editor.toPlainText() == ""
+
+
+def test_search_box_filters_the_queue(qtbot: object, window: MainWindow) -> None:
+    bot = qtbot  # type: ignore[assignment]
+    before = window.model.total()
+    window.search.setText("remboursement")
+    bot.waitUntil(lambda: window.model.total() != before, timeout=2000)  # type: ignore[attr-defined]
+    assert 0 < window.model.total() < before
+
+
+def test_french_interface(qtbot: object, store: Store) -> None:
+    w = MainWindow(store, Translator("fr"), agent="camille", clock=lambda: NOW)
+    qtbot.addWidget(w)  # type: ignore[attr-defined]
+    labels = [w.views.item(i).text() for i in range(w.views.count())]
+    assert any(label.startswith("Non assignées") for label in labels)
+    assert "Envoyer" in w.composer.send.text()
