@@ -107,6 +107,17 @@ class Backoff:
         return top / 2 + top / 2 * min(1.0, max(0.0, rand))
 
 
+def state_for_error(exc: BaseException) -> AccountState:
+    """The account state a failure means (for failures met outside a sync pass)."""
+    if isinstance(exc, AuthError):
+        return AccountState.NEEDS_SIGN_IN
+    if isinstance(exc, RateLimited):
+        return AccountState.RATE_LIMITED
+    if isinstance(exc, TransientError):
+        return AccountState.OFFLINE
+    return AccountState.ERROR
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -297,11 +308,11 @@ class SyncService:
                 await self._failed(account_id, AccountState.NEEDS_SIGN_IN, reason)
         return report
 
-    async def sync_once(self) -> list[AccountStatus]:
+    async def sync_once(self) -> tuple[list[AccountStatus], FlushReport]:
         """Every account until no page remains, then the outbox once (``inbox sync --once``)."""
         await asyncio.gather(*(self.sync_account(a) for a in sorted(self._providers)))
-        await self.flush_outbox()
-        return self.statuses()
+        report = await self.flush_outbox()
+        return self.statuses(), report
 
     def wake_outbox(self) -> None:
         """A reply was queued: flush soon instead of at the next interval."""
