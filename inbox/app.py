@@ -67,9 +67,9 @@ def system_prefers_dark(app: object) -> bool:
 
 
 def build_window(store: Store, *, language: str | None = None, dark: bool = False, agent: str | None = None) -> object:
-    from inbox.workspace import Workspace
     from inbox.ui.i18n import Translator
     from inbox.ui.main_window import MainWindow
+    from inbox.workspace import Workspace
 
     workspace = Workspace(store)
     workspace.refresh_sla(datetime.now(UTC))
@@ -103,8 +103,11 @@ def run_app(args: argparse.Namespace) -> int:
         app.aboutToQuit.connect(closed.set)  # type: ignore[attr-defined]
         await closed.wait()
 
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
     try:
-        asyncio.run(main(), loop_factory=qasync.QEventLoop)
+        with loop:
+            loop.run_until_complete(main())
     finally:
         store.close()
     return 0
@@ -122,7 +125,7 @@ def screenshot(out: Path, args: argparse.Namespace, *, language: str | None, the
     window.resize(*size)  # type: ignore[attr-defined]
     window.show()  # type: ignore[attr-defined]
     if select is not None:
-        window.move(select)  # type: ignore[attr-defined]
+        window.move_selection(select)  # type: ignore[attr-defined]
     for _ in range(5):
         app.processEvents()  # type: ignore[union-attr]
     pixmap = window.grab()  # type: ignore[attr-defined]

@@ -78,8 +78,7 @@ class Workspace:
 
     @staticmethod
     def weighted_length(text: str) -> int:
-        try:
-            from inbox.providers.twitter.text import weighted_length
-        except ImportError:
-            return len(text)
+        """A post's length as X counts it (URLs 23, CJK and emoji 2), for the composer."""
+        from inbox.providers.twitter.length import weighted_length
+
         return weighted_length(text)

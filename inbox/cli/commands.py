@@ -237,7 +237,7 @@ def cmd_customer(args: argparse.Namespace) -> int:
     print(f"Customer {customer.id}: {customer.display_name}  CRM {customer.crm_number or '-'}")
     for i in identities:
         print(f"  {i.kind.value:9} {i.handle or i.key}")
-    print(table([[c["id"], c["channel"], c["status"], c["last_message_at"], c["subject"]] for c in data["conversations"]],  # type: ignore[index,union-attr]
+    print(table([[c.id, c.channel.value, c.status.value, iso(c.last_message_at), c.subject] for c in conversations],
                 ["id", "channel", "status", "last", "subject"]))
     return 0
 

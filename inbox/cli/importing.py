@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from inbox.models import Account, Channel, ParsedBatch, Rejection
+from inbox.providers import webform as webform_parse
 from inbox.providers.email import sources as mail_sources
 from inbox.providers.facebook import parse as facebook_parse
 from inbox.providers.twitter import parse as twitter_parse
-from inbox.providers import webform as webform_parse
 from inbox.store.ingest import IngestResult
 from inbox.store.repository import Store
 

@@ -313,11 +313,11 @@ class Store:
 
     def sla_inputs(self, conversation_ids: Sequence[int] | None = None) -> dict[int, tuple[str, bool, list[ConversationEvent]]]:
         """For each conversation (default: every one not closed): channel, VIP, events in order."""
+        params: list[Any] = []
         if conversation_ids is None:
-            where, params = "c.status != 'closed'", []
+            where = "c.status != 'closed'"
         else:
             where = f"c.id IN ({','.join(str(int(i)) for i in conversation_ids) or '-1'})"
-            params = []
         out: dict[int, tuple[str, bool, list[ConversationEvent]]] = {}
         for r in self._rows(
             f"""SELECT c.id, c.channel, COALESCE(cu.vip, 0) AS vip FROM conversations c

@@ -60,10 +60,10 @@ class Composer(QWidget):
         for b in (self.send_pending, self.send_solved, self.send):
             buttons.addWidget(b)
         layout.addLayout(buttons)
-        QShortcut(QKeySequence("Ctrl+Return"), self.editor, activated=lambda: self._send(""))
-        QShortcut(QKeySequence("Ctrl+Enter"), self.editor, activated=lambda: self._send(""))
-        QShortcut(QKeySequence("Ctrl+Shift+P"), self.editor, activated=lambda: self._send("pending"))
-        QShortcut(QKeySequence("Ctrl+Shift+S"), self.editor, activated=lambda: self._send("solved"))
+        QShortcut(QKeySequence("Ctrl+Return"), self.editor).activated.connect(lambda: self._send(""))
+        QShortcut(QKeySequence("Ctrl+Enter"), self.editor).activated.connect(lambda: self._send(""))
+        QShortcut(QKeySequence("Ctrl+Shift+P"), self.editor).activated.connect(lambda: self._send("pending"))
+        QShortcut(QKeySequence("Ctrl+Shift+S"), self.editor).activated.connect(lambda: self._send("solved"))
 
     def set_conversation(self, conv: Conversation | None, draft: str, last_inbound: datetime | None, now: datetime) -> None:
         self._conv = conv

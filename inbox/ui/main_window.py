@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -119,10 +119,10 @@ class MainWindow(QMainWindow):
         self.queue.selectionModel().currentChanged.connect(lambda cur, _prev: self._open_row(cur))
         self.count_label = QLabel()
 
-        self.thread = QTextBrowser()
-        self.thread.setAccessibleName("Thread")
-        self.thread.setOpenLinks(False)
-        self.thread.setOpenExternalLinks(False)
+        self.thread_view = QTextBrowser()
+        self.thread_view.setAccessibleName("Thread")
+        self.thread_view.setOpenLinks(False)
+        self.thread_view.setOpenExternalLinks(False)
         self.composer = Composer(tr, weighted_length)
         self.composer.send_requested.connect(self._send)
         self.composer.draft_changed.connect(self._draft_changed)
@@ -146,7 +146,7 @@ class MainWindow(QMainWindow):
         conversation_box = QWidget()
         cl = QVBoxLayout(conversation_box)
         cl.setContentsMargins(0, 0, 0, 0)
-        cl.addWidget(self.thread, 1)
+        cl.addWidget(self.thread_view, 1)
         cl.addWidget(self.composer)
         splitter = QSplitter()
         for w in (self.views, queue_box, conversation_box, self.customer):
@@ -236,13 +236,13 @@ class MainWindow(QMainWindow):
         self._save_draft()
         self._current = conv
         if conv is None:
-            self.thread.setHtml(f"<p style='color:gray'>{self.tr_('Select a conversation')}</p>")
+            self.thread_view.setHtml(f"<p style='color:gray'>{self.tr_('Select a conversation')}</p>")
             self.customer.show_customer(None)
             self.composer.set_conversation(None, "", None, self.clock())
             return
         messages = self.repo.messages(conv.id)
-        self.thread.setHtml(render_thread(conv, messages, self.tr_, dark=self.dark))
-        self.thread.verticalScrollBar().setValue(self.thread.verticalScrollBar().maximum())
+        self.thread_view.setHtml(render_thread(conv, messages, self.tr_, dark=self.dark))
+        self.thread_view.verticalScrollBar().setValue(self.thread_view.verticalScrollBar().maximum())
         last_in = max((m.sent_at for m in messages if m.direction is Direction.INBOUND), default=None)
         self.composer.set_conversation(conv, self.repo.draft(conv.id), last_in, self.clock())
         self.customer.show_customer(conv.customer_id, conv.id)
@@ -258,9 +258,9 @@ class MainWindow(QMainWindow):
             sc.setContext(Qt.ShortcutContext.WindowShortcut)
             sc.activated.connect(lambda: None if self._typing() else fn())
 
-        key("j", lambda: self.move(1))
-        key("k", lambda: self.move(-1))
-        key("Return", self.thread.setFocus)
+        key("j", lambda: self.move_selection(1))
+        key("k", lambda: self.move_selection(-1))
+        key("Return", self.thread_view.setFocus)
         key("r", self.focus_reply)
         key("n", self.focus_note)
         key("e", lambda: self.change_status(Status.SOLVED))
@@ -278,7 +278,7 @@ class MainWindow(QMainWindow):
         focus = self.focusWidget()
         return isinstance(focus, (QLineEdit,)) or focus is self.composer.editor
 
-    def move(self, step: int) -> None:
+    def move_selection(self, step: int) -> None:
         row = self.queue.currentIndex().row() + step
         if row >= self.model.rowCount() and self.model.canFetchMore():
             self.model.fetchMore()
@@ -354,11 +354,18 @@ class MainWindow(QMainWindow):
         self._draft_timer.start()
 
     def _save_draft(self) -> None:
-        if self._current is not None and self._draft_timer.isActive() or self._current is not None:
+        """Drafts survive switching conversations and restarts."""
+        self._draft_timer.stop()
+        if self._current is not None:
             text = self.composer.editor.toPlainText()
             if text != self.repo.draft(self._current.id):
                 self.repo.save_draft(self._current.id, text, self.clock())
-        self._draft_timer.stop()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        self._save_draft()
+        self._timer.stop()
+        self._search_timer.stop()
+        super().closeEvent(event)
 
     def show_shortcuts(self) -> None:
         fr = self.tr_.language == "fr"

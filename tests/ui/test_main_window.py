@@ -29,14 +29,15 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 
 @pytest.fixture()
-def window(qtbot: object, store: Store) -> MainWindow:
+def window(qtbot: object, store: Store) -> Iterator[MainWindow]:
     sent: list[tuple[int, str, bool, str]] = []
     w = MainWindow(store, Translator("en"), agent="camille", clock=lambda: NOW,
                    send_reply=lambda *a: sent.append(a))
     w.sent = sent  # type: ignore[attr-defined]
     qtbot.addWidget(w)  # type: ignore[attr-defined]
     w.show()
-    return w
+    yield w
+    w.close()
 
 
 def test_queue_model_passes_qt_model_tester(qtmodeltester: object, store: Store) -> None:
@@ -92,3 +93,4 @@ def test_french_interface(qtbot: object, store: Store) -> None:
     labels = [w.views.item(i).text() for i in range(w.views.count())]
     assert any(label.startswith("Non assignées") for label in labels)
     assert "Envoyer" in w.composer.send.text()
+    w.close()
