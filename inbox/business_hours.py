@@ -26,6 +26,8 @@ Week = tuple[tuple[Range, ...], ...]
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 FULL_DAY: tuple[Range, ...] = ((0, 1440),)
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)([dhm])")
+_UNIT_S = {"d": 86400.0, "h": 3600.0, "m": 60.0}
 _RANGE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 _MIN_YEAR, _MAX_YEAR = 1971, 9998
 
@@ -42,6 +44,30 @@ def parse_range(text: str) -> Range:
     if start >= end:
         raise ValueError(f"{text!r} ends before it starts")
     return start, end
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in ``"30m"``, ``"4h"``, ``"1d"`` or ``"1h30m"`` (a ``d`` is 24 business hours)."""
+    cleaned = text.replace(" ", "").lower()
+    parts = _DURATION.findall(cleaned)
+    if not cleaned or "".join(n + u for n, u in parts) != cleaned:
+        raise ValueError(f"{text!r} is not a duration (use m, h or d, e.g. 30m, 4h, 1d)")
+    seconds = sum(float(n) * _UNIT_S[u] for n, u in parts)
+    if seconds <= 0:
+        raise ValueError(f"{text!r} must be longer than zero")
+    return seconds
+
+
+def format_duration(seconds: float) -> str:
+    """``14400`` -> ``"4h"``, ``5400`` -> ``"1h30m"`` (business time)."""
+    minutes = round(seconds / 60)
+    hours, minutes = divmod(minutes, 60)
+    text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "")
+    return text or "0m"
+
+
+def _hhmm(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def _check_day(ranges: tuple[Range, ...]) -> None:
@@ -117,15 +143,15 @@ class BusinessCalendar:
 
     def add(self, start: datetime, seconds: float) -> datetime:
         """The UTC instant at which ``seconds`` of business time have passed since ``start``."""
-        return datetime.fromtimestamp(self.add_ts(_ts(start), seconds), UTC)
+        return datetime.fromtimestamp(self.add_ts(epoch_seconds(start), seconds), UTC)
 
     def between(self, start: datetime, end: datetime) -> float:
         """Business seconds in ``[start, end)``; negative when ``end`` is before ``start``."""
-        return self.between_ts(_ts(start), _ts(end))
+        return self.between_ts(epoch_seconds(start), epoch_seconds(end))
 
     def intervals(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
         """The business intervals (UTC, clipped) that overlap ``[start, end)``."""
-        a, b = _ts(start), _ts(end)
+        a, b = epoch_seconds(start), epoch_seconds(end)
         if b <= a:
             return []
         if self.is_always:
@@ -140,6 +166,28 @@ class BusinessCalendar:
             i += 1
         return found
 
+    def describe(self) -> str:
+        """One line for people: the zone, the hours grouped by days, the holidays."""
+        if self.is_always:
+            return f"{self.name} (around the clock)"
+        days: list[str] = []
+        index = 0
+        while index < 7:  # group consecutive days with the same hours: "mon-fri 09:00-18:00"
+            last = index
+            while last + 1 < 7 and self.weekly[last + 1] == self.weekly[index]:
+                last += 1
+            if ranges := self.weekly[index]:
+                shown = ", ".join(f"{_hhmm(a)}-{_hhmm(b)}" for a, b in ranges)
+                span = WEEKDAYS[index] if last == index else f"{WEEKDAYS[index]}-{WEEKDAYS[last]}"
+                days.append(f"{span} {shown}")
+            index = last + 1
+        text = f"{self.name} ({self.tz.key}: {'; '.join(days)}"
+        if self.holidays:
+            text += f"; {len(self.holidays)} holiday date(s)"
+        if self.country:
+            text += f"; public holidays of {self.country}"
+        return text + ")"
+
     # -- the fast epoch-seconds API used by the SLA engine --------------------------------
 
     def add_ts(self, start: float, seconds: float) -> float:
@@ -148,7 +196,9 @@ class BusinessCalendar:
             raise ValueError("business time to add must not be negative")
         if seconds == 0 or self._always:
             return start + seconds
-        table = self._covering(start, start)
+        table = self._cache[0] if self._cache else None
+        if table is None or not table.lo <= start < table.hi:
+            table = self._covering(start, start)
         target = _cum(table, start) + seconds
         while not table.cum_end or target > table.cum_end[-1]:
             span = table.last_year - table.first_year + 1
@@ -165,8 +215,15 @@ class BusinessCalendar:
             return end - start
         if end < start:
             return -self.between_ts(end, start)
-        table = self._covering(start, end)
-        return _cum(table, end) - _cum(table, start)
+        table = self._cache[0] if self._cache else None
+        if table is None or not (table.lo <= start and end < table.hi):
+            table = self._covering(start, end)
+        starts, ends, cum_start = table.starts, table.ends, table.cum_start
+        i = bisect.bisect_right(starts, start) - 1  # _cum, inlined: this is the hot path
+        a = cum_start[i] + (min(start, ends[i]) - starts[i]) if i >= 0 else 0.0
+        i = bisect.bisect_right(starts, end) - 1
+        b = cum_start[i] + (min(end, ends[i]) - starts[i]) if i >= 0 else 0.0
+        return b - a
 
     def used_ts(
         self, periods: Sequence[tuple[float, float]], since: float | None, now: float
@@ -272,7 +329,8 @@ def _cum(table: _Table, t: float) -> float:
     return table.cum_start[i] + (min(t, end) - table.starts[i])
 
 
-def _ts(moment: datetime) -> float:
+def epoch_seconds(moment: datetime) -> float:
+    """POSIX seconds of an aware datetime; a naive one is refused (its zone is unknown)."""
     if moment.tzinfo is None:
         raise ValueError("business time needs timezone-aware datetimes")
     return moment.timestamp()

@@ -1,17 +1,13 @@
 """The SLA engine: targets, their state at an instant, and the log of their transitions.
 
-A pure function of a conversation's events, the policy set and an injected instant; it never
-reads the clock. Rules:
+A pure function of a conversation's events, the policy set and an injected instant (no clock).
 
-* First reply starts at the first inbound message and is fulfilled by our first public reply
-  (notes and automatic replies do not count).
-* Next reply: a round starts at the first inbound message after the previous reply target was
-  fulfilled, and ends at our next public reply. Every round is kept in the log.
-* Resolution starts at the first inbound message and is fulfilled when the conversation is solved;
-  the clock stops while pending (or solved) and runs again when the conversation is reopened,
-  adding to the business time already spent.
-* Solving (or closing) a conversation also fulfils a reply target that is waiting: the agent has
-  decided no answer is needed.
+* First reply: from the first inbound message to our first public reply (notes and automatic
+  replies do not count). Next reply: each round runs from the first inbound message after the
+  previous reply target was fulfilled to our next public reply.
+* Resolution: from the first inbound message until solved; the clock stops while pending (or
+  solved) and runs on, adding to the time already spent, when the conversation is reopened.
+* Solving or closing also fulfils a waiting reply target (the agent decided no answer is due).
 * A change of priority, tags or channel selects the policy again; targets not yet fulfilled are
   recomputed from their original start under the new policy.
 
@@ -24,9 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from operator import attrgetter
 
-from inbox.business_hours import BusinessCalendar
+from inbox.business_hours import BusinessCalendar, epoch_seconds
 from inbox.models import ConversationEvent, EventKind, Status
 from inbox.sla_policy import PolicySet, SlaPolicy
 
@@ -77,9 +72,8 @@ class TargetStatus:
 
 @dataclass(frozen=True, slots=True)
 class SlaLogEntry:
-    """A transition: started, paused, resumed, warned, breached or fulfilled.
-
-    ``business_s`` is the business time the target had used at that instant."""
+    """A transition (started, paused, resumed, warned, breached, fulfilled) of one target, with
+    the business time it had used at that instant."""
 
     conversation_id: int
     at: datetime
@@ -92,13 +86,10 @@ class SlaLogEntry:
 
 _TARGET_ORDER = {TargetKind.FIRST_REPLY: 0, TargetKind.NEXT_REPLY: 1, TargetKind.RESOLUTION: 2}
 _RANK = {state: rank for rank, state in enumerate(("breached", "warning", "ok", "paused", "met"))}
-_REOPENING = frozenset({Status.PENDING, Status.SOLVED})
-_GOAL = {kind: attrgetter(f"{kind.value}_s") for kind in TargetKind}
 
 
-def _goal(policy: SlaPolicy | None, kind: TargetKind) -> float | None:
-    """The target of ``kind`` in business seconds, ``None`` when not measured."""
-    return None if policy is None else _GOAL[kind](policy)
+def _goal(policy: SlaPolicy | None, kind: TargetKind) -> float | None:  # None: not measured
+    return None if policy is None else policy.target_s(kind)
 
 
 class _Target:
@@ -106,11 +97,11 @@ class _Target:
 
     __slots__ = (
         "breached", "kind", "measured", "met_at", "met_dt", "met_policy",
-        "round", "segments", "since", "start_dt", "started", "warned",
+        "round", "segments", "since", "start_dt", "warned",
     )  # fmt: skip
 
     def __init__(self, kind: TargetKind, number: int, at: float, at_dt: datetime) -> None:
-        self.kind, self.round, self.started, self.start_dt = kind, number, at, at_dt
+        self.kind, self.round, self.start_dt = kind, number, at_dt
         self.segments: list[tuple[float, float]] = []
         self.since: float | None = at  # the clock runs since this instant
         self.met_at: float | None = None
@@ -137,61 +128,54 @@ class _Replay:
         self.channel, self.priority, self.vip = subject.channel, subject.priority, subject.vip
         self.tags = set(subject.tags)
         self.policy = policies.select(self.channel, self.priority, subject.tags, self.vip)
-        self.status = Status.OPEN
-        self.closed = False
+        self.status, self.closed = Status.OPEN, False
         self.first: _Target | None = None
         self.rounds: list[_Target] = []
         self.resolution: _Target | None = None
         self.log: list[SlaLogEntry] | None = [] if keep_log else None
 
     def active(self) -> list[_Target]:
-        found = [self.first] if self.first is not None else []
-        if self.rounds:
-            found.append(self.rounds[-1])
-        if self.resolution is not None:
-            found.append(self.resolution)
-        return found
+        """First reply, the latest next-reply round and resolution, those that have started."""
+        latest = self.rounds[-1] if self.rounds else None
+        return [t for t in (self.first, latest, self.resolution) if t is not None]
 
     def note(self, kind: str, t: float, target: _Target) -> None:
         """Log a transition of a measured target under the policy now in force."""
         policy = self.policy
         if self.log is not None and target.measured and policy is not None:
             used = target.used(policy.calendar, t) if kind != "started" else 0.0
-            at = datetime.fromtimestamp(t, UTC)
-            entry = SlaLogEntry(
-                self.subject.conversation_id, at, kind, target.kind, target.round, policy.name, used
-            )
-            self.log.append(entry)
+            self.log.append(
+                SlaLogEntry(self.subject.conversation_id, datetime.fromtimestamp(t, UTC), kind,
+                            target.kind, target.round, policy.name, used)
+            )  # fmt: skip
 
     def advance(self, t: float) -> None:
-        """Log the warning and breach instants passed by running clocks up to ``t``.
-
-        A target warns at its warn instant and is breached once its deadline has passed."""
-        policy = self.policy
-        if policy is None:
-            return
+        """Log the warning and breach instants that running clocks passed up to ``t``."""
         for target in self.active():
-            if target.since is None or not target.measured:
-                continue
-            goal = _goal(policy, target.kind)
-            if goal is None:
-                continue
-            threshold = policy.warn_threshold(goal)
-            if threshold is not None and not target.warned:
-                when = target.reach(policy.calendar, threshold)
-                if when is not None and when <= t:
-                    target.warned = True
-                    self.note("warned", when, target)
-            if not target.breached:
-                when = target.reach(policy.calendar, goal)
-                if when is not None and when < t:
-                    target.breached = True
-                    self.note("breached", when, target)
+            if target.since is not None:
+                self.check(target, t, changed=False)
+
+    def check(self, target: _Target, t: float, changed: bool) -> None:
+        """Flag and log the warning and breach ``target`` has passed at ``t``: logged at the
+        instant it passed them, or at ``t`` when a policy change made them passed."""
+        policy = self.policy
+        goal = _goal(policy, target.kind)
+        if policy is None or goal is None or not target.measured:
+            return
+        threshold = policy.warn_threshold(goal)
+        warn = target.reach(policy.calendar, threshold) if threshold is not None else None
+        due = target.reach(policy.calendar, goal)
+        floor = t if changed or target.since is None else target.since  # not logged before
+        if warn is not None and warn <= t and not target.warned:
+            self.note("warned", max(warn, floor), target)
+        if due is not None and due < t and not target.breached:
+            self.note("breached", max(due, floor), target)
+        target.warned = warn is not None and warn <= t
+        target.breached = due is not None and due < t  # a breach is the deadline passed
 
     def start(self, kind: TargetKind, number: int, t: float, dt: datetime) -> _Target:
         target = _Target(kind, number, t, dt)
-        policy = self.policy
-        target.measured = _goal(policy, kind) is not None
+        target.measured = _goal(self.policy, kind) is not None
         self.note("started", t, target)
         return target
 
@@ -209,6 +193,9 @@ class _Replay:
         if target is None or self.closed:
             return
         if running and target.since is None:
+            if target.met_at is not None and target.met_policy is not self.policy:
+                target.met_at = None
+                self.recheck(target, t)  # solved under another policy: measure it afresh
             target.since, target.met_at, target.met_dt, target.met_policy = t, None, None, None
             kind = "resumed"
         elif not running and target.since is not None and target.met_at is None:
@@ -221,30 +208,20 @@ class _Replay:
 
     def reselect(self, t: float) -> None:
         policy = self.policies.select(self.channel, self.priority, frozenset(self.tags), self.vip)
-        if policy is self.policy:
-            return
-        self.policy = policy
-        for target in self.active():
-            if target.met_at is not None:
-                continue
-            goal = _goal(policy, target.kind)
-            if policy is None or goal is None:
-                target.measured = False
-                continue
-            if not target.measured:
-                target.measured = True
-                self.note("started", t, target)
-            cal = policy.calendar
-            threshold = policy.warn_threshold(goal)
-            warn = target.reach(cal, threshold) if threshold is not None else None
-            due = target.reach(cal, goal)
-            was_warned, was_breached = target.warned, target.breached
-            target.warned = warn is not None and warn <= t
-            target.breached = due is not None and due < t
-            if target.warned and not was_warned:
-                self.note("warned", t, target)
-            if target.breached and not was_breached:
-                self.note("breached", t, target)
+        if policy is not self.policy:
+            self.policy = policy
+            for target in self.active():
+                if target.met_at is None:
+                    self.recheck(target, t)
+
+    def recheck(self, target: _Target, t: float) -> None:
+        """After a policy change, measure ``target`` from its original start under the new
+        policy; a warning or breach it already passed is logged now, at ``t``."""
+        was_measured = target.measured
+        target.measured = _goal(self.policy, target.kind) is not None
+        if target.measured and not was_measured:
+            self.note("started", t, target)
+        self.check(target, t, changed=True)
 
     def apply(self, ev: ConversationEvent, t: float, dt: datetime) -> None:
         kind = ev.kind
@@ -260,7 +237,7 @@ class _Replay:
                 and (not self.rounds or self.rounds[-1].met_at is not None)
             ):
                 self.rounds.append(self.start(TargetKind.NEXT_REPLY, len(self.rounds) + 1, t, dt))
-            if self.status in _REOPENING:
+            if self.status is Status.PENDING or self.status is Status.SOLVED:
                 self.status = Status.OPEN
                 self.run_clock(self.resolution, True, t)
         elif kind is EventKind.REPLY:
@@ -276,12 +253,11 @@ class _Replay:
         elif kind is EventKind.CHANNEL:
             self.channel = ev.value
             self.reselect(t)
-        elif kind is EventKind.TAG_ADDED or kind is EventKind.TAG_REMOVED:
-            tag = ev.value.strip().lower()
-            if kind is EventKind.TAG_ADDED:
-                self.tags.add(tag)
-            else:
-                self.tags.discard(tag)
+        elif kind is EventKind.TAG_ADDED:
+            self.tags.add(ev.value.strip().lower())
+            self.reselect(t)
+        elif kind is EventKind.TAG_REMOVED:
+            self.tags.discard(ev.value.strip().lower())
             self.reselect(t)
 
     def set_status(self, value: str, t: float, dt: datetime) -> None:
@@ -293,9 +269,8 @@ class _Replay:
         if status is Status.PENDING:
             self.run_clock(self.resolution, False, t)
         elif status is Status.SOLVED or status is Status.CLOSED:
-            self.fulfil(self.first, t, dt)
-            self.fulfil(self.rounds[-1] if self.rounds else None, t, dt)
-            self.fulfil(self.resolution, t, dt)
+            for target in self.active():
+                self.fulfil(target, t, dt)
             self.closed = status is Status.CLOSED
         else:
             self.run_clock(self.resolution, True, t)
@@ -306,9 +281,9 @@ def _replay(
     events: Sequence[ConversationEvent],
     policies: PolicySet,
     at: float,
-    keep_log: bool,
+    log: bool,
 ) -> _Replay:
-    replay = _Replay(subject, policies, keep_log)
+    replay = _Replay(subject, policies, log)
     timed = []
     ordered, last = True, float("-inf")
     for ev in events:
@@ -322,18 +297,24 @@ def _replay(
     if not ordered:
         timed.sort(key=lambda item: item[0])  # stable: same-instant events keep their order
     for t, dt, ev in timed:
-        if keep_log:
+        if log:
             replay.advance(t)
         replay.apply(ev, t, dt)
-    if keep_log:
+    if log:
         replay.advance(at)
     return replay
 
 
-def _instant(at: datetime) -> float:
-    if at.tzinfo is None:
-        raise ValueError("the evaluation instant must be timezone-aware")
-    return at.timestamp()
+def _state(
+    now: float, due: float | None, warn: float | None, running: bool, met: bool
+) -> TargetState:
+    if met:
+        return TargetState.MET
+    if due is not None and now > due:
+        return TargetState.BREACHED  # the deadline has passed
+    if not running:
+        return TargetState.PAUSED
+    return TargetState.WARNING if warn is not None and now >= warn else TargetState.OK
 
 
 def _dt(t: float | None) -> datetime | None:
@@ -345,8 +326,8 @@ def evaluate(
 ) -> list[TargetStatus]:
     """Each target at ``at`` (events after it are ignored): first reply, the current or last
     next-reply round, and resolution, for the targets the applying policy measures."""
-    now = _instant(at)
-    replay = _replay(subject, events, policies, now, keep_log=False)
+    now = epoch_seconds(at)
+    replay = _replay(subject, events, policies, now, log=False)
     rows: list[TargetStatus] = []
     for target in replay.active():
         policy = target.met_policy if target.met_at is not None else replay.policy
@@ -359,16 +340,7 @@ def evaluate(
         warn = target.reach(cal, threshold) if threshold is not None else None
         used = target.used(cal, now)
         running = target.since is not None
-        if target.met_at is not None:
-            state = TargetState.MET
-        elif due is not None and now > due:
-            state = TargetState.BREACHED
-        elif not running:
-            state = TargetState.PAUSED
-        elif warn is not None and now >= warn:
-            state = TargetState.WARNING
-        else:
-            state = TargetState.OK
+        state = _state(now, due, warn, running, target.met_at is not None)
         rows.append(
             TargetStatus(
                 subject.conversation_id, policy.name, target.kind, target.round, state,
@@ -382,9 +354,8 @@ def sla_log(
     subject: SlaSubject, events: Sequence[ConversationEvent], policies: PolicySet, at: datetime
 ) -> list[SlaLogEntry]:
     """Every transition up to ``at``, including warning and breach instants that passed."""
-    replay = _replay(subject, events, policies, _instant(at), keep_log=True)
-    assert replay.log is not None
-    return sorted(replay.log, key=lambda entry: entry.at)
+    replay = _replay(subject, events, policies, epoch_seconds(at), log=True)
+    return sorted(replay.log or [], key=lambda entry: entry.at)
 
 
 def countdown(status: TargetStatus, calendar: BusinessCalendar, now: datetime) -> TargetStatus:
@@ -398,12 +369,7 @@ def countdown(status: TargetStatus, calendar: BusinessCalendar, now: datetime) -
     goal = status.elapsed_s + status.remaining_s
     remaining = calendar.between_ts(now_ts, due_ts)
     warn = status.warn_at
-    if now_ts > due_ts:
-        state = TargetState.BREACHED
-    elif warn is not None and now >= warn:
-        state = TargetState.WARNING
-    else:
-        state = TargetState.OK
+    state = _state(now_ts, due_ts, warn.timestamp() if warn is not None else None, True, False)
     return TargetStatus(
         status.conversation_id, status.policy, status.target, status.round, state,
         status.started_at, due, warn, remaining, goal - remaining, None, True,
@@ -425,17 +391,9 @@ def urgency_key(status: TargetStatus) -> tuple[int, float, int, int]:
 
 def next_transition(statuses: Sequence[TargetStatus]) -> datetime | None:
     """The next instant one of these running targets changes state (warning or breach)."""
-    found: datetime | None = None
-    for status in statuses:
-        if not status.running or status.due_at is None:
-            continue
-        if status.state is TargetState.OK:
-            candidate = status.warn_at if status.warn_at is not None else status.due_at
-            candidate = min(candidate, status.due_at)
-        elif status.state is TargetState.WARNING:
-            candidate = status.due_at
-        else:
-            continue
-        if found is None or candidate < found:
-            found = candidate
-    return found
+    upcoming = [
+        status.warn_at if status.state is TargetState.OK and status.warn_at else status.due_at
+        for status in statuses
+        if status.running and status.state in (TargetState.OK, TargetState.WARNING)
+    ]
+    return min((when for when in upcoming if when is not None), default=None)

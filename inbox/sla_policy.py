@@ -8,29 +8,38 @@ Country public holidays come from an injected callable so that this module stays
 
 from __future__ import annotations
 
-import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from importlib import resources
 from itertools import pairwise
+from operator import attrgetter
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from inbox.business_hours import FULL_DAY, WEEKDAYS, BusinessCalendar, Range, parse_range
+from inbox.business_hours import (
+    FULL_DAY,
+    WEEKDAYS,
+    BusinessCalendar,
+    Range,
+    format_duration,
+    parse_duration,
+    parse_range,
+)
 from inbox.errors import InputError
 from inbox.models import Channel, Priority
 
 CountryHolidays = Callable[[str, range], set[date]]
 
 ALWAYS = "24x7"
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)([dhm])")
-_UNIT_S = {"d": 86400.0, "h": 3600.0, "m": 60.0}
 _TARGETS = ("first_reply", "next_reply", "resolution")
 _POLICY_KEYS = frozenset({"name", "when", "calendar", "warn_at", "warn_before", *_TARGETS})
 _CALENDAR_KEYS = frozenset({"name", "timezone", "hours", "holidays", "country"})
 _WHEN_KEYS = frozenset({"channel", "priority", "tags", "vip"})
+_TARGET_S: dict[str, Callable[[SlaPolicy], float | None]] = {
+    name: attrgetter(f"{name}_s") for name in _TARGETS
+}
 
 
 @dataclass(frozen=True)
@@ -66,8 +75,7 @@ class SlaPolicy:
 
     def target_s(self, target: str) -> float | None:
         """The target named ``first_reply``, ``next_reply`` or ``resolution``."""
-        value: float | None = getattr(self, f"{target}_s")
-        return value
+        return _TARGET_S[target](self)
 
     def warn_threshold(self, target_s: float) -> float | None:
         """Business seconds elapsed at which a target of ``target_s`` turns to warning."""
@@ -111,26 +119,6 @@ class PolicySet:
         return None
 
 
-def parse_duration(text: str) -> float:
-    """Seconds in ``"30m"``, ``"4h"``, ``"1d"`` or ``"1h30m"`` (a ``d`` is 24 business hours)."""
-    cleaned = text.replace(" ", "").lower()
-    parts = _DURATION.findall(cleaned)
-    if not cleaned or "".join(n + u for n, u in parts) != cleaned:
-        raise ValueError(f"{text!r} is not a duration (use m, h or d, e.g. 30m, 4h, 1d)")
-    seconds = sum(float(n) * _UNIT_S[u] for n, u in parts)
-    if seconds <= 0:
-        raise ValueError(f"{text!r} must be longer than zero")
-    return seconds
-
-
-def format_duration(seconds: float) -> str:
-    """``14400`` -> ``"4h"``, ``5400`` -> ``"1h30m"`` (business time)."""
-    minutes = round(seconds / 60)
-    hours, minutes = divmod(minutes, 60)
-    text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "")
-    return text or "0m"
-
-
 def load_policies(
     text: str, source: str, country_holidays: CountryHolidays | None = None
 ) -> PolicySet:
@@ -159,7 +147,7 @@ def describe(policies: PolicySet) -> str:
     blocks = []
     for number, policy in enumerate(policies.policies, 1):
         lines = [f"{number}. {policy.name} - applies to {_describe_when(policy.when)}"]
-        lines.append(f"   calendar: {_describe_calendar(policy.calendar)}")
+        lines.append(f"   calendar: {policy.calendar.describe()}")
         for target in _TARGETS:
             value = policy.target_s(target)
             shown = format_duration(value) if value is not None else "not measured"
@@ -183,32 +171,6 @@ def _describe_when(when: PolicyCondition) -> str:
     if when.vip is not None:
         parts.append("VIP customers" if when.vip else "non-VIP customers")
     return ", ".join(parts) if parts else "every conversation"
-
-
-def _describe_calendar(calendar: BusinessCalendar) -> str:
-    if calendar.is_always:
-        return f"{calendar.name} (around the clock)"
-    days: list[str] = []
-    index = 0
-    while index < 7:  # group consecutive days with the same hours: "mon-fri 09:00-18:00"
-        last = index
-        while last + 1 < 7 and calendar.weekly[last + 1] == calendar.weekly[index]:
-            last += 1
-        if ranges := calendar.weekly[index]:
-            shown = ", ".join(f"{_hhmm(a)}-{_hhmm(b)}" for a, b in ranges)
-            span = WEEKDAYS[index] if last == index else f"{WEEKDAYS[index]}-{WEEKDAYS[last]}"
-            days.append(f"{span} {shown}")
-        index = last + 1
-    text = f"{calendar.name} ({calendar.tz.key}: {'; '.join(days)}"
-    if calendar.holidays:
-        text += f"; {len(calendar.holidays)} holiday date(s)"
-    if calendar.country:
-        text += f"; public holidays of {calendar.country}"
-    return text + ")"
-
-
-def _hhmm(minutes: int) -> str:
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 class _Bad(Exception):

@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from inbox.models import ConversationEvent, EventKind
 from inbox.sla import (
@@ -326,3 +328,72 @@ def test_urgency_order_and_next_transition() -> None:
     # The earliest change: conversation 3's first reply warns after 3 business hours
     # (10:30 CET + 3 h -> 14:30 CET, across lunch), conversation 2 breaches at 11:30 CET.
     assert next_transition(statuses) == utc(2026, 11, 16, 10, 30)
+
+
+def test_reopened_after_a_policy_change_while_solved_is_measured_afresh() -> None:
+    events = [
+        *FRIDAY_1630,
+        ev(EventKind.STATUS, utc(2026, 11, 13, 16, 0), "solved"),  # 0.5 business hours
+        ev(EventKind.PRIORITY, utc(2026, 11, 14, 9, 0), "urgent"),
+        ev(EventKind.MESSAGE_IN, utc(2026, 11, 16, 9, 0)),  # reopens under "urgent"
+    ]
+    resolution = rows(EMAIL, events, utc(2026, 11, 16, 9, 30))[TargetKind.RESOLUTION]
+    # Urgent is 8 h round the clock: 30 min used before solving, then 7.5 h from the reopening.
+    assert resolution.policy == "urgent" and resolution.due_at == utc(2026, 11, 16, 16, 30)
+    assert resolution.elapsed_s == 1 * H
+    entries = [e for e in log(EMAIL, events, utc(2026, 11, 16, 9, 30)) if e[2] == "resolution"]
+    assert entries[-1] == (utc(2026, 11, 16, 9, 0), "resumed", "resolution", 1, "urgent", 0.5 * H)
+    assert [e[0] for e in entries] == sorted(e[0] for e in entries)
+
+
+EVENT_CHOICES = st.sampled_from(
+    [
+        (EventKind.MESSAGE_IN, ""),
+        (EventKind.REPLY, ""),
+        (EventKind.NOTE, ""),
+        (EventKind.AUTO_REPLY, ""),
+        (EventKind.STATUS, "pending"),
+        (EventKind.STATUS, "open"),
+        (EventKind.STATUS, "solved"),
+        (EventKind.STATUS, "bogus"),
+        (EventKind.PRIORITY, "urgent"),
+        (EventKind.PRIORITY, "normal"),
+        (EventKind.TAG_ADDED, "late"),
+        (EventKind.TAG_REMOVED, "late"),
+        (EventKind.CHANNEL, "twitter"),
+        (EventKind.CHANNEL, "email"),
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    steps=st.lists(st.tuples(st.integers(0, 3000), EVENT_CHOICES), max_size=14),
+    look=st.integers(0, 20000),
+)
+def test_states_agree_with_the_log(
+    steps: list[tuple[int, tuple[EventKind, str]]], look: int
+) -> None:
+    start = utc(2026, 11, 12, 7, 0)
+    events, t = [], start
+    for gap, (kind, value) in steps:
+        t += timedelta(minutes=gap)
+        events.append(ev(kind, t, value))
+    at = start + timedelta(minutes=look)
+    entries = sla_log(EMAIL, events, POLICIES, at)
+    assert [e.at for e in entries] == sorted(e.at for e in entries)
+    assert all(e.at <= at for e in entries)
+    for status in evaluate(EMAIL, events, POLICIES, at):
+        mine = [e.kind for e in entries if (e.target, e.round) == (status.target, status.round)]
+        assert mine and mine[0] == "started"
+        expected = {
+            TargetState.BREACHED: "breached",
+            TargetState.WARNING: "warned",
+            TargetState.MET: "fulfilled",
+            TargetState.PAUSED: "paused",
+        }.get(status.state)
+        if expected is not None:
+            assert expected in mine, (status, mine)
+        if status.state is TargetState.MET:
+            assert mine[-1] == "fulfilled"
+        assert status.elapsed_s + status.remaining_s > 0
