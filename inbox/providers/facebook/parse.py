@@ -167,10 +167,24 @@ def parse_payload(doc: object, source: str, page_id: str | None = None) -> Parse
         items, context = [obj(v) for v in obj(doc).values()], ""
     else:
         items, context = [obj(doc)], ""
+    _read_items(items, out, page, context)
+    return out.batch(page or None, explain_empty=True)
+
+
+def parse_items(
+    items: list[dict[str, object]], source: str, page_id: str, edge: str
+) -> ParsedBatch:
+    """Graph objects read from a known edge of the Page ("conversations", "feed", "comments"),
+    as the live provider gets them; an empty list is simply an empty batch."""
+    out = Collected(source)
+    _read_items(items, out, page_id, edge)
+    return out.batch(page_id or None, explain_empty=False)
+
+
+def _read_items(items: list[dict[str, object]], out: Collected, page: str, context: str) -> None:
     for index, item in enumerate(items):
         where = f"item {index} ({ident(item.get('id')) or 'no id'})"
         out.guarded(where, partial(_read_item, item, out, page, context))
-    return out.batch(page or None, explain_empty=True)
 
 
 def import_file(path: Path) -> ParsedBatch | None:
