@@ -18,7 +18,6 @@ Use the ``fake_x`` fixture (import it into a test module or a conftest).
 from __future__ import annotations
 
 import base64
-import copy
 import hashlib
 import itertools
 import json
@@ -26,7 +25,7 @@ import secrets
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 
 from tests.corpus import corpus_dir
+from tests.providers.twitter.fake_x_timeline import Json, load_timelines
 
 OWN_USER = {"id": "2244994945", "name": "Twitter Dev", "username": "TwitterDev"}
 CLIENT_ID = "inbox-test-client"
@@ -56,8 +56,6 @@ INVALID_TOKEN = {
 }
 TOKEN_LIFETIME = 7200
 
-Json = dict[str, Any]
-
 
 @dataclass
 class Recorded:
@@ -77,87 +75,11 @@ class Fault:
     reset: int | None = None
 
 
-@dataclass
-class _Timeline:
-    items: list[Json] = field(default_factory=list)  # newest first
-    users: dict[str, Json] = field(default_factory=dict)
-    tweets: dict[str, Json] = field(default_factory=dict)
-    media: dict[str, Json] = field(default_factory=dict)
-
-    def add_page(self, doc: Json) -> None:
-        includes = doc.get("includes", {})
-        self.users.update({u["id"]: u for u in includes.get("users", [])})
-        self.tweets.update({t["id"]: t for t in includes.get("tweets", [])})
-        self.media.update({m["media_key"]: m for m in includes.get("media", [])})
-        data = doc.get("data", [])
-        self.items.extend(data if isinstance(data, list) else [data])
-        self.items.sort(key=lambda item: int(item["id"]), reverse=True)
-
-    def includes_for(self, page: list[Json]) -> Json:
-        users: dict[str, Json] = {}
-        tweets: dict[str, Json] = {}
-        media: dict[str, Json] = {}
-        for item in page:
-            for key in ("author_id", "in_reply_to_user_id", "sender_id"):
-                if item.get(key) in self.users:
-                    users[item[key]] = self.users[item[key]]
-            for ref in item.get("referenced_tweets", []):
-                if ref["id"] in self.tweets:
-                    tweet = self.tweets[ref["id"]]
-                    tweets[ref["id"]] = tweet
-                    if tweet.get("author_id") in self.users:
-                        users[tweet["author_id"]] = self.users[tweet["author_id"]]
-            for key in item.get("attachments", {}).get("media_keys", []):
-                if key in self.media:
-                    media[key] = self.media[key]
-        block = {
-            "users": list(users.values()),
-            "tweets": list(tweets.values()),
-            "media": list(media.values()),
-        }
-        return {name: values for name, values in block.items() if values}
-
-
-def _page_token(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode().rstrip("=")
-
-
-def _offset(token: str) -> int | None:
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-        return int(raw.removeprefix("offset:"))
-    except ValueError:
-        return None
-
-
 class FakeX:
     """The fake server's state; ``url`` is its base address (use it as the provider base_url)."""
 
     def __init__(self, corpus: Path) -> None:
-        self.mentions = _Timeline()
-        self.mentions.add_page(
-            self._json(corpus, "sns-python-twitter/testdata/apis/timeline/timeline_mentions.json")
-        )
-        self.mentions.add_page(json.loads(self._text(corpus, "twarc-csv/test-data/noflat.jsonl")))
-        self.own = _Timeline()
-        own = self._json(corpus, "sns-python-twitter/testdata/apis/timeline/timeline_tweets.json")
-        for tweet in own["data"]:
-            tweet.setdefault("author_id", OWN_USER["id"])  # requested through expansions=author_id
-        self.own.add_page(own)
-        self.own.users[OWN_USER["id"]] = dict(OWN_USER)
-        self.dms = _Timeline()
-        self.dms.add_page(
-            self._json(corpus, "sns-python-twitter/testdata/apis/dm_events/events.json")
-        )
-        for exchange in self._json(
-            corpus, "tweepy/decoded/test_manage_and_lookup_direct_messages.bodies.json"
-        ):
-            if (
-                exchange["method"] == "GET"
-                and exchange["uri"].endswith("/dm_events")
-                and "/with/" not in exchange["uri"]
-            ):
-                self.dms.add_page(exchange["body"])
+        self.mentions, self.own, self.dms = load_timelines(corpus, OWN_USER)
         self.requests: list[Recorded] = []
         self.faults: list[Fault] = []
         self.rate_limit_reset = int(time.time()) + 900
@@ -173,14 +95,6 @@ class FakeX:
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
-
-    @staticmethod
-    def _text(corpus: Path, relative: str) -> str:
-        return (corpus / relative).read_text(encoding="utf-8")
-
-    @classmethod
-    def _json(cls, corpus: Path, relative: str) -> Any:
-        return json.loads(cls._text(corpus, relative))
 
     @property
     def url(self) -> str:
@@ -266,26 +180,6 @@ class FakeX:
     def authorized(self, header: str) -> bool:
         with self._lock:
             return header.removeprefix("Bearer ") in self.access_tokens
-
-    def page(self, timeline: _Timeline, query: dict[str, str]) -> Json:
-        items = timeline.items
-        if "since_id" in query:
-            items = [i for i in items if int(i["id"]) > int(query["since_id"])]
-        size = max(1, min(100, int(query.get("max_results", "10"))))
-        start = _offset(query.get("pagination_token", "")) or 0
-        page = [copy.deepcopy(i) for i in items[start : start + size]]
-        meta: Json = {"result_count": len(page)}
-        if page and "event_type" not in page[0]:
-            meta.update(newest_id=page[0]["id"], oldest_id=page[-1]["id"])
-        if start + size < len(items):
-            meta["next_token"] = _page_token(start + size)
-        doc: Json = {"meta": meta}
-        if page:
-            doc["data"] = page
-            includes = timeline.includes_for(page)
-            if includes:
-                doc["includes"] = includes
-        return doc
 
     def token(self, form: dict[str, str]) -> tuple[int, Json]:
         with self._lock:
@@ -387,11 +281,11 @@ def _handler_for(fake: FakeX) -> type[BaseHTTPRequestHandler]:
             if method == "GET" and path == "/2/users/me":
                 self._send(200, {"data": dict(OWN_USER)})
             elif method == "GET" and parts[:2] == ["2", "users"] and parts[-1] == "mentions":
-                self._send(200, fake.page(fake.mentions, query))
+                self._send(200, fake.mentions.page(query))
             elif method == "GET" and parts[:2] == ["2", "users"] and parts[-1] == "tweets":
-                self._send(200, fake.page(fake.own, query))
+                self._send(200, fake.own.page(query))
             elif method == "GET" and path == "/2/dm_events":
-                self._send(200, fake.page(fake.dms, query))
+                self._send(200, fake.dms.page(query))
             elif method == "POST" and path == "/2/tweets":
                 self._send(201, {"data": {"id": str(next(fake._ids)), "text": body["text"]}})
             elif method == "POST" and parts[:3] == ["2", "dm_conversations", "with"]:
@@ -432,7 +326,7 @@ def _handler_for(fake: FakeX) -> type[BaseHTTPRequestHandler]:
             elif fault.status == 401:
                 self._send(401, UNAUTHORIZED)
             elif fault.status == 0:
-                partial = json.dumps(fake.page(fake.mentions, {"max_results": "5"})).encode()
+                partial = json.dumps(fake.mentions.page({"max_results": "5"})).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json; charset=utf-8")
                 self.send_header("Content-Length", str(len(partial)))
