@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self, TypeVar
 
 import pytest
 
@@ -35,6 +35,7 @@ from inbox.sync import (
     SyncService,
 )
 
+T = TypeVar("T")
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 MAILBOX = Account(
     "email:support@shop.test", Channel.EMAIL, "Support", frozenset({"support@shop.test"})
@@ -169,8 +170,8 @@ def service(
     )
 
 
-def run(coro: object) -> object:
-    return asyncio.run(coro)  # type: ignore[arg-type]
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
 
 
 def test_pages_are_fetched_until_none_remains_and_stored_with_their_cursor() -> None:
@@ -180,7 +181,7 @@ def test_pages_are_fetched_until_none_remains_and_stored_with_their_cursor() -> 
     )
     recorder = Recorder()
     status = run(service(store, provider, observer=recorder).sync_account(MAILBOX.id))
-    assert status.state is AccountState.UP_TO_DATE  # type: ignore[attr-defined]
+    assert status.state is AccountState.UP_TO_DATE
     assert provider.cursors == [None, "c1"]
     assert store.cursor(MAILBOX.id) == "c2"
     assert store.account_state(MAILBOX.id) == ("up_to_date", "")
@@ -197,7 +198,7 @@ def test_offline_is_logged_once_and_recovery_once(caplog: pytest.LogCaptureFixtu
     caplog.set_level(logging.DEBUG, logger="inbox.sync")
     states = []
     for _ in range(4):
-        states.append(run(sync.sync_account(MAILBOX.id)).state)  # type: ignore[attr-defined]
+        states.append(run(sync.sync_account(MAILBOX.id)).state)
         if len(states) == 1:
             assert store.account_state(MAILBOX.id)[0] == "offline"
     assert states == [AccountState.OFFLINE] * 3 + [AccountState.UP_TO_DATE]
@@ -214,9 +215,11 @@ def test_backoff_grows_with_jitter_within_bounds() -> None:
     rand = FixedRandom(0.0, 1.0, 0.25, 0.9, 0.0, 0.6, 0.3, 1.0, 0.0, 0.5, 0.7, 0.2)
     backoff = Backoff(base=5.0, cap=300.0)
     sync = service(store, provider, rand=rand, backoff=backoff)
-    delays = []
+    delays: list[float] = []
     for _ in range(12):
-        delays.append(run(sync.sync_account(MAILBOX.id)).retry_in)  # type: ignore[attr-defined]
+        delay = run(sync.sync_account(MAILBOX.id)).retry_in
+        assert delay is not None
+        delays.append(delay)
     for n, delay in enumerate(delays, start=1):
         top = min(300.0, 5.0 * 2 ** (n - 1))
         assert top / 2 <= delay <= top
@@ -248,13 +251,13 @@ def test_auth_error_pauses_fetching_until_credentials_change() -> None:
     provider = FakeProvider(MAILBOX, [AuthError("IMAP: sign-in refused"), page(cursor="c1")])
     sync = service(store, provider)
     status = run(sync.sync_account(MAILBOX.id))
-    assert status.state is AccountState.NEEDS_SIGN_IN  # type: ignore[attr-defined]
+    assert status.state is AccountState.NEEDS_SIGN_IN
     assert store.account_state(MAILBOX.id) == ("needs_sign_in", "IMAP: sign-in refused")
     for _ in range(3):
         run(sync.sync_account(MAILBOX.id))
     assert len(provider.cursors) == 1  # no further fetches while paused
     sync.credentials_changed(MAILBOX.id)
-    assert run(sync.sync_account(MAILBOX.id)).state is AccountState.UP_TO_DATE  # type: ignore[attr-defined]
+    assert run(sync.sync_account(MAILBOX.id)).state is AccountState.UP_TO_DATE
     assert len(provider.cursors) == 2
 
 
@@ -292,7 +295,7 @@ def test_permanent_error_is_a_state_with_the_reason() -> None:
     store = make_store()
     provider = FakeProvider(MAILBOX, [PermanentError("web form: setting 'url' is not a valid URL")])
     status = run(service(store, provider).sync_account(MAILBOX.id))
-    assert status.state is AccountState.ERROR  # type: ignore[attr-defined]
+    assert status.state is AccountState.ERROR
     assert store.account_state(MAILBOX.id) == (
         "error",
         "web form: setting 'url' is not a valid URL",
@@ -304,7 +307,7 @@ class CrashingStore(Store):
 
     crashes = 1
 
-    def ingest_fetched(self, *args: object, **kwargs: object):  # type: ignore[no-untyped-def,override]
+    def ingest_fetched(self, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
         if self.crashes:
             self.crashes -= 1
             raise RuntimeError("killed")
@@ -324,10 +327,10 @@ def test_cursor_advances_only_with_committed_data() -> None:
 
     provider = Paged(MAILBOX)
     sync = service(store, provider)
-    assert run(sync.sync_account(MAILBOX.id)).state is AccountState.ERROR  # type: ignore[attr-defined]
+    assert run(sync.sync_account(MAILBOX.id)).state is AccountState.ERROR
     assert store.cursor(MAILBOX.id) is None
     assert store.open_conversation_ids() == []  # nothing half-stored
-    assert run(sync.sync_account(MAILBOX.id)).state is AccountState.UP_TO_DATE  # type: ignore[attr-defined]
+    assert run(sync.sync_account(MAILBOX.id)).state is AccountState.UP_TO_DATE
     assert provider.cursors == [None, None]  # the lost page is fetched again
     assert store.cursor(MAILBOX.id) == "after-2"
     texts = sorted(m.text for c in store.open_conversation_ids() for m in store.messages(c))
@@ -339,7 +342,7 @@ def test_a_broken_message_never_blocks_the_others(caplog: pytest.LogCaptureFixtu
     naive = mail(2, when=datetime(2026, 11, 23, 9, 5))  # no timezone: cannot be stored
     provider = FakeProvider(MAILBOX, [page(mail(1), naive, mail(3), cursor="c1")])
     caplog.set_level(logging.WARNING, logger="inbox.sync")
-    assert run(service(store, provider).sync_account(MAILBOX.id)).state is AccountState.UP_TO_DATE  # type: ignore[attr-defined]
+    assert run(service(store, provider).sync_account(MAILBOX.id)).state is AccountState.UP_TO_DATE
     texts = sorted(m.text for c in store.open_conversation_ids() for m in store.messages(c))
     assert texts == ["message 1", "message 3"]
     assert store.cursor(MAILBOX.id) == "c1"
@@ -389,7 +392,7 @@ def test_one_account_down_does_not_stop_another() -> None:
     store = make_store(MAILBOX, other)
     broken = FakeProvider(MAILBOX, [TransientError("timed out")])
     working = FakeProvider(other, [page(mail(5, sender="bob@example.org"), cursor="c1")])
-    statuses, _report = run(service(store, broken, working).sync_once())  # type: ignore[misc]
+    statuses, _report = run(service(store, broken, working).sync_once())
     by_id = {s.account_id: s.state for s in statuses}
     assert by_id == {MAILBOX.id: AccountState.OFFLINE, other.id: AccountState.UP_TO_DATE}
     assert store.cursor(other.id) == "c1"
@@ -403,5 +406,5 @@ def test_an_observer_that_raises_does_not_stop_syncing() -> None:
         raise ValueError("widget gone")
 
     sync = service(store, provider, observer=observer)
-    assert run(sync.sync_account(MAILBOX.id)).state is AccountState.UP_TO_DATE  # type: ignore[attr-defined]
+    assert run(sync.sync_account(MAILBOX.id)).state is AccountState.UP_TO_DATE
     assert store.cursor(MAILBOX.id) == "c1"

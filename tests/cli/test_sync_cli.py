@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import keyring
 import pytest
-from keyrings.alt.file import PlaintextKeyring
+from keyrings.alt.file import PlaintextKeyring  # type: ignore[import-untyped]
 
 from inbox.cli import sync_commands
 from inbox.errors import AuthError, InboxError, InputError
@@ -57,9 +57,13 @@ def conversation_id(path: Path) -> int:
         store.close()
 
 
-def test_reply_queues_and_prints_the_outbox_id(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_reply_queues_and_prints_the_outbox_id(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     cid = conversation_id(db)
-    assert cli("reply", str(cid), "--text", "On its way", "--status", "pending", "--db", str(db)) == 0
+    assert (
+        cli("reply", str(cid), "--text", "On its way", "--status", "pending", "--db", str(db)) == 0
+    )
     item_id = capsys.readouterr().out.strip()
     assert item_id.startswith("inbox.") and item_id.endswith("@shop.test")
     assert cli("outbox", "--json", "--db", str(db)) == 0
@@ -120,7 +124,7 @@ def test_sync_once_exits_non_zero_when_an_account_needs_sign_in(
 def file_keyring(tmp_path: Path) -> Iterator[PlaintextKeyring]:
     previous = keyring.get_keyring()
     ring = PlaintextKeyring()
-    ring.file_path = str(tmp_path / "keyring.cfg")  # type: ignore[misc]
+    ring.file_path = str(tmp_path / "keyring.cfg")
     keyring.set_keyring(ring)
     yield ring
     keyring.set_keyring(previous)
@@ -147,7 +151,9 @@ def test_sync_once_with_a_server_down_is_offline_not_a_failure(
     store.close()
 
 
-def test_uncertain_replies_are_resent_or_dropped(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_uncertain_replies_are_resent_or_dropped(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     cid = conversation_id(db)
     ids = []
     for text in ("first", "second"):

@@ -111,7 +111,9 @@ def test_a_broken_message_is_rejected_alone(store: Store) -> None:
 def test_a_sent_folder_copy_proves_an_uncertain_reply_went_out(store: Store) -> None:
     store.ingest(MAILBOX, [mail("m1@example.fr")])
     item = Outbox(store, clock=lambda: LATER).reply(only_conversation(store), "done")
-    store.set_outbox_state(item.draft.local_id, OutboxState.UNCERTAIN, LATER, error="may have been sent")
+    store.set_outbox_state(
+        item.draft.local_id, OutboxState.UNCERTAIN, LATER, error="may have been sent"
+    )
     copy = mail(item.draft.local_id, "done\n\n> hello", author=Author(IdentityKind.EMAIL, "support@shop.test"),
                 sent_at=LATER, reply_to_id="m1@example.fr")  # fmt: skip
     result, _ = store.ingest_fetched(MAILBOX, [copy], cursor=None, now=LATER)
@@ -129,7 +131,11 @@ def test_a_web_form_reply_continues_the_form_conversation_by_email(store: Store)
     form_conv = only_conversation(store)
     item = Outbox(store, clock=lambda: LATER).reply(form_conv, "It left today.")
     row = store.messages(form_conv)[-1]
-    assert (row.account_id, row.channel, row.surface) == (MAILBOX.id, Channel.WEBFORM, Surface.EMAIL)
+    assert (row.account_id, row.channel, row.surface) == (
+        MAILBOX.id,
+        Channel.WEBFORM,
+        Surface.EMAIL,
+    )
     store.mark_outbox_sent(item.draft.local_id, item.draft.local_id, LATER)
     answer = mail("a2@example.fr", "Thanks!", sent_at=LATER + timedelta(hours=1),
                   reply_to_id=item.draft.local_id, references=(item.draft.local_id,))  # fmt: skip
