@@ -182,6 +182,10 @@ def dm_message(
     shared = [text(ref.get("id")) for ref in objs(event.get("referenced_tweets"))]
     if any(shared):
         meta["shared_tweets"] = ",".join(filter(None, shared))
+    # A one-to-one conversation id names both users ("<low>-<high>"): the other one received it.
+    pair = conversation.split("-")
+    others = [user for user in pair if user != sender] if sender and len(pair) == 2 else []
+    recipients = (author(others[0], includes),) if len(others) == 1 and others[0].isdigit() else ()
     return Message(
         provider_id=f"dm:{event_id}",
         channel=Channel.TWITTER,
@@ -189,6 +193,7 @@ def dm_message(
         direction=Direction.INBOUND,
         author=author(sender, includes),
         text=text(event.get("text")),
+        recipients=recipients,
         sent_at=sent_at,
         attachments=attachments(obj(event.get("attachments")).get("media_keys"), includes),
         thread_key=f"x:dm:{conversation or 'event-' + event_id}",
