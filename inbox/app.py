@@ -71,14 +71,15 @@ def build_window(store: Store, *, language: str | None = None, dark: bool = Fals
     from inbox.ui.main_window import MainWindow
     from inbox.workspace import Workspace
 
-    workspace = Workspace(store)
+    agent = agent or store.setting("agent", "camille")
+    workspace = Workspace(store, agent)
     workspace.refresh_sla(datetime.now(UTC))
     tr = Translator(language)
     return MainWindow(
         store,
         tr,
-        agent=agent or store.setting("agent", "camille"),
-        send_reply=getattr(workspace, "send_reply", None),
+        agent=agent,
+        send_reply=workspace.send_reply,
         weighted_length=workspace.weighted_length,
         dark=dark,
     )

@@ -5,8 +5,8 @@ Composition code (like ``app`` and ``cli``): it joins the pure SLA engine to the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 
 from inbox import sla
 from inbox.models import Priority
@@ -70,8 +70,22 @@ def refresh_sla(store: Store, now: datetime, ids: Sequence[int] | None = None) -
 class Workspace:
     """What the window needs beyond the repository: SLA refresh and reply sending."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, agent: str = "agent", clock: Callable[[], datetime] | None = None) -> None:
+        from inbox.outbox import Outbox
+
         self.store = store
+        self.agent = agent
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.outbox = Outbox(store, clock=self.clock)
+
+    def send_reply(self, conversation_id: int, text: str, note: bool, then_status: str) -> None:
+        """Commit a reply to the outbox (or a private note) and return at once; the sync
+        service sends it. ``then_status`` is applied by the caller."""
+        if note:
+            self.outbox.note(conversation_id, text, self.agent)
+        else:
+            self.outbox.reply(conversation_id, text)
+        self.refresh_sla(self.clock(), [conversation_id])
 
     def refresh_sla(self, now: datetime, ids: Sequence[int] | None = None) -> int:
         return refresh_sla(self.store, now, ids)

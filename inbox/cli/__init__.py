@@ -13,7 +13,7 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from inbox.cli import commands, operations, sla_commands
+    from inbox.cli import commands, operations, sla_commands, sync_commands
 
     parser = argparse.ArgumentParser(prog="inbox", description="One queue for X, Facebook, email and web forms.")
     parser.add_argument("--db", type=Path, help="the store file (default: $INBOX_DB or the user data folder)")
@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.register(sub)
     operations.register(sub)
     sla_commands.register(sub)
+    sync_commands.register(sub)
     return parser
 
 
