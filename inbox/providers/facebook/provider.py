@@ -66,7 +66,14 @@ class FacebookProvider:
             FormField("app_id", "App ID (for sign-in with Facebook)", required=False),
             FormField("client_token", "App client token", secret=True, required=False),
             FormField("graph_version", "Graph API version", default="v23.0", required=False),
-            FormField("history_days", "Days of history on first sync", kind="int", default="30"),
+            FormField(
+                "history_days",
+                "Days of history on first sync",
+                kind="int",
+                default="30",
+                required=False,
+                help="0 reads everything the Graph API still has",
+            ),
         ),
         min_poll_interval=60.0,
     )

@@ -145,7 +145,8 @@ class PageSync:
             result.messages += [m for m in batch.messages if stream.take(m)]
             result.rejections += batch.rejections
             paging = paging_of(doc)
-            if paging.has_next and paging.after and items and not reached_old:
+            moving = paging.after is not None and paging.after != stream.after
+            if paging.has_next and moving and items and not reached_old:
                 stream.after = paging.after
                 result.more = True
             else:

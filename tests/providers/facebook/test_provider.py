@@ -12,6 +12,7 @@ import pytest
 
 from inbox.errors import AuthError, PermanentError, ProviderError, RateLimited, TransientError
 from inbox.models import Account, Author, Channel, Draft, IdentityKind, Message, Surface
+from inbox.providers.base import Provider
 from inbox.providers.facebook.provider import FacebookProvider, messenger_window_remaining
 from inbox.secrets import MemorySecretStore
 
@@ -52,7 +53,8 @@ def run(
                 clock=NOW.timestamp,
                 last_inbound=last_inbound,
             )
-            async with provider:
+            contract: Provider = provider  # the shared provider contract, checked by mypy
+            async with contract:
                 return await act(provider)
 
     return asyncio.run(main())
@@ -160,6 +162,15 @@ def test_an_incremental_fetch_returns_only_what_is_new(fake_graph: FakeGraph) ->
     assert since[-1] is not None  # the API was asked for recent conversations only
     last, _ = run(fake_graph, lambda p: sync(p, cursor))
     assert last == []
+
+
+def test_a_message_that_shows_up_late_is_not_lost(fake_graph: FakeGraph) -> None:
+    _, cursor = run(fake_graph, sync)  # the newest message seen: 2021-07-23T10:24:23
+    late = fake_graph.add_message("t_233782918546745", "late", "2021-07-23T10:20:00+0000", "4400")
+    found, cursor = run(fake_graph, lambda p: sync(p, cursor))
+    assert [m.provider_id for m in found] == [late]
+    again, _ = run(fake_graph, lambda p: sync(p, cursor))
+    assert again == []
 
 
 def test_a_first_sync_reads_only_the_configured_history(fake_graph: FakeGraph) -> None:
