@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
-from inbox.errors import AuthError
+from inbox.errors import AuthError, PermanentError
 from inbox.providers.failures import decode_json, provider_failures, raise_for_response
 from inbox.secrets import SecretStore
 
@@ -147,7 +147,7 @@ class LoopbackRedirect:
                 + body
             )
             await writer.drain()
-        except (TimeoutError, ConnectionError, UnicodeError):
+        except (TimeoutError, ConnectionError, ValueError):  # ValueError: overlong line
             pass
         finally:
             writer.close()
@@ -257,7 +257,10 @@ async def sign_in(
         url = authorize_url(
             client_id, redirect.redirect_uri, state, challenge_for(verifier), base=authorize_base
         )
-        open_browser(url)
+        try:
+            open_browser(url)
+        except Exception as exc:  # whatever the browser launcher raises
+            raise PermanentError("could not open a web browser for the X sign-in") from exc
         code = await redirect.wait(timeout)
         return await exchange_code(
             http, token_url, client_id, code, verifier, redirect.redirect_uri, clock

@@ -175,7 +175,10 @@ class XProvider:
         token = self._secrets.get(account_id, "access_token")
         if not token:
             raise self._needs_sign_in("no access token")
-        expires_at = float(integer(self._secrets.get(account_id, "expires_at") or "") or 0)
+        try:
+            expires_at = float(self._secrets.get(account_id, "expires_at") or 0)
+        except ValueError:
+            expires_at = 0.0  # unknown: rely on a 401 to trigger the refresh
         soon = expires_at and expires_at - self._clock() < oauth.REFRESH_MARGIN
         if not (force_refresh or soon):
             return token
