@@ -171,3 +171,17 @@ def test_add_is_monotonic(
     assert cal.add(start, small) <= cal.add(start, large)
     later = start + timedelta(seconds=shift)
     assert cal.add(start, small) <= cal.add(later, small)
+
+
+def test_ranges_touching_the_missing_and_repeated_hour() -> None:
+    cal = BusinessCalendar(
+        "odd", ZoneInfo("Europe/Paris"), week_from({"sun": (parse_range("01:30-02:30"),)})
+    )
+    # 28 Mar 2027: 02:30 never shows on the clock; the range ends when it jumps to 03:00.
+    assert cal.intervals(utc(2027, 3, 27, 12, 0), utc(2027, 3, 28, 12, 0)) == [
+        (utc(2027, 3, 28, 0, 30), utc(2027, 3, 28, 1, 0))
+    ]
+    # 31 Oct 2027: 02:30 shows twice; the range runs to the second one (2 real hours).
+    assert cal.intervals(utc(2027, 10, 30, 12, 0), utc(2027, 10, 31, 12, 0)) == [
+        (utc(2027, 10, 30, 23, 30), utc(2027, 10, 31, 1, 30))
+    ]

@@ -6,9 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from inbox.business_hours import parse_duration
 from inbox.errors import InputError
 from inbox.sla_holidays import country_holidays
-from inbox.sla_policy import default_policies, describe, load_policies, parse_duration
+from inbox.sla_policy import default_policies, describe, load_policies
 
 PARIS_HOURS = (
     'hours = { mon = ["09:00-12:30", "13:30-18:00"], tue = ["09:00-12:30", "13:30-18:00"], '
