@@ -65,6 +65,7 @@ def _error(doc: dict[str, object]) -> tuple[int | None, int | None, str]:
 async def start(
     graph: GraphClient, app: str, now: float, scopes: tuple[str, ...] = PAGE_SCOPES
 ) -> DeviceLogin:
+    graph.remember_secret(app)
     doc = await graph.post_form("device/login", {"access_token": app, "scope": ",".join(scopes)})
     if "error" in doc:
         _code, _subcode, message = _error(doc)
@@ -85,6 +86,8 @@ async def poll(graph: GraphClient, app: str, login: DeviceLogin, now: float) -> 
     """The user token once the person approved; None while still pending."""
     if now >= login.expires_at:
         raise AuthError(f"{SERVICE}: the sign-in code {login.user_code} expired; start again")
+    graph.remember_secret(app)
+    graph.remember_secret(login.code)
     doc = await graph.post_form("device/login_status", {"access_token": app, "code": login.code})
     if "error" in doc:
         _code, subcode, message = _error(doc)
