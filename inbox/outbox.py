@@ -392,12 +392,7 @@ class Outbox:
             if delivered is None:
                 return await self._set(draft, OutboxState.UNCERTAIN, "may have been sent")
             if delivered:
-                await asyncio.to_thread(
-                    self._store.mark_outbox_sent, draft.local_id, draft.local_id, self._clock()
-                )
-                report.sent += 1
-                self._notify(draft, OutboxState.SENT)
-                return OutboxState.SENT
+                return await self._sent(draft, draft.local_id, report)
         attempts = item.attempts + 1
         await asyncio.to_thread(
             self._store.set_outbox_state,
@@ -411,16 +406,15 @@ class Outbox:
             provider_id = await sender.send(draft)
         except ProviderError as exc:
             return await self._failure(item, exc, report, attempts=attempts)
-        await asyncio.to_thread(
-            self._store.mark_outbox_sent,
-            draft.local_id,
-            provider_id or draft.local_id,
-            self._clock(),
-        )
+        log.info("reply %s sent on %s", draft.local_id, draft.account_id)
+        return await self._sent(draft, provider_id or draft.local_id, report)
+
+    async def _sent(self, draft: Draft, provider_id: str, report: FlushReport) -> OutboxState:
+        now = self._clock()
+        await asyncio.to_thread(self._store.mark_outbox_sent, draft.local_id, provider_id, now)
         self._not_before.pop(draft.local_id, None)
         report.sent += 1
         self._notify(draft, OutboxState.SENT)
-        log.info("reply %s sent on %s", draft.local_id, draft.account_id)
         return OutboxState.SENT
 
     async def _failure(

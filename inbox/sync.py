@@ -303,6 +303,9 @@ class SyncService:
         except InboxError as exc:
             log.error("outbox: %s", exc)
             return FlushReport()
+        except Exception:  # a provider broke its contract; the item waits in ``sending``
+            log.exception("outbox: unexpected failure")
+            return FlushReport()
         for account_id, reason in report.auth_failed.items():
             if account_id in self._status:
                 await self._failed(account_id, AccountState.NEEDS_SIGN_IN, reason)

@@ -590,9 +590,13 @@ class Store:
         self._write(lambda db: outbox_store.queue_reply(db, draft, message, now))
 
     def add_note(self, account_id: str, conversation_id: int, message: Message) -> int:
-        return self._write(lambda db: outbox_store.add_note(db, account_id, conversation_id, message))
+        return self._write(
+            lambda db: outbox_store.add_note(db, account_id, conversation_id, message)
+        )
 
-    def outbox_items(self, states: Sequence[OutboxState] = outbox_store.OPEN_STATES) -> list[OutboxItem]:
+    def outbox_items(
+        self, states: Sequence[OutboxState] = outbox_store.OPEN_STATES
+    ) -> list[OutboxItem]:
         with self._guard() as db:
             return outbox_store.items(db, states)
 
@@ -605,9 +609,19 @@ class Store:
             return outbox_store.resolve_id(db, ref)
 
     def set_outbox_state(
-        self, item_id: str, state: OutboxState, now: datetime, *, error: str = "", attempts: int | None = None
+        self,
+        item_id: str,
+        state: OutboxState,
+        now: datetime,
+        *,
+        error: str = "",
+        attempts: int | None = None,
     ) -> None:
-        self._write(lambda db: outbox_store.set_state(db, item_id, state, now, error=error, attempts=attempts))
+        self._write(
+            lambda db: outbox_store.set_state(
+                db, item_id, state, now, error=error, attempts=attempts
+            )
+        )
 
     def mark_outbox_sent(self, item_id: str, provider_id: str, now: datetime) -> None:
         self._write(lambda db: outbox_store.mark_sent(db, item_id, provider_id, now))
@@ -619,7 +633,9 @@ class Store:
         self, account: Account, messages: Sequence[Message], *, cursor: str | None, now: datetime
     ) -> tuple[ingest_module.IngestResult, list[Rejection]]:
         """A fetched page and its cursor in one transaction; broken messages are rejected alone."""
-        return self._write(lambda db: outbox_store.ingest_fetched(db, account, messages, cursor, now))
+        return self._write(
+            lambda db: outbox_store.ingest_fetched(db, account, messages, cursor, now)
+        )
 
 
 _PRIORITY_ORDER = "CASE c.priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END"
