@@ -33,6 +33,7 @@ from inbox.providers.webform.parse import (
 _QKEY = re.compile(r"q(\d+)_(.+)")
 _MAX_PRETTY = 20_000
 _MAX_LABEL = 400
+_BUDGET = 200_000  # steps of the anchored split before giving up
 _NO_TEXT = frozenset({"colIds", "rowIds", "implementation"})
 
 
@@ -72,45 +73,54 @@ def form_data(body: bytes, content_type: str | None = None) -> dict[str, str]:
     return fields
 
 
+def _anchored_split(pretty: str, values: list[str]) -> list[tuple[str, str]] | None:
+    """The split into the most label/value pairs whose values are all known, or None when
+    there is none or finding it would take too long (the text comes from the internet)."""
+    n, budget = len(pretty), _BUDGET
+    spots: list[tuple[int, int]] = []  # every (':' position, value end) a known value can take
+    for value in values:
+        at = pretty.find(":" + value)
+        while at != -1:
+            budget -= 1 + len(value) // 8  # a long needle costs more to look for
+            end = at + 1 + len(value)
+            if end == n or pretty.startswith(", ", end):
+                spots.append((at, end))
+            if budget < 0:
+                return None
+            at = pretty.find(":" + value, at + 1)
+    spots.sort()
+    starts = [0, *(m.end() for m in re.finditer(", ", pretty))]
+    best: dict[int, tuple[int, int, int]] = {n: (0, n, n)}  # start -> (pairs, ':' at, end)
+    for start in reversed(starts):
+        for index in range(bisect.bisect_right(spots, (start, n)), len(spots)):
+            at, end = spots[index]
+            budget -= 1
+            if at - start > _MAX_LABEL or budget < 0:
+                break
+            follow = n if end == n else end + 2
+            if follow in best and (start not in best or best[follow][0] + 1 > best[start][0]):
+                best[start] = (best[follow][0] + 1, at, end)
+    if budget < 0 or 0 not in best:
+        return None
+    pairs: list[tuple[str, str]] = []
+    pos = 0
+    while pos < n:
+        _, at, end = best[pos]
+        pairs.append((pretty[pos:at], pretty[at + 1 : end]))
+        pos = n if end == n else end + 2
+    return pairs
+
+
 def split_pretty(pretty: str, known_values: Sequence[str]) -> list[tuple[str, str]]:
     """Split "Label:value, Label:value" where labels and values may hold ':' ',' ';'.
 
     Each value must be one of ``known_values`` and be followed by ", " or the end; the split
-    that consumes the whole text wins. Without one, a naive split is the fallback.
+    that reads the whole text as the most pairs wins. Without one, a naive split is used.
     """
     values = sorted({v for v in known_values if v}, key=len, reverse=True)
-    n = len(pretty)
-    if n and values and n <= _MAX_PRETTY and len(values) <= 200:
-        # Every place a known value can sit: after ':' and before ", " or the end.
-        spots: list[tuple[int, int]] = []  # (position of ':', end of value)
-        for value in values:
-            at = pretty.find(":" + value)
-            while at != -1:
-                end = at + 1 + len(value)
-                if end == n or pretty.startswith(", ", end):
-                    spots.append((at, end))
-                at = pretty.find(":" + value, at + 1)
-        spots.sort()
-        starts = [0, *(m.end() for m in re.finditer(", ", pretty))]
-        # best[start] = (pairs in the best split of pretty[start:], ':' position, value end)
-        best: dict[int, tuple[int, int, int]] = {n: (0, n, n)}
-        for start in reversed(starts):
-            first = bisect.bisect_right(spots, (start, n))
-            for at, end in spots[first:]:
-                if at - start > _MAX_LABEL:
-                    break
-                follow = n if end == n else end + 2
-                if follow in best:
-                    score = best[follow][0] + 1
-                    if start not in best or score > best[start][0]:
-                        best[start] = (score, at, end)
-        if 0 in best:
-            pairs: list[tuple[str, str]] = []
-            pos = 0
-            while pos < n:
-                _, at, end = best[pos]
-                pairs.append((pretty[pos:at], pretty[at + 1 : end]))
-                pos = n if end == n else end + 2
+    if pretty and values and len(pretty) <= _MAX_PRETTY and len(values) <= 200:
+        pairs = _anchored_split(pretty, values)
+        if pairs is not None:
             return pairs
     pairs = []
     for chunk in re.split(r", (?=[^,:]+:)", pretty):

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from inbox.models import ParsedBatch
+from inbox.models import Author, Channel, Direction, IdentityKind, Message, ParsedBatch, Surface
 from inbox.providers.webform.jotform import parse_jotform, split_pretty
+from inbox.providers.webform.mail_rule import FormMailRule, apply_rule
 from inbox.providers.webform.parse import parse_payload
 
 json_values = st.recursive(
@@ -111,3 +113,24 @@ def test_split_pretty_recovers_a_consistent_split(pairs: list[tuple[str, str]]) 
 @given(st.text(max_size=200), st.lists(st.text(max_size=6), max_size=5))
 def test_split_pretty_never_raises(pretty: str, values: list[str]) -> None:
     assert isinstance(split_pretty(pretty, values), list)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(alphabet=st.sampled_from(list("ab:@.<> \n-")) | st.characters(), max_size=200),
+    st.text(max_size=40),
+)
+def test_apply_rule_never_raises(text: str, reply_to: str) -> None:
+    mail = Message(
+        "p@x",
+        Channel.EMAIL,
+        Surface.EMAIL,
+        Direction.INBOUND,
+        Author(IdentityKind.EMAIL, "forms@site.example"),
+        text,
+        datetime(2026, 11, 20, tzinfo=UTC),
+        subject="New submission",
+        meta={"reply_to": reply_to},
+    )
+    form = apply_rule([FormMailRule("f", subject_pattern="submission")], mail)
+    assert form is None or (form.provider_id == "p@x" and form.author.key)
