@@ -82,6 +82,14 @@ def _ingest_one(db: Database, account: Account, message: Message, result: Ingest
         [account.id, provider_id],
     ).fetchone()
     if row is not None:
+        if row[0] != digest and message.meta.get("edited") == "1":
+            # The customer edited their message: keep one message with the latest text.
+            db.execute(
+                "UPDATE messages SET text = ?, content_hash = ?, meta = ? WHERE account_id = ? AND provider_id = ?",
+                [message.text, digest, json.dumps(dict(message.meta)), account.id, provider_id],
+            )
+            result.duplicates += 1
+            return
         if row[0] == digest or message.channel.value != "email":
             result.duplicates += 1
             return
@@ -90,7 +98,9 @@ def _ingest_one(db: Database, account: Account, message: Message, result: Ingest
             result.duplicates += 1
             return
 
-    if direction is Direction.INBOUND:
+    if direction is Direction.INBOUND and not message.author.key:
+        identity_id, customer_id = None, None  # the payload withheld the author: link nothing
+    elif direction is Direction.INBOUND:
         identity_id, customer_id = _identity(db, message.author, create_customer=True)
     else:
         identity_id = None
