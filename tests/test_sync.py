@@ -408,3 +408,38 @@ def test_an_observer_that_raises_does_not_stop_syncing() -> None:
     sync = service(store, provider, observer=observer)
     assert run(sync.sync_account(MAILBOX.id)).state is AccountState.UP_TO_DATE
     assert store.cursor(MAILBOX.id) == "c1"
+
+
+def test_the_running_service_sends_a_queued_reply() -> None:
+    store = make_store()
+    provider = FakeProvider(MAILBOX, [page(mail(1), cursor="c1")])
+    sync = SyncService(store, [provider], random=FixedRandom())  # real clock and sleep
+
+    async def scenario() -> None:
+        task = asyncio.create_task(sync.run())
+        while not store.open_conversation_ids():
+            await asyncio.sleep(0.01)
+        item = sync.outbox.reply(store.open_conversation_ids()[0], "On its way")
+        sync.wake_outbox()
+        while store.outbox_items():  # only unsent items are listed
+            await asyncio.sleep(0.01)
+        sync.stop()
+        await asyncio.wait_for(task, 5)
+        assert [d.local_id for d in provider.sent] == [item.draft.local_id]
+
+    run(asyncio.wait_for(scenario(), 20))
+
+
+def test_a_refused_sign_in_while_sending_pauses_the_account() -> None:
+    store = make_store()
+    store.ingest(MAILBOX, [mail(1)])
+    provider = FakeProvider(MAILBOX, sends=[AuthError("SMTP: sign-in refused (535)")])
+    sync = service(store, provider)
+    sync.outbox.reply(store.open_conversation_ids()[0], "hello")
+    run(sync.flush_outbox())
+    assert sync.status(MAILBOX.id).state is AccountState.NEEDS_SIGN_IN
+    assert store.account_state(MAILBOX.id) == ("needs_sign_in", "SMTP: sign-in refused (535)")
+    run(sync.sync_account(MAILBOX.id))
+    assert provider.cursors == []  # paused: no fetch either
+    sync.credentials_changed(MAILBOX.id)
+    assert run(sync.flush_outbox()).sent == 1

@@ -123,7 +123,9 @@ def test_mail_in_reply_out_exactly_once(
     assert smtp_server.messages == []  # queued, not sent by ``reply``
 
     assert cli("sync", "--once", "--db", str(db)) == 0
-    assert "outbox: 1 sent" in capsys.readouterr().out
+    out = capsys.readouterr()
+    assert "outbox: 1 sent" in out.out
+    assert dovecot_server.password not in out.out + out.err
     assert cli("sync", "--once", "--db", str(db)) == 0
     capsys.readouterr()
 
