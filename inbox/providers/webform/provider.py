@@ -189,6 +189,14 @@ class WebformProvider:
             raise PermanentError(f"{SERVICE}: the 'next' page link leaves {base.host}")
         return str(target)
 
+    def _same_origin(self, link: str) -> bool:
+        """A stored page link is followed only on the configured origin, like a fresh one."""
+        try:
+            target, base = httpx.URL(link), self._url()
+        except (httpx.InvalidURL, ValueError):
+            return False
+        return (target.scheme, target.host, target.port) == (base.scheme, base.host, base.port)
+
     async def _get(self, url: httpx.URL | str, params: dict[str, str] | None) -> object:
         with provider_failures(SERVICE):
             response = await self._http.get(url, params=params, headers=self._headers())
@@ -210,7 +218,7 @@ class WebformProvider:
         """
         mark, next_page, round_mark = _load_cursor(cursor)
         params: dict[str, str] | None = None
-        if next_page:
+        if next_page and self._same_origin(next_page):
             url: httpx.URL | str = next_page
         else:
             url, round_mark = self._url(), mark

@@ -186,3 +186,12 @@ def test_cursor_by_submission_id() -> None:
         first = run(lambda p: p.fetch(None), url, since_value="id", since_param="after_id")
         run(lambda p: p.fetch(first.cursor), url, since_value="id", since_param="after_id")
     assert parse_qs(urlsplit(forms.requests[-1][0]).query)["after_id"] == ["s-5"]
+
+
+def test_a_page_link_in_a_tampered_cursor_is_not_followed() -> None:
+    forms = state(page_size=10)
+    cursor = '{"after": "", "ids": [], "next": "http://elsewhere.invalid/steal", "round": {}}'
+    with fake_forms(forms) as url:
+        result = run(lambda p: p.fetch(cursor), url)
+    assert len(result.batch.messages) == 5
+    assert all(path.startswith("/api/submissions") for path, _ in forms.requests)
