@@ -1,0 +1,245 @@
+"""Blocking IMAP operations on :mod:`imaplib`, run by the provider in worker threads.
+
+Every function here may raise imaplib/socket/ssl exceptions; the provider maps them through
+:func:`inbox.providers.failures.provider_failures`. IDLE (RFC 2177) is done by hand because
+imaplib gained it only in Python 3.14.
+"""
+
+from __future__ import annotations
+
+import imaplib
+import re
+import select
+import ssl
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+#: How long one blocking socket operation may take before the server counts as unreachable.
+SOCKET_TIMEOUT = 30.0
+_UID = re.compile(rb"\bUID (\d+)")
+_INTERNALDATE = re.compile(rb'INTERNALDATE "([^"]+)"')
+_EXISTS = re.compile(rb"^\* \d+ EXISTS", re.IGNORECASE)
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """Where and how to reach a mail server (IMAP or SMTP); never holds the password."""
+
+    host: str
+    port: int
+    security: str  # "ssl" | "starttls" | "none"
+    username: str
+    timeout: float = SOCKET_TIMEOUT
+
+
+@dataclass(frozen=True, slots=True)
+class MailboxState:
+    uidvalidity: int
+    uidnext: int | None
+    exists: int
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedMail:
+    uid: int
+    raw: bytes
+    internal_date: datetime | None
+
+
+class ImapFailure(imaplib.IMAP4.error):
+    """A command the server answered with NO or BAD."""
+
+
+def quote(value: str) -> str:
+    """An IMAP quoted string."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _ok(result: tuple[str, Sequence[object]], what: str) -> list[object]:
+    typ, data = result
+    if typ != "OK":
+        detail = b" ".join(d for d in data if isinstance(d, bytes)).decode("utf-8", "replace")
+        raise ImapFailure(f"{what} refused: {detail}"[:300])
+    return list(data)
+
+
+def connect(endpoint: Endpoint, password: str) -> imaplib.IMAP4:
+    """Open a signed-in IMAP connection (TLS per ``endpoint.security``)."""
+    context = ssl.create_default_context()
+    conn: imaplib.IMAP4
+    if endpoint.security == "ssl":
+        conn = imaplib.IMAP4_SSL(
+            endpoint.host, endpoint.port, ssl_context=context, timeout=endpoint.timeout
+        )
+    else:
+        conn = imaplib.IMAP4(endpoint.host, endpoint.port, timeout=endpoint.timeout)
+        if endpoint.security == "starttls":
+            conn.starttls(context)
+    try:
+        if password.isascii():
+            conn.login(endpoint.username, password)
+        else:  # imaplib's LOGIN is ASCII-only; SASL PLAIN carries UTF-8
+            secret = f"\0{endpoint.username}\0{password}".encode()
+            conn.authenticate("PLAIN", lambda _challenge: secret)
+    except BaseException:
+        close(conn)
+        raise
+    return conn
+
+
+def close(conn: imaplib.IMAP4 | None) -> None:
+    """Log out if possible, close the socket in any case; never raises."""
+    if conn is None:
+        return
+    try:
+        conn.logout()
+    except Exception:
+        try:
+            conn.shutdown()
+        except Exception:
+            pass
+
+
+def alive(conn: imaplib.IMAP4) -> bool:
+    try:
+        return conn.noop()[0] == "OK"
+    except Exception:
+        return False
+
+
+def _number(conn: imaplib.IMAP4, name: str) -> int | None:
+    _typ, values = conn.response(name)
+    for value in reversed(values or []):
+        if isinstance(value, bytes) and value.strip().isdigit():
+            return int(value)
+    return None
+
+
+def examine(conn: imaplib.IMAP4, folder: str) -> MailboxState:
+    """Select ``folder`` read-only and report UIDVALIDITY, UIDNEXT and the message count."""
+    data = _ok(conn.select(quote(folder), readonly=True), f"EXAMINE {folder}")
+    uidvalidity = _number(conn, "UIDVALIDITY")
+    if uidvalidity is None:
+        raise ImapFailure(f"EXAMINE {folder}: the server sent no UIDVALIDITY")
+    exists = int(data[0]) if data and isinstance(data[0], bytes) and data[0].isdigit() else 0
+    return MailboxState(uidvalidity, _number(conn, "UIDNEXT"), exists)
+
+
+def imap_date(when: datetime) -> str:
+    return f"{when.day:02d}-{_MONTHS[when.month - 1]}-{when.year}"
+
+
+def search_uids(conn: imaplib.IMAP4, after_uid: int, since: datetime | None) -> list[int]:
+    """UIDs greater than ``after_uid`` (and dated from ``since``), ascending."""
+    criteria = [f"UID {after_uid + 1}:*"]
+    if since is not None:
+        criteria += ["SINCE", imap_date(since)]
+    data = _ok(conn.uid("SEARCH", *criteria), "UID SEARCH")
+    uids: set[int] = set()
+    for line in data:
+        if isinstance(line, bytes):
+            uids.update(int(token) for token in line.split() if token.isdigit())
+    # "n:*" always matches the highest UID, even when it is below n.
+    return sorted(uid for uid in uids if uid > after_uid)
+
+
+def _internal_date(meta: bytes) -> datetime | None:
+    found = _INTERNALDATE.search(meta)
+    if not found:
+        return None
+    try:
+        return datetime.strptime(found.group(1).decode(), "%d-%b-%Y %H:%M:%S %z").astimezone(UTC)
+    except ValueError:
+        return None
+
+
+def fetch_mail(conn: imaplib.IMAP4, uids: list[int]) -> list[FetchedMail]:
+    """Raw bytes of the given UIDs (ones expunged meanwhile are simply absent), by UID."""
+    if not uids:
+        return []
+    data = _ok(
+        conn.uid("FETCH", ",".join(map(str, uids)), "(UID INTERNALDATE BODY.PEEK[])"),
+        "UID FETCH",
+    )
+    found: dict[int, FetchedMail] = {}
+    for item in data:
+        if not (isinstance(item, tuple) and len(item) == 2):
+            continue
+        meta, raw = item
+        uid = _UID.search(meta) if isinstance(meta, bytes) else None
+        if uid and isinstance(raw, bytes):
+            found[int(uid.group(1))] = FetchedMail(int(uid.group(1)), raw, _internal_date(meta))
+    return [found[uid] for uid in sorted(found)]
+
+
+def append(conn: imaplib.IMAP4, folder: str, raw: bytes, when: datetime) -> None:
+    """Store ``raw`` in ``folder`` as read, creating the folder when the server asks to."""
+    stamp = imaplib.Time2Internaldate(when.timestamp())
+    typ, data = conn.append(quote(folder), r"(\Seen)", stamp, raw)
+    if typ != "OK" and b"TRYCREATE" in b" ".join(d for d in data if isinstance(d, bytes)):
+        conn.create(quote(folder))
+        typ, data = conn.append(quote(folder), r"(\Seen)", stamp, raw)
+    _ok((typ, data), f"APPEND {folder}")
+
+
+def contains_message_id(conn: imaplib.IMAP4, folder: str, message_id: str) -> bool | None:
+    """Whether ``folder`` holds a message with this Message-ID; None if the folder is missing."""
+    typ, _data = conn.select(quote(folder), readonly=True)
+    if typ != "OK":
+        return None
+    wanted = "<" + message_id.strip().strip("<>") + ">"
+    data = _ok(conn.uid("SEARCH", "HEADER", "Message-ID", quote(wanted)), "UID SEARCH")
+    return any(isinstance(line, bytes) and line.split() for line in data)
+
+
+def _readable(conn: imaplib.IMAP4, wait: float) -> bool:
+    sock = conn.socket()
+    if isinstance(sock, ssl.SSLSocket) and sock.pending():
+        return True
+    ready, _, _ = select.select([sock], [], [], wait)
+    return bool(ready)
+
+
+def _line(conn: imaplib.IMAP4) -> bytes:
+    line = conn.readline()
+    if not line:
+        raise imaplib.IMAP4.abort("connection closed by the server during IDLE")
+    if line.startswith(b"* BYE"):
+        raise imaplib.IMAP4.abort("server said BYE during IDLE")
+    return line
+
+
+def idle(conn: imaplib.IMAP4, timeout: float, stop: threading.Event, tag: bytes) -> bool:
+    """IDLE on the selected mailbox until new mail (EXISTS), ``timeout`` seconds or ``stop``.
+
+    Any EXISTS seen before the continuation or while ending IDLE counts too, so mail that
+    arrives in a race with the start or the end of IDLE is never missed.
+    """
+    conn.send(tag + b" IDLE\r\n")
+    changed = False
+    while True:
+        line = _line(conn)
+        if line.startswith(b"+"):
+            break
+        if line.startswith(tag + b" "):
+            raise ImapFailure(f"IDLE refused: {line.decode('utf-8', 'replace').strip()}"[:300])
+        changed = changed or bool(_EXISTS.match(line))
+    deadline = time.monotonic() + timeout
+    while not changed and not stop.is_set():
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        if _readable(conn, min(remaining, 0.5)):
+            changed = bool(_EXISTS.match(_line(conn)))
+    conn.send(b"DONE\r\n")
+    while True:
+        line = _line(conn)
+        if line.startswith(tag + b" "):
+            if not line[len(tag) + 1 :].upper().startswith(b"OK"):
+                raise ImapFailure(f"IDLE ended badly: {line.decode('utf-8', 'replace')}"[:300])
+            return changed
+        changed = changed or bool(_EXISTS.match(line))

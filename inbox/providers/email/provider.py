@@ -1,0 +1,355 @@
+"""The live e-mail provider: IMAP in (with IDLE), SMTP out, the copy kept in the Sent folder.
+
+The cursor is JSON: ``{"uidvalidity": int, "last_uid": int}``, plus ``"since"`` (ISO date)
+while the first sync of the last ``initial_days`` is still in progress. It only ever advances
+past messages that were returned, one chunk at a time, so a cut connection costs one chunk.
+A new UIDVALIDITY means the server renumbered the mailbox: the sync starts over and the store's
+Message-ID dedup keeps it from creating duplicates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import imaplib
+import itertools
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from types import TracebackType
+from typing import ClassVar, Self, TypeVar
+
+from inbox.errors import AuthError, PermanentError
+from inbox.models import Account, Channel, Draft, Message, ParsedBatch
+from inbox.providers.base import FetchResult, FormField, ProviderInfo
+from inbox.providers.email import compose, imap, smtp
+from inbox.providers.email.parse import parse_email
+from inbox.providers.failures import provider_failures
+from inbox.secrets import SecretStore
+
+log = logging.getLogger(__name__)
+SERVICE = "email"
+INBOX = "INBOX"
+_SECURITY = ("ssl", "starttls", "none")
+T = TypeVar("T")
+#: How long a dropped IDLE connection is retried before the wait fails as transient.
+RECONNECT_WINDOW = 15.0
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    uidvalidity: int
+    last_uid: int
+    since: date | None = None  # set while the initial window is being fetched
+
+    @classmethod
+    def parse(cls, text: str | None) -> Cursor | None:
+        """The cursor, or None (a fresh start) when absent or unreadable."""
+        if not text:
+            return None
+        try:
+            data = json.loads(text)
+            since = date.fromisoformat(data["since"]) if data.get("since") else None
+            return cls(int(data["uidvalidity"]), int(data["last_uid"]), since)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            log.warning("email: unreadable cursor, starting a fresh sync")
+            return None
+
+    def dump(self) -> str:
+        data: dict[str, object] = {"uidvalidity": self.uidvalidity, "last_uid": self.last_uid}
+        if self.since is not None:
+            data["since"] = self.since.isoformat()
+        return json.dumps(data)
+
+
+class EmailProvider:
+    """A mailbox over IMAP and SMTP. Implements ``Provider``, ``SupportsPush`` (IDLE) and
+    ``SupportsDeliveryCheck`` (the Sent folder)."""
+
+    info: ClassVar[ProviderInfo] = ProviderInfo(
+        kind="imap",
+        channel=Channel.EMAIL,
+        display_name="E-mail (IMAP/SMTP)",
+        fields=(
+            FormField("imap_host", "IMAP server"),
+            FormField("imap_port", "IMAP port", kind="int", default="993"),
+            FormField(
+                "imap_security", "IMAP security", default="ssl", help="ssl, starttls or none"
+            ),
+            FormField("smtp_host", "SMTP server"),
+            FormField("smtp_port", "SMTP port", kind="int", default="587"),
+            FormField(
+                "smtp_security", "SMTP security", default="starttls", help="starttls, ssl or none"
+            ),
+            FormField("username", "User name"),
+            FormField("password", "Password", secret=True, kind="password"),
+            FormField("sent_folder", "Sent folder", default="Sent", required=False),
+            FormField(
+                "initial_days",
+                "Days to fetch at first sync",
+                kind="int",
+                default="30",
+                required=False,
+            ),
+        ),
+        min_poll_interval=60.0,
+    )
+
+    def __init__(
+        self,
+        account: Account,
+        secrets: SecretStore,
+        http: object | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        chunk_size: int = 200,
+    ) -> None:
+        """``http`` is accepted for a uniform construction and unused: mail needs no HTTP."""
+        self._account = account
+        self._secrets = secrets
+        self._clock = clock
+        self._chunk_size = max(1, chunk_size)
+        self._conn: imaplib.IMAP4 | None = None
+        self._conn_lock = asyncio.Lock()
+        self._idle_conn: imaplib.IMAP4 | None = None
+        self._idle_lock = asyncio.Lock()
+        self._idle_uidnext: int | None = None
+        self._idle_stop = threading.Event()
+        self._closing = False
+        self._idle_future: asyncio.Future[bool] | None = None
+        self._tags = itertools.count(1)
+
+    def __repr__(self) -> str:
+        return f"EmailProvider({self._account.id!r})"
+
+    @property
+    def account(self) -> Account:
+        return self._account
+
+    # -- configuration --------------------------------------------------------------------
+
+    def _setting(self, name: str) -> str:
+        default = next((f.default for f in self.info.fields if f.name == name), "")
+        return (self._account.settings.get(name) or default).strip()
+
+    def _int(self, name: str) -> int:
+        try:
+            return int(self._setting(name))
+        except ValueError:
+            raise PermanentError(f"{SERVICE}: setting {name} must be a whole number") from None
+
+    def _endpoint(self, kind: str) -> imap.Endpoint:
+        host = self._setting(f"{kind}_host") or (
+            self._setting("imap_host") if kind == "smtp" else ""
+        )
+        security = self._setting(f"{kind}_security").lower()
+        if not host:
+            raise PermanentError(f"{SERVICE}: setting {kind}_host is empty")
+        if security not in _SECURITY:
+            raise PermanentError(f"{SERVICE}: {kind}_security must be ssl, starttls or none")
+        return imap.Endpoint(host, self._int(f"{kind}_port"), security, self._setting("username"))
+
+    def _password(self) -> str:
+        password = self._secrets.get(self._account.id, "password")
+        if not password:
+            raise AuthError(f"{SERVICE}: no password stored for {self._account.id}")
+        return password
+
+    def _address(self) -> str:
+        prefix, _, rest = self._account.id.partition(":")
+        for candidate in (
+            self._account.settings.get("address", ""),
+            rest,
+            self._setting("username"),
+        ):
+            if "@" in candidate:
+                return candidate.strip()
+        raise PermanentError(f"{SERVICE}: no e-mail address for {self._account.id} ({prefix})")
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self._clock(), UTC)
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._closing = True
+        self._idle_stop.set()
+        if self._idle_future is not None:
+            await asyncio.wait([self._idle_future])
+        conns = (self._conn, self._idle_conn)
+        self._conn = self._idle_conn = None
+        for conn in conns:
+            await asyncio.to_thread(imap.close, conn)
+
+    def _connection(self) -> imaplib.IMAP4:
+        """The signed-in main connection, reconnecting when the old one died."""
+        if self._conn is not None and not imap.alive(self._conn):
+            imap.close(self._conn)
+            self._conn = None
+        if self._conn is None:
+            self._conn = imap.connect(self._endpoint("imap"), self._password())
+        return self._conn
+
+    async def _run(self, work: Callable[[], T]) -> T:
+        """Run blocking IMAP work on the main connection; a failure drops the connection."""
+        async with self._conn_lock:
+            with provider_failures(SERVICE):
+                try:
+                    return await asyncio.to_thread(work)
+                except BaseException:
+                    conn, self._conn = self._conn, None
+                    await asyncio.to_thread(imap.close, conn)
+                    raise
+
+    # -- contract -----------------------------------------------------------------------------
+
+    async def check(self) -> None:
+        """Sign in to IMAP (and open INBOX) and to SMTP; raises the mapped error otherwise."""
+        await self._run(lambda: imap.examine(self._connection(), INBOX))
+        endpoint, password = self._endpoint("smtp"), self._password()
+        with provider_failures(SERVICE):
+            await asyncio.to_thread(smtp.check, endpoint, password)
+
+    async def fetch(self, cursor: str | None) -> FetchResult:
+        return await self._run(lambda: self._fetch_sync(Cursor.parse(cursor)))
+
+    def _fetch_sync(self, previous: Cursor | None) -> FetchResult:
+        conn = self._connection()
+        state = imap.examine(conn, INBOX)
+        resync = previous is not None and previous.uidvalidity != state.uidvalidity
+        if previous is None or resync:
+            since: date | None = (self._now() - timedelta(days=self._int("initial_days"))).date()
+            last_uid = 0
+        else:
+            since, last_uid = previous.since, previous.last_uid
+        since_dt = datetime(since.year, since.month, since.day, tzinfo=UTC) if since else None
+        uids = imap.search_uids(conn, last_uid, since_dt)
+        chunk, rest = uids[: self._chunk_size], uids[self._chunk_size :]
+        fetched = imap.fetch_mail(conn, chunk)
+        now = self._now()
+        messages: list[Message] = [
+            parse_email(mail.raw, f"imap:{INBOX}/{mail.uid}", mail.internal_date or now)
+            for mail in fetched
+        ]
+        new_last = max([last_uid, *chunk])
+        if not rest and since is not None:
+            # The first sync is complete: older mail outside the window stays behind us.
+            new_last = max(new_last, (state.uidnext or 1) - 1)
+            since = None
+        cursor = Cursor(state.uidvalidity, new_last, since)
+        info = {"uidvalidity": str(state.uidvalidity)}
+        if resync:
+            info["resync"] = "uidvalidity changed"
+        return FetchResult(
+            ParsedBatch(messages=tuple(messages)), cursor.dump(), more=bool(rest), info=info
+        )
+
+    async def send(self, draft: Draft) -> str:
+        """Submit the reply over SMTP, keep a copy in the Sent folder; return its Message-ID."""
+        msg = compose.build_reply(
+            draft,
+            from_address=self._address(),
+            from_name=self._account.name,
+            now=self._now(),
+            quoted_at=getattr(draft, "quoted_at", None),
+        )
+        to = compose.recipients(draft)
+        if not to:
+            raise PermanentError(f"{SERVICE}: the reply has no recipient")
+        raw = msg.as_bytes()
+        endpoint, password = self._endpoint("smtp"), self._password()
+        with provider_failures(SERVICE):
+            await asyncio.to_thread(smtp.submit, endpoint, password, self._address(), to, raw)
+        message_id = draft.local_id.strip().strip("<>")
+        try:
+            await self._run(lambda: self._save_sent(raw))
+        except Exception as exc:  # the mail went out: a missing copy must not make us resend
+            log.warning("email: sent %s but could not store it in Sent (%s)", message_id, exc)
+        return message_id
+
+    def _save_sent(self, raw: bytes) -> None:
+        conn = self._connection()
+        if "X-GM-EXT-1" in conn.capabilities:
+            return  # Gmail files what its SMTP server sends by itself
+        imap.append(conn, self._setting("sent_folder") or "Sent", raw, self._now())
+
+    async def was_delivered(self, draft: Draft) -> bool | None:
+        """True when the Sent folder holds this draft's Message-ID; None if it cannot tell."""
+        folder = self._setting("sent_folder") or "Sent"
+        return await self._run(
+            lambda: imap.contains_message_id(self._connection(), folder, draft.local_id)
+        )
+
+    # -- push -------------------------------------------------------------------------------
+
+    async def wait_for_changes(self, timeout: float) -> bool:
+        """IMAP IDLE on INBOX: True as soon as new mail arrives, False after ``timeout``.
+
+        A dropped connection is re-opened once; mail that came while it was down counts as a
+        change. Raises TransientError when the server stays unreachable."""
+        async with self._idle_lock:
+            previous = self._idle_future
+            if previous is not None and not previous.done():  # a cancelled wait still idling
+                self._idle_stop.set()
+                await asyncio.wait([previous])
+            if self._closing:
+                return False
+            self._idle_stop.clear()
+            loop = asyncio.get_running_loop()
+            future = loop.run_in_executor(None, self._idle_sync, timeout)
+            self._idle_future = future
+            try:
+                with provider_failures(SERVICE):
+                    return await asyncio.shield(future)
+            except asyncio.CancelledError:
+                self._idle_stop.set()  # the worker thread ends within half a second
+                raise
+
+    def _idle_open(self) -> bool:
+        """(Re)open the IDLE connection; True when UIDNEXT moved since we last looked."""
+        imap.close(self._idle_conn)
+        self._idle_conn = None
+        conn = imap.connect(self._endpoint("imap"), self._password())
+        state = imap.examine(conn, INBOX)
+        self._idle_conn = conn
+        moved = self._idle_uidnext is not None and state.uidnext != self._idle_uidnext
+        self._idle_uidnext = state.uidnext
+        return moved
+
+    def _idle_reconnect(self, deadline: float) -> None:
+        """Re-open the IDLE connection, retrying while a restarting server comes back."""
+        while True:
+            try:
+                self._idle_open()
+                return
+            except (imaplib.IMAP4.abort, OSError):
+                if time.monotonic() >= deadline or self._idle_stop.wait(0.5):
+                    raise
+
+    def _idle_sync(self, timeout: float) -> bool:
+        if self._idle_conn is None and self._idle_open():
+            return True
+        assert self._idle_conn is not None  # set by _idle_open
+        tag = f"IDLE{next(self._tags)}".encode()
+        try:
+            changed = imap.idle(self._idle_conn, timeout, self._idle_stop, tag)
+        except (imaplib.IMAP4.abort, OSError):
+            log.info("email: IDLE connection dropped, reconnecting")
+            self._idle_reconnect(deadline=time.monotonic() + min(timeout, RECONNECT_WINDOW))
+            return True
+        except BaseException:
+            imap.close(self._idle_conn)
+            self._idle_conn = None
+            raise
+        return changed

@@ -1,0 +1,329 @@
+"""Real mail servers on 127.0.0.1 for tests: a private Dovecot (IMAP) and aiosmtpd (SMTP).
+
+Use from any test package with ``pytest_plugins = ["tests.providers.email.servers"]`` or by
+importing the fixtures: ``from tests.providers.email.servers import dovecot_server, smtp_server``.
+Each fixture starts its own instance on a free port in a temporary folder and stops it after the
+test. ``CuttingProxy`` sits between a client and a server and can drop the connection after a
+number of bytes, to test what a cut in the middle of a download does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import imaplib
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+
+HOST = "127.0.0.1"
+USER = "agent@example.test"
+PASSWORD = "s3cret-Pa55"
+
+_CONFIG = """\
+base_dir = {dir}/run
+state_dir = {dir}/run/state
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+log_path = {dir}/dovecot.log
+default_internal_user = root
+default_internal_group = root
+default_login_user = dovenull
+mail_location = maildir:{dir}/mail/%u
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  user = dovenull
+}}
+service anvil {{
+  user = root
+}}
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {dir}/users
+}}
+userdb {{
+  driver = static
+  args = uid=dovecot gid=dovecot home={dir}/mail/%u
+}}
+first_valid_uid = 0
+"""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_for_port(port: int, up: bool, limit: float = 15.0) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection((HOST, port), timeout=0.2).close()
+            if up:
+                return
+        except OSError:
+            if not up:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"port {port} did not go {'up' if up else 'down'}")
+
+
+def _running(pid: int) -> bool:
+    """The process exists and is not a zombie waiting for init to reap it."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def dovecot_available() -> bool:
+    return shutil.which("dovecot") is not None and os.geteuid() == 0
+
+
+class DovecotServer:
+    """A private Dovecot instance: ``host``, ``port``, ``user``, ``password``, ``append()``."""
+
+    def __init__(self, directory: Path) -> None:
+        self.dir = directory
+        self.host = HOST
+        self.port = free_port()
+        self.user = USER
+        self.password = PASSWORD
+        self.config = directory / "dovecot.conf"
+        directory.chmod(0o755)
+        (directory / "run").mkdir(exist_ok=True)
+        mail = directory / "mail"
+        mail.mkdir(exist_ok=True)
+        account = pwd.getpwnam("dovecot")
+        os.chown(mail, account.pw_uid, account.pw_gid)
+        self.config.write_text(_CONFIG.format(dir=directory, port=self.port))
+        (directory / "users").write_text(f"{USER}:{{PLAIN}}{PASSWORD}\n")
+        self._pid: int | None = None
+
+    @property
+    def maildir(self) -> Path:
+        return self.dir / "mail" / self.user
+
+    def start(self) -> None:
+        subprocess.run(["dovecot", "-c", str(self.config)], check=True, timeout=30)
+        pid_file = self.dir / "run" / "master.pid"
+        deadline = time.monotonic() + 15
+        while not pid_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        self._pid = int(pid_file.read_text().strip())
+        _wait_for_port(self.port, up=True)
+
+    def stop(self) -> None:
+        """Stop our instance: its master and every process of its group (the master's id),
+        including open IMAP sessions, so that "down" really means down."""
+        if self._pid is None:
+            return
+        pid, self._pid = self._pid, None
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        while _running(pid) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)  # sessions that outlived their master
+        _wait_for_port(self.port, up=False)
+
+    def client(self) -> imaplib.IMAP4:
+        conn = imaplib.IMAP4(self.host, self.port, timeout=10)
+        conn.login(self.user, self.password)
+        return conn
+
+    def append(self, raw: bytes, folder: str = "INBOX", when: datetime | None = None) -> int:
+        """Deliver ``raw`` into ``folder`` (created if missing) as a sender would; its UID.
+        ``when`` sets the arrival time (INTERNALDATE) the server records."""
+        conn = self.client()
+        try:
+            if folder != "INBOX":
+                conn.create(folder)  # NO when it exists: fine
+            stamp = imaplib.Time2Internaldate(when.timestamp()) if when else None
+            typ, data = conn.append(folder, None, stamp, raw)
+            if typ != "OK":
+                raise RuntimeError(f"APPEND failed: {data!r}")
+            text = data[0].decode() if isinstance(data[0], bytes) else str(data[0])
+            return int(text.split("APPENDUID", 1)[1].split()[1].rstrip("]"))
+        finally:
+            conn.logout()
+
+    def uids(self, folder: str = "INBOX") -> list[int]:
+        conn = self.client()
+        try:
+            conn.select(folder, readonly=True)
+            _typ, data = conn.uid("SEARCH", "ALL")
+            return [int(x) for x in (data[0] or b"").split()]
+        finally:
+            conn.logout()
+
+    def fetch_all(self, folder: str) -> list[bytes]:
+        """Every message of ``folder`` as raw bytes ([] when the folder does not exist)."""
+        conn = self.client()
+        try:
+            typ, _ = conn.select(folder, readonly=True)
+            if typ != "OK":
+                return []
+            _typ, data = conn.uid("FETCH", "1:*", "(BODY.PEEK[])")
+            return [item[1] for item in data if isinstance(item, tuple)]
+        finally:
+            conn.logout()
+
+    def rebuild_inbox(self) -> None:
+        """Make the server renumber INBOX under a new UIDVALIDITY, as after an index rebuild
+        or a mailbox recreated with the same messages."""
+        self.stop()
+        for path in self.maildir.glob("dovecot.index*"):
+            path.unlink()
+        (self.maildir / "dovecot-uidlist").unlink(missing_ok=True)
+        self.start()
+
+
+@dataclass
+class SmtpServer:
+    """aiosmtpd on loopback: ``messages`` holds the raw bytes of every mail received."""
+
+    host: str
+    port: int
+    user: str = USER
+    password: str = PASSWORD
+    messages: list[bytes] = field(default_factory=list)
+    envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
+
+
+class _Recorder:
+    def __init__(self, server: SmtpServer) -> None:
+        self.server = server
+
+    async def handle_DATA(self, _server: SMTP, _session: Session, envelope: Envelope) -> str:
+        content = envelope.original_content or envelope.content or b""
+        data = content if isinstance(content, bytes) else content.encode()
+        self.server.messages.append(data)
+        self.server.envelopes.append((str(envelope.mail_from), list(envelope.rcpt_tos)))
+        return "250 OK"
+
+
+def _authenticator(server: SmtpServer) -> Any:
+    def check(_smtp: SMTP, _session: Session, _env: Envelope, _mech: str, data: Any) -> AuthResult:
+        ok = (
+            isinstance(data, LoginPassword)
+            and data.login.decode() == server.user
+            and data.password.decode() == server.password
+        )
+        return AuthResult(success=ok, handled=False)  # let aiosmtpd answer 535 itself
+
+    return check
+
+
+class CuttingProxy:
+    """A TCP relay to ``target``; with ``cut_after`` set, each new connection is dropped once
+    that many bytes have come back from the server."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.cut_after: int | None = None
+        self.cuts = 0
+        self._listener = socket.create_server((HOST, 0))
+        self.port = int(self._listener.getsockname()[1])
+        self._closed = False
+        self._threads: list[threading.Thread] = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection((HOST, self.target_port), timeout=5)
+            except OSError:
+                client.close()
+                continue
+            budget = self.cut_after
+            for src, dst, limit in ((client, upstream, None), (upstream, client, budget)):
+                thread = threading.Thread(target=self._pump, args=(src, dst, limit), daemon=True)
+                thread.start()
+                self._threads.append(thread)
+
+    def _pump(self, src: socket.socket, dst: socket.socket, limit: int | None) -> None:
+        sent = 0
+        try:
+            while True:
+                data = src.recv(4096)
+                if not data:
+                    break
+                if limit is not None and sent + len(data) > limit:
+                    dst.sendall(data[: max(0, limit - sent)])
+                    self.cuts += 1
+                    break
+                dst.sendall(data)
+                sent += len(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (src, dst):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+
+    def close(self) -> None:
+        self._closed = True
+        self._listener.close()
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+
+@pytest.fixture
+def dovecot_server() -> Iterator[DovecotServer]:
+    if not dovecot_available():
+        pytest.skip("dovecot is not installed (apt-get install dovecot-imapd) or not root")
+    # Not under pytest's 0700 base temp: Dovecot's mail process runs as the dovecot user.
+    directory = Path(tempfile.mkdtemp(prefix="inbox-dovecot-"))
+    server = DovecotServer(directory)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    server = SmtpServer(host=HOST, port=free_port())
+    controller = Controller(
+        _Recorder(server),
+        hostname=HOST,
+        port=server.port,
+        authenticator=_authenticator(server),
+        auth_require_tls=False,
+    )
+    controller.start()
+    try:
+        yield server
+    finally:
+        controller.stop()
