@@ -361,7 +361,7 @@ class MainWindow(QMainWindow):
             if text != self.repo.draft(self._current.id):
                 self.repo.save_draft(self._current.id, text, self.clock())
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+    def closeEvent(self, event: QCloseEvent) -> None:
         self._save_draft()
         self._timer.stop()
         self._search_timer.stop()
