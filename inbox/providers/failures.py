@@ -144,7 +144,7 @@ def provider_failures(service: str) -> Iterator[None]:
         raise PermanentError(f"{service}: IMAP error ({text})") from exc
     except ssl.SSLError as exc:
         raise TransientError(f"{service}: TLS error ({exc.reason})") from exc
-    except (ConnectionError, socket.timeout, TimeoutError, socket.gaierror, OSError) as exc:
+    except (ConnectionError, TimeoutError, socket.gaierror, OSError) as exc:
         raise TransientError(f"{service}: network error ({type(exc).__name__})") from exc
-    except Exception as exc:  # noqa: BLE001 - the contract: anything else is a bug, kept as cause
+    except Exception as exc:  # the contract: anything else is a bug, kept as the cause
         raise ProviderBug(f"{service}: unexpected {type(exc).__name__}") from exc
