@@ -7,6 +7,7 @@ imaplib gained it only in Python 3.14.
 
 from __future__ import annotations
 
+import base64
 import imaplib
 import re
 import select
@@ -22,6 +23,7 @@ SOCKET_TIMEOUT = 30.0
 _UID = re.compile(rb"\bUID (\d+)")
 _INTERNALDATE = re.compile(rb'INTERNALDATE "([^"]+)"')
 _EXISTS = re.compile(rb"^\* \d+ EXISTS", re.IGNORECASE)
+_LIST = re.compile(rb'^\(([^)]*)\) (?:"(?:[^"\\]|\\.)*"|NIL) (.+)$', re.IGNORECASE)
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -52,6 +54,44 @@ class FetchedMail:
 
 class ImapFailure(imaplib.IMAP4.error):
     """A command the server answered with NO or BAD."""
+
+
+def encode_mailbox(name: str) -> str:
+    """A folder name in IMAP's modified UTF-7 (RFC 3501 §5.1.3): "Envoyés" -> "Envoy&AOk-s"."""
+    out: list[str] = []
+    pending: list[str] = []
+
+    def flush() -> None:
+        if pending:
+            data = base64.b64encode("".join(pending).encode("utf-16-be")).decode()
+            out.append("&" + data.rstrip("=").replace("/", ",") + "-")
+            pending.clear()
+
+    for char in name:
+        if " " <= char <= "~":
+            flush()
+            out.append("&-" if char == "&" else char)
+        else:
+            pending.append(char)
+    flush()
+    return "".join(out)
+
+
+def sent_folder(conn: imaplib.IMAP4) -> str | None:
+    """The folder the server marks as ``\\Sent`` (RFC 6154), already encoded; None if none."""
+    typ, data = conn.list()
+    if typ != "OK":
+        return None
+    for line in data:
+        if not isinstance(line, bytes):
+            continue  # a literal name: rare, and only a preference is lost
+        found = _LIST.match(line)
+        if found and b"\\sent" in found.group(1).lower().split():
+            name = found.group(2).decode("utf-8", "replace")
+            if name.startswith('"') and name.endswith('"'):
+                name = name[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+            return name
+    return None
 
 
 def quote(value: str) -> str:
@@ -196,11 +236,29 @@ def contains_message_id(conn: imaplib.IMAP4, folder: str, message_id: str) -> bo
     return any(isinstance(line, bytes) and line.split() for line in data)
 
 
-def _readable(conn: imaplib.IMAP4, wait: float) -> bool:
+def _buffered(conn: imaplib.IMAP4) -> bool:
+    """Whether imaplib's reader already holds received bytes (select() cannot see those:
+    Dovecot sends a pending EXISTS in the same packet as the IDLE continuation)."""
     sock = conn.socket()
     if isinstance(sock, ssl.SSLSocket) and sock.pending():
         return True
-    ready, _, _ = select.select([sock], [], [], wait)
+    peek = getattr(conn.file, "peek", None)
+    if peek is None:
+        return False
+    timeout = sock.gettimeout()
+    sock.settimeout(0.0)  # a non-blocking peek returns what is buffered or already arrived
+    try:
+        return bool(peek(1))
+    except (ssl.SSLWantReadError, BlockingIOError):
+        return False
+    finally:
+        sock.settimeout(timeout)
+
+
+def _readable(conn: imaplib.IMAP4, wait: float) -> bool:
+    if _buffered(conn):
+        return True
+    ready, _, _ = select.select([conn.socket()], [], [], wait)
     return bool(ready)
 
 

@@ -33,6 +33,7 @@ from inbox.secrets import SecretStore
 log = logging.getLogger(__name__)
 SERVICE = "email"
 INBOX = "INBOX"
+DEFAULT_SENT = "Sent"
 _SECURITY = ("ssl", "starttls", "none")
 T = TypeVar("T")
 #: How long a dropped IDLE connection is retried before the wait fails as transient.
@@ -229,7 +230,8 @@ class EmailProvider:
         state = imap.examine(conn, INBOX)
         resync = previous is not None and previous.uidvalidity != state.uidvalidity
         if previous is None or resync:
-            since: date | None = (self._now() - timedelta(days=self._int("initial_days"))).date()
+            days = max(0, self._int("initial_days"))
+            since: date | None = (self._now() - timedelta(days=days)).date()
             last_uid = 0
         else:
             since, last_uid = previous.since, previous.last_uid
@@ -278,18 +280,29 @@ class EmailProvider:
             log.warning("email: sent %s but could not store it in Sent (%s)", message_id, exc)
         return message_id
 
+    def _sent_folder(self, conn: imaplib.IMAP4) -> str:
+        """The configured Sent folder; for the default name, the server's own ``\\Sent``
+        folder when it marks one (Gmail's "[Gmail]/Sent Mail", Outlook's "Sent Items")."""
+        configured = self._setting("sent_folder") or DEFAULT_SENT
+        if configured == DEFAULT_SENT:
+            return imap.sent_folder(conn) or DEFAULT_SENT
+        return imap.encode_mailbox(configured)
+
     def _save_sent(self, raw: bytes) -> None:
         conn = self._connection()
-        if "X-GM-EXT-1" in conn.capabilities:
+        host = self._setting("imap_host").lower()
+        if "X-GM-EXT-1" in conn.capabilities or host.endswith(("gmail.com", "googlemail.com")):
             return  # Gmail files what its SMTP server sends by itself
-        imap.append(conn, self._setting("sent_folder") or "Sent", raw, self._now())
+        imap.append(conn, self._sent_folder(conn), raw, self._now())
 
     async def was_delivered(self, draft: Draft) -> bool | None:
         """True when the Sent folder holds this draft's Message-ID; None if it cannot tell."""
-        folder = self._setting("sent_folder") or "Sent"
-        return await self._run(
-            lambda: imap.contains_message_id(self._connection(), folder, draft.local_id)
-        )
+
+        def search() -> bool | None:
+            conn = self._connection()
+            return imap.contains_message_id(conn, self._sent_folder(conn), draft.local_id)
+
+        return await self._run(search)
 
     # -- push -------------------------------------------------------------------------------
 
@@ -341,6 +354,9 @@ class EmailProvider:
         if self._idle_conn is None and self._idle_open():
             return True
         assert self._idle_conn is not None  # set by _idle_open
+        if "IDLE" not in self._idle_conn.capabilities:
+            # No push on this server: wait, then let the caller poll.
+            return not self._idle_stop.wait(timeout)
         tag = f"IDLE{next(self._tags)}".encode()
         try:
             changed = imap.idle(self._idle_conn, timeout, self._idle_stop, tag)

@@ -104,7 +104,9 @@ def dovecot_available() -> bool:
 class DovecotServer:
     """A private Dovecot instance: ``host``, ``port``, ``user``, ``password``, ``append()``."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, sent_special_use: str | None = None) -> None:
+        """``sent_special_use`` names a folder the server creates and marks ``\\Sent``
+        (RFC 6154), as Gmail and Exchange do under their own names."""
         self.dir = directory
         self.host = HOST
         self.port = free_port()
@@ -117,15 +119,25 @@ class DovecotServer:
         mail.mkdir(exist_ok=True)
         account = pwd.getpwnam("dovecot")
         os.chown(mail, account.pw_uid, account.pw_gid)
-        self.config.write_text(_CONFIG.format(dir=directory, port=self.port))
+        config = _CONFIG.format(dir=directory, port=self.port)
+        if sent_special_use:
+            config += (
+                "namespace inbox {\n  inbox = yes\n"
+                f'  mailbox "{sent_special_use}" {{\n    special_use = \\Sent\n'
+                "    auto = create\n  }\n}\n"
+            )
+        self.config.write_text(config)
         (directory / "users").write_text(f"{USER}:{{PLAIN}}{PASSWORD}\n")
         self._pid: int | None = None
+        self._spawned = False
 
     @property
     def maildir(self) -> Path:
         return self.dir / "mail" / self.user
 
     def start(self) -> None:
+        (self.dir / "run" / "master.pid").unlink(missing_ok=True)
+        self._spawned = True
         subprocess.run(["dovecot", "-c", str(self.config)], check=True, timeout=30)
         pid_file = self.dir / "run" / "master.pid"
         deadline = time.monotonic() + 15
@@ -137,6 +149,10 @@ class DovecotServer:
     def stop(self) -> None:
         """Stop our instance: its master and every process of its group (the master's id),
         including open IMAP sessions, so that "down" really means down."""
+        pid_file = self.dir / "run" / "master.pid"
+        if self._pid is None and self._spawned and pid_file.exists():
+            self._pid = int(pid_file.read_text().strip())  # start() failed after spawning it
+        self._spawned = False
         if self._pid is None:
             return
         pid, self._pid = self._pid, None
@@ -297,19 +313,26 @@ class CuttingProxy:
             thread.join(timeout=5)
 
 
-@pytest.fixture
-def dovecot_server() -> Iterator[DovecotServer]:
+@contextlib.contextmanager
+def running_dovecot(sent_special_use: str | None = None) -> Iterator[DovecotServer]:
+    """A started private Dovecot, stopped and deleted on exit (skips when unavailable)."""
     if not dovecot_available():
         pytest.skip("dovecot is not installed (apt-get install dovecot-imapd) or not root")
     # Not under pytest's 0700 base temp: Dovecot's mail process runs as the dovecot user.
     directory = Path(tempfile.mkdtemp(prefix="inbox-dovecot-"))
-    server = DovecotServer(directory)
+    server = DovecotServer(directory, sent_special_use)
     try:
         server.start()
         yield server
     finally:
         server.stop()
         shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def dovecot_server() -> Iterator[DovecotServer]:
+    with running_dovecot() as server:
+        yield server
 
 
 @pytest.fixture

@@ -16,10 +16,17 @@ import pytest
 from inbox.errors import AuthError, TransientError
 from inbox.models import Account, Author, Channel, Direction, Draft, IdentityKind, Surface
 from inbox.providers.base import SupportsDeliveryCheck, SupportsPush
+from inbox.providers.email.imap import encode_mailbox
 from inbox.providers.email.parse import parse_email
 from inbox.providers.email.provider import EmailProvider
 from inbox.secrets import MemorySecretStore
-from tests.providers.email.servers import CuttingProxy, DovecotServer, SmtpServer, free_port
+from tests.providers.email.servers import (
+    CuttingProxy,
+    DovecotServer,
+    SmtpServer,
+    free_port,
+    running_dovecot,
+)
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(120)]
 T = TypeVar("T")
@@ -56,9 +63,10 @@ def _provider(
     imap_port: int | None = None,
     password: str | None = None,
     chunk_size: int = 200,
+    **settings: str,
 ) -> EmailProvider:
     secrets = MemorySecretStore()
-    account = _account(imap_port or dovecot.port, smtp_port or free_port())
+    account = _account(imap_port or dovecot.port, smtp_port or free_port(), **settings)
     secrets.set(account.id, "password", password or dovecot.password)
     return EmailProvider(account, secrets, chunk_size=chunk_size)
 
@@ -93,14 +101,16 @@ async def _drain(provider: EmailProvider, cursor: str | None) -> tuple[list[str]
             return ids, cursor, calls
 
 
-def test_provider_declares_its_form_and_abilities(dovecot_server: DovecotServer) -> None:
-    provider = _provider(dovecot_server)
+def test_provider_declares_its_form_and_abilities() -> None:
+    secrets = MemorySecretStore()
+    secrets.set("email:agent@example.test", "password", "hunter2-Pa55")
+    provider = EmailProvider(_account(free_port(), free_port()), secrets)
     fields = {f.name: f for f in provider.info.fields}
     assert fields["password"].secret and not fields["username"].secret
     assert fields["imap_port"].default == "993" and fields["smtp_port"].default == "587"
     assert fields["sent_folder"].default == "Sent" and fields["initial_days"].default == "30"
     assert isinstance(provider, SupportsPush) and isinstance(provider, SupportsDeliveryCheck)
-    assert dovecot_server.password not in repr(provider)
+    assert "hunter2" not in repr(provider) and "hunter2" not in repr(secrets)
 
 
 def test_appended_mail_is_fetched_as_messages(dovecot_server: DovecotServer) -> None:
@@ -192,7 +202,8 @@ def test_idle_wakes_up_when_mail_arrives(dovecot_server: DovecotServer) -> None:
     async def scenario() -> None:
         async with _provider(dovecot_server) as provider:
             assert await provider.wait_for_changes(0.3) is False  # nothing new: times out
-            waiting = asyncio.create_task(provider.wait_for_changes(60))
+            # A wait that missed the mail would run into the test's timeout, not return True.
+            waiting = asyncio.create_task(provider.wait_for_changes(600))
             await asyncio.sleep(0.2)
             await asyncio.to_thread(dovecot_server.append, _mail(1))
             assert await waiting is True
@@ -205,7 +216,7 @@ def test_idle_reconnects_after_the_server_restarts(dovecot_server: DovecotServer
     async def scenario() -> None:
         async with _provider(dovecot_server) as provider:
             assert await provider.wait_for_changes(0.2) is False
-            waiting = asyncio.create_task(provider.wait_for_changes(60))
+            waiting = asyncio.create_task(provider.wait_for_changes(600))
             await asyncio.sleep(0.2)
             await asyncio.to_thread(dovecot_server.stop)
             await asyncio.to_thread(dovecot_server.start)
@@ -395,3 +406,49 @@ def test_connection_cut_mid_fetch_loses_nothing_and_duplicates_nothing(
         run(scenario())
     finally:
         proxy.close()
+
+
+def test_copy_goes_to_the_folder_the_server_marks_as_sent(smtp_server: SmtpServer) -> None:
+    draft = _draft("inbox.special@example.test")
+    with running_dovecot(sent_special_use="Sent Items") as dovecot:
+
+        async def scenario() -> bool | None:
+            async with _provider(dovecot, smtp_server.port) as provider:
+                await provider.send(draft)
+                return await provider.was_delivered(draft)
+
+        assert run(scenario()) is True
+        assert len(dovecot.fetch_all('"Sent Items"')) == 1
+        assert dovecot.fetch_all("Sent") == []
+
+
+def test_a_sent_folder_with_accents_is_encoded_for_imap(
+    dovecot_server: DovecotServer, smtp_server: SmtpServer
+) -> None:
+    draft = _draft("inbox.accents@example.test")
+
+    async def scenario() -> bool | None:
+        async with _provider(dovecot_server, smtp_server.port, sent_folder="Envoyés") as provider:
+            await provider.send(draft)
+            return await provider.was_delivered(draft)
+
+    assert run(scenario()) is True
+    assert len(dovecot_server.fetch_all(encode_mailbox("Envoyés"))) == 1
+
+
+def test_cancelled_wait_and_close_do_not_hang(dovecot_server: DovecotServer) -> None:
+    async def scenario() -> None:
+        async with _provider(dovecot_server) as provider:
+            waiting = asyncio.create_task(provider.wait_for_changes(600))
+            await asyncio.sleep(0.3)
+            waiting.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await waiting
+            dovecot_server.append(_mail(1))
+            assert await provider.wait_for_changes(600) is True  # the next wait still works
+            leftover = asyncio.create_task(provider.wait_for_changes(600))
+            await asyncio.sleep(0.3)
+        leftover.cancel()  # closing the provider ended the wait
+        assert leftover.done()
+
+    run(scenario())
