@@ -85,3 +85,25 @@ class SupportsDeliveryCheck(Protocol):
     """Providers that can tell whether a reply went out after a crash (email: the Sent folder)."""
 
     async def was_delivered(self, draft: Draft) -> bool | None: ...
+
+
+class HttpProviderBase:
+    """What every HTTP provider shares: the injected client outlives it, so entering and leaving
+    it acquire nothing; ``account`` is the account it was built for."""
+
+    _account: Account
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None
+
+    @property
+    def account(self) -> Account:
+        return self._account

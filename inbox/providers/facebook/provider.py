@@ -16,14 +16,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import ClassVar, Self
+from typing import ClassVar
 
 import httpx
 
 from inbox.errors import AuthError, PermanentError, ProviderBug
 from inbox.models import Account, Channel, Draft, IdentityKind, ParsedBatch, Surface
-from inbox.providers.base import FetchResult, FormField, ProviderInfo
+from inbox.providers.base import FetchResult, FormField, HttpProviderBase, ProviderInfo
 from inbox.providers.facebook import device_login
 from inbox.providers.facebook.device_login import DeviceLogin, PageChoice
 from inbox.providers.facebook.graph import SERVICE, GraphClient
@@ -44,7 +43,7 @@ def messenger_window_remaining(last_inbound: datetime, now: datetime) -> float:
     return max(0.0, MESSENGER_WINDOW_SECONDS - elapsed)
 
 
-class FacebookProvider:
+class FacebookProvider(HttpProviderBase):
     """One Facebook Page. ``last_inbound`` tells, for a draft, when the customer last wrote
     (from the store); without it the 24-hour rule is left to Facebook to enforce."""
 
@@ -101,21 +100,6 @@ class FacebookProvider:
 
     def __repr__(self) -> str:
         return f"FacebookProvider(account={self._account.id!r})"
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        return None
-
-    @property
-    def account(self) -> Account:
-        return self._account
 
     @property
     def page_id(self) -> str:

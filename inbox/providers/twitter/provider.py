@@ -20,14 +20,13 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import ClassVar, Self
+from typing import ClassVar
 
 import httpx
 
 from inbox.errors import AuthError, PermanentError
 from inbox.models import Account, Channel, Draft, Message, ParsedBatch, Surface
-from inbox.providers.base import FetchResult, FormField, ProviderInfo
+from inbox.providers.base import FetchResult, FormField, HttpProviderBase, ProviderInfo
 from inbox.providers.failures import decode_json, provider_failures, raise_for_response
 from inbox.providers.twitter import oauth
 from inbox.providers.twitter.length import MAX_DM_LENGTH, MAX_TWEET_LENGTH, weighted_length
@@ -74,7 +73,7 @@ def _load_cursor(cursor: str | None) -> dict[str, object]:
     return obj(state)
 
 
-class XProvider:
+class XProvider(HttpProviderBase):
     """An X account read and written through the X API v2 with OAuth 2.0 user tokens.
 
     ``account.settings``: ``user_id`` (our X user id; looked up when absent), ``username``,
@@ -117,21 +116,6 @@ class XProvider:
 
     def __repr__(self) -> str:
         return f"XProvider(account={self._account.id!r}, base_url={self._base!r})"
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        return None
-
-    @property
-    def account(self) -> Account:
-        return self._account
 
     @property
     def token_url(self) -> str:

@@ -13,15 +13,14 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from types import TracebackType
-from typing import ClassVar, Self
+from typing import ClassVar
 from urllib.parse import urljoin
 
 import httpx
 
 from inbox.errors import PermanentError
 from inbox.models import Account, Channel, Draft, Message, ParsedBatch, Rejection
-from inbox.providers.base import FetchResult, FormField, ProviderInfo
+from inbox.providers.base import FetchResult, FormField, HttpProviderBase, ProviderInfo
 from inbox.providers.failures import decode_json, provider_failures, raise_for_response
 from inbox.providers.webform.parse import (
     FieldMapping,
@@ -101,7 +100,7 @@ def _load_cursor(text: str | None) -> tuple[_Mark, str, _Mark]:
     return mark, next_url if isinstance(next_url, str) else "", _Mark.load(raw.get("round"))
 
 
-class WebformProvider:
+class WebformProvider(HttpProviderBase):
     """Polls a JSON endpoint of form submissions; each submission is its own conversation."""
 
     info: ClassVar[ProviderInfo] = ProviderInfo(
@@ -141,21 +140,6 @@ class WebformProvider:
 
     def __repr__(self) -> str:
         return f"WebformProvider({self._account.id!r})"
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        return None
-
-    @property
-    def account(self) -> Account:
-        return self._account
 
     def _url(self) -> httpx.URL:
         text = self._account.settings.get("url", "").strip()
