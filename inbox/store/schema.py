@@ -187,3 +187,52 @@ def m0001_initial(db: Database) -> None:
         );
         """
     )
+
+
+@MIGRATIONS(name="0002_workspace_features")
+def m0002_workspace_features(db: Database) -> None:
+    """Canned responses, agents, triage scores, sentiment, alerts, notifications sent once."""
+    db.executescript(
+        """
+        CREATE TABLE canned_responses (
+            id INTEGER PRIMARY KEY,
+            title TEXT NOT NULL,
+            body TEXT NOT NULL,
+            lang TEXT NOT NULL DEFAULT 'en',
+            tags TEXT NOT NULL DEFAULT '',
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE agents (
+            name TEXT PRIMARY KEY,
+            display_name TEXT NOT NULL DEFAULT '',
+            channels TEXT NOT NULL DEFAULT '[]',  -- JSON list; empty means every channel
+            active INTEGER NOT NULL DEFAULT 1,
+            max_load INTEGER
+        );
+        ALTER TABLE messages ADD COLUMN lang TEXT;
+        ALTER TABLE messages ADD COLUMN sentiment REAL;  -- -1 (negative) .. 1 (positive)
+        CREATE INDEX messages_sentiment_todo ON messages(direction, sentiment);
+        ALTER TABLE conversations ADD COLUMN score REAL;  -- triage score from the priority rules
+        ALTER TABLE conversations ADD COLUMN priority_source TEXT NOT NULL DEFAULT 'auto';
+        CREATE TABLE alerts (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            at TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT '{}',
+            acknowledged INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE notifications_sent (
+            key TEXT PRIMARY KEY,  -- e.g. "sla:123:first_reply:1:breached", "new:456"
+            at TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE attachment_files (
+            id INTEGER PRIMARY KEY,
+            message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+            filename TEXT NOT NULL,
+            content_type TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            path TEXT NOT NULL  -- below the store's attachments folder, content-addressed
+        );
+        CREATE INDEX attachment_files_message ON attachment_files(message_id);
+        """
+    )
