@@ -322,7 +322,9 @@ def _build(
     else:
         display = re.sub(r'[<>"()]', "", clean_line(headers.text("From") or ""))
         author = _author(display.strip(), UNKNOWN_SENDER)
-    recipients = tuple(_author(*pair) for pair in headers.addresses("To") + headers.addresses("Cc"))
+    recipients: dict[str, Author] = {}
+    for pair in headers.addresses("To") + headers.addresses("Cc"):
+        recipients.setdefault(pair[1].lower(), _author(*pair))
 
     in_reply_to = [i for i in message_ids(headers.raw_all("In-Reply-To")) if i != own_id]
     references: list[str] = []
@@ -356,7 +358,7 @@ def _build(
         sent_at=_sent_at(headers, fallback_time),
         subject=clean_line(subject) if subject is not None else None,
         html=sanitize_html(clean_body(html_source)) if body.html else None,
-        recipients=recipients,
+        recipients=tuple(recipients.values()),
         attachments=tuple(body.attachments),
         reply_to_id=in_reply_to[0] if in_reply_to else None,
         references=tuple(references),

@@ -1,7 +1,8 @@
 """Real mail servers on 127.0.0.1 for tests: a private Dovecot (IMAP) and aiosmtpd (SMTP).
 
-Use from any test package with ``pytest_plugins = ["tests.providers.email.servers"]`` or by
-importing the fixtures: ``from tests.providers.email.servers import dovecot_server, smtp_server``.
+Use them from any test folder by importing the fixtures into its ``conftest.py``:
+``from tests.providers.email.servers import dovecot_server, smtp_server`` (or
+``pytest_plugins = ["tests.providers.email.servers"]`` in the root ``tests/conftest.py``).
 Each fixture starts its own instance on a free port in a temporary folder and stops it after the
 test. ``CuttingProxy`` sits between a client and a server and can drop the connection after a
 number of bytes, to test what a cut in the middle of a download does.

@@ -250,3 +250,13 @@ def test_eight_bit_headers_are_read_as_utf8() -> None:
 def test_deeply_nested_message_does_not_crash() -> None:
     raw = _mikel("mime_emails", "raw_email_encoded_stack_level_too_deep.eml")
     assert parse_email(raw, "x", FALLBACK).provider_id
+
+
+def test_recipients_are_to_then_cc_without_repeats() -> None:
+    raw = b"From: a@b.c\r\nTo: Xavier <x@y.example>, w@y.example\r\nCc: X@Y.EXAMPLE, v@y.example\r\n\r\nhi"
+    msg = parse_email(raw, "x", FALLBACK)
+    assert [(r.key, r.display_name) for r in msg.recipients] == [
+        ("x@y.example", "Xavier"),
+        ("w@y.example", ""),
+        ("v@y.example", ""),
+    ]
