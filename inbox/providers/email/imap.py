@@ -137,17 +137,17 @@ def close(conn: imaplib.IMAP4 | None) -> None:
         return
     try:
         conn.logout()
-    except Exception:
+    except Exception:  # the connection may already be gone
         try:
             conn.shutdown()
-        except Exception:
+        except Exception:  # nothing more to do for a dead socket
             pass
 
 
 def alive(conn: imaplib.IMAP4) -> bool:
     try:
         return conn.noop()[0] == "OK"
-    except Exception:
+    except Exception:  # any failure means: reconnect
         return False
 
 

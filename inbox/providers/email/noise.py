@@ -59,7 +59,7 @@ class _Reader:
 def _content_type(msg: Message) -> tuple[str, str]:
     try:
         return msg.get_content_type(), str(msg.get_param("report-type") or "").lower()
-    except Exception:
+    except Exception:  # a broken Content-Type is no evidence either way
         return "", ""
 
 

@@ -104,7 +104,7 @@ def decode_words(value: str) -> str:
         return _unsurrogate(value)
     try:
         chunks = decode_header(value)
-    except Exception:
+    except Exception:  # keep the raw text
         return _unsurrogate(value)
     out = []
     for chunk, charset in chunks:
@@ -153,7 +153,7 @@ class _Headers:
         """Undecoded values of every occurrence (for message ids and dates)."""
         try:
             values = self.legacy().get_all(name) or []
-        except Exception:
+        except Exception:  # unreadable headers: as if absent
             return []
         return [str(value) for value in values]
 
@@ -173,7 +173,7 @@ class _Headers:
                 header = self._msg.get(name)
                 found = getattr(header, "addresses", ()) if header is not None else ()
                 pairs = [(str(a.display_name), str(a.addr_spec)) for a in found]
-            except Exception:
+            except Exception:  # read them again the old way below
                 pairs = []
         if not pairs:
             try:
@@ -181,7 +181,7 @@ class _Headers:
                     (decode_words(display), _unsurrogate(address))
                     for display, address in getaddresses(self.raw_all(name))
                 ]
-            except Exception:
+            except Exception:  # no usable address
                 pairs = []
         result = []
         for display, address in pairs:
@@ -234,7 +234,7 @@ class _Body:
 def _filename(part: MimeMessage) -> str:
     try:
         name = part.get_filename() or ""
-    except Exception:
+    except Exception:  # a broken filename parameter: a name is made up later
         name = ""
     name = clean_line(decode_words(str(name)))
     return re.split(r"[\\/]", name)[-1].strip(". ")
@@ -243,7 +243,7 @@ def _filename(part: MimeMessage) -> str:
 def _payload_bytes(part: MimeMessage) -> bytes | None:
     try:
         payload = part.get_payload(decode=True)
-    except Exception:
+    except Exception:  # undecodable payload: size unknown
         return None
     return payload if isinstance(payload, bytes) else None
 
@@ -268,7 +268,7 @@ def _collect(part: MimeMessage, body: _Body, depth: int = 0) -> None:
     if ctype.startswith("message/") or ctype == "text/rfc822-headers":
         try:
             size: int | None = len(part.as_bytes())
-        except Exception:
+        except Exception:  # size unknown
             size = None
         body.attachments.append(_attachment(part, ctype, len(body.attachments) + 1, size))
         return
@@ -299,7 +299,7 @@ def _collect(part: MimeMessage, body: _Body, depth: int = 0) -> None:
     if ctype in ("text/plain", "text/html") and inline:
         try:
             charset = part.get_content_charset()
-        except Exception:
+        except Exception:  # unknown charset parameter: decode_bytes guesses
             charset = None
         text = decode_bytes(payload or b"", charset)
         (body.plain if ctype == "text/plain" else body.html).append(text)

@@ -160,7 +160,8 @@ class EmailProvider:
         return password
 
     def _address(self) -> str:
-        prefix, _, rest = self._account.id.partition(":")
+        """Our address: the ``address`` setting, else the account id's, else the user name."""
+        _kind, _, rest = self._account.id.partition(":")
         for candidate in (
             self._account.settings.get("address", ""),
             rest,
@@ -168,7 +169,7 @@ class EmailProvider:
         ):
             if "@" in candidate:
                 return candidate.strip()
-        raise PermanentError(f"{SERVICE}: no e-mail address for {self._account.id} ({prefix})")
+        raise PermanentError(f"{SERVICE}: no e-mail address known for {self._account.id}")
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)

@@ -325,7 +325,7 @@ def html_to_text(html: str) -> str:
         renderer.feed(html)
         renderer.close()
         text = "".join(renderer.parts)
-    except Exception:
+    except Exception:  # broken HTML falls back to stripping tags
         text = html_lib.unescape(re.sub(r"<[^>]*>", " ", html))
     lines = [line.strip() for line in text.replace("\xa0", " ").splitlines()]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
