@@ -6,10 +6,12 @@ import argparse
 import asyncio
 import os
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from inbox.cli.paths import default_db_path, demo_db_path
+from inbox.live_sync import LiveSync
 from inbox.store.repository import Store
 
 
@@ -66,7 +68,14 @@ def system_prefers_dark(app: object) -> bool:
     return app.styleHints().colorScheme() == Qt.ColorScheme.Dark
 
 
-def build_window(store: Store, *, language: str | None = None, dark: bool = False, agent: str | None = None) -> object:
+def build_window(
+    store: Store,
+    *,
+    language: str | None = None,
+    dark: bool = False,
+    agent: str | None = None,
+    after_send: Callable[[], None] | None = None,
+) -> object:
     from inbox.ui.i18n import Translator
     from inbox.ui.main_window import MainWindow
     from inbox.workspace import Workspace
@@ -75,13 +84,22 @@ def build_window(store: Store, *, language: str | None = None, dark: bool = Fals
     workspace = Workspace(store, agent)
     workspace.refresh_sla(datetime.now(UTC))
     tr = Translator(language)
+
+    def send(conversation_id: int, text: str, note: bool, then_status: str) -> None:
+        workspace.send_reply(conversation_id, text, note, then_status)
+        if after_send is not None:
+            after_send()
+
     return MainWindow(
         store,
         tr,
         agent=agent,
-        send_reply=workspace.send_reply,
+        send_reply=send,
         weighted_length=workspace.weighted_length,
         dark=dark,
+        sla_details=workspace.sla_details,
+        notices=workspace.new_notices,
+        on_tick=workspace.tick_sla,
     )
 
 
@@ -94,15 +112,34 @@ def run_app(args: argparse.Namespace) -> int:
     app.setApplicationName("Inbox")
     dark = system_prefers_dark(app)
     apply_theme(app, dark)
-    window = build_window(store, dark=dark)
+    live: LiveSync | None = None
+    window = build_window(store, dark=dark, after_send=lambda: live.wake_outbox() if live else None)
     if demo:
         window.setWindowTitle("Inbox — demo workspace")  # type: ignore[attr-defined]
+        window.statusBar().showMessage(  # type: ignore[attr-defined]
+            window.tr_("demo workspace: replies are kept in the outbox, nothing is sent")  # type: ignore[attr-defined]
+        )
     window.show()  # type: ignore[attr-defined]
 
     async def main() -> None:
+        nonlocal live
         closed = asyncio.Event()
         app.aboutToQuit.connect(closed.set)  # type: ignore[attr-defined]
-        await closed.wait()
+        if not demo:
+            from inbox.providers.keyring_store import KeyringSecretStore
+
+            live = LiveSync(
+                store,
+                KeyringSecretStore(),
+                on_accounts=window.show_accounts,  # type: ignore[attr-defined]
+                on_conversations=window.conversations_changed,  # type: ignore[attr-defined]
+            )
+            await live.start()
+        try:
+            await closed.wait()
+        finally:
+            if live is not None:
+                await live.stop()
 
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)

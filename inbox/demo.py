@@ -277,7 +277,7 @@ def populate(store: Store, now: datetime) -> str:
         # Many customers appear on several channels.
         channels = rng.sample(["email", "x", "fb", "comment", "form"], k=rng.choice([1, 1, 2, 2, 3]))
         for ch in channels:
-            start = b.ago(72 if i % 4 == 0 else 7)
+            start = b.ago(48 if i % 5 == 0 else 2.5)
             if ch == "email":
                 b.email_thread(p, start, rng.choice([1, 1, 2, 3, 5, 8]))
             elif ch == "x":

@@ -96,3 +96,38 @@ class Workspace:
         from inbox.providers.twitter.length import weighted_length
 
         return weighted_length(text)
+
+    def sla_details(self, conversation_id: int) -> tuple[list[sla.TargetStatus], list[sla.SlaLogEntry]]:
+        """Every target of one conversation now, and its SLA history, for the conversation view."""
+        now = self.clock()
+        inputs = self.store.sla_inputs([conversation_id])
+        if conversation_id not in inputs:
+            return [], []
+        channel, vip, events = inputs[conversation_id]
+        if not events:
+            return [], []
+        rules = policies(self.store)
+        subj = subject(conversation_id, channel, vip)
+        return sla.evaluate(subj, events, rules, now), sla.sla_log(subj, events, rules, now)
+
+    def tick_sla(self) -> None:
+        """Recompute the conversations whose state may change within the next minutes."""
+        from inbox.store.notices import due_soon
+
+        ids = due_soon(self.store, self.clock(), horizon_s=120)
+        if ids:
+            self.refresh_sla(self.clock(), ids)
+
+    def new_notices(self) -> list[tuple[str, str, int]]:
+        """SLA warnings and breaches not yet shown, as (title, text, conversation id), once each."""
+        from datetime import timedelta
+
+        from inbox.store.notices import unseen_sla_transitions
+
+        now = self.clock()
+        notices: list[tuple[str, str, int]] = []
+        for _key, cid, target, kind, _at in unseen_sla_transitions(self.store, now - timedelta(hours=1), now):
+            conv = self.store.conversation(cid)
+            what = "SLA breached" if kind == "breached" else "SLA warning"
+            notices.append((f"{what}: {target.replace('_', ' ')}", f"#{cid} {conv.customer_name} — {conv.subject[:80]}", cid))
+        return notices

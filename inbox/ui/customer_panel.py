@@ -91,13 +91,18 @@ class CustomerPanel(QWidget):
         self.notes.setText(one_line(customer.notes, 400))
         self.notes.setVisible(bool(customer.notes))
         for ident in self._repo.identities(customer_id):
-            text = ident.handle or ident.key
+            text = ident.handle or ident.display_name or ident.key
+            if ident.kind.value == "facebook" and not ident.handle:
+                text = f"{ident.display_name or 'Facebook'} (id {ident.key})"
             if ident.followers:
                 text += f"   ({ident.followers:,} followers)".replace(",", " ")
             item = QListWidgetItem(icon(_identity_icon(ident.kind.value)), one_line(text, 80))
             self.identities.addItem(item)
         for s in self._repo.suggestions(customer_id):
-            item = QListWidgetItem(one_line(f"{s.identity.kind.value}:{s.identity.handle or s.identity.key} → {s.customer_name} ({s.reason})", 120))
+            who = s.identity.handle or s.identity.display_name or s.identity.key
+            item = QListWidgetItem(
+                one_line(f"{s.identity.kind.value} {who} → #{s.customer_id} {s.customer_name} ({s.reason})", 140)
+            )
             item.setData(Qt.ItemDataRole.UserRole, s.id)
             self.suggestions.addItem(item)
         self._toggle_suggestions(self.suggestions.count() > 0)

@@ -87,6 +87,20 @@ FR: dict[str, str] = {
     "Priority": "Priorité",
     "Assignee": "Assigné à",
     "SLA": "SLA",
+    "met": "tenu",
+    "due": "échéance",
+    "ok": "dans les temps",
+    "warning": "bientôt dépassé",
+    "breached": "dépassé",
+    "paused": "en pause",
+    "warned": "alerte",
+    "fulfilled": "tenu",
+    "resumed": "reprise",
+    "Mute notifications": "Couper les notifications",
+    "Notifications muted": "Notifications coupées",
+    "Notifications on": "Notifications activées",
+    "demo workspace: replies are kept in the outbox, nothing is sent":
+        "espace de démonstration : les réponses restent dans la boîte d'envoi, rien n'est envoyé",
 }
 
 

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QSplitter,
+    QSystemTrayIcon,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
@@ -32,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from inbox.models import Conversation, Direction, QueueSort, Status
 from inbox.repository import Repository
+from inbox.sla import SlaLogEntry, TargetStatus
 from inbox.ui.composer import Composer
 from inbox.ui.customer_panel import CustomerPanel
 from inbox.ui.i18n import Translator
@@ -43,6 +45,8 @@ from inbox.ui.views import QueueView, channel_views, standard_views, tag_view
 
 SendReply = Callable[[int, str, bool, str], None]
 Clock = Callable[[], datetime]
+SlaDetails = Callable[[int], tuple[list[TargetStatus], list[SlaLogEntry]]]
+Notices = Callable[[], list[tuple[str, str, int]]]
 
 SHORTCUTS = [
     ("j / ↓", "next conversation", "conversation suivante"),
@@ -60,6 +64,7 @@ SHORTCUTS = [
     ("Ctrl+Enter", "send", "envoyer"),
     ("Ctrl+Shift+P / S", "send and set pending / solve", "envoyer et mettre en attente / résoudre"),
     ("Esc", "back to the queue", "retour à la file"),
+    ("m", "mute / unmute notifications", "couper / rétablir les notifications"),
     ("?", "this list", "cette liste"),
 ]
 
@@ -77,6 +82,9 @@ class MainWindow(QMainWindow):
         clock: Clock = lambda: datetime.now(UTC),
         weighted_length: Callable[[str], int] = len,
         dark: bool = False,
+        sla_details: SlaDetails | None = None,
+        notices: Notices | None = None,
+        on_tick: Callable[[], None] | None = None,
     ) -> None:
         super().__init__()
         self.repo = repo
@@ -85,6 +93,11 @@ class MainWindow(QMainWindow):
         self.clock = clock
         self.dark = dark
         self._send_reply = send_reply
+        self._sla_details = sla_details
+        self._notices = notices
+        self._on_tick = on_tick
+        self.muted = False
+        self.shown_notices: list[tuple[str, str, int]] = []
         self._current: Conversation | None = None
         self.setWindowTitle("Inbox")
         self.setWindowIcon(icon("app"))
@@ -166,6 +179,14 @@ class MainWindow(QMainWindow):
         self._timer = QTimer(self, interval=1000)
         self._timer.timeout.connect(self.tick)
         self._timer.start()
+        self._slow_timer = QTimer(self, interval=30_000)  # SLA states and notifications
+        self._slow_timer.timeout.connect(self.slow_tick)
+        self._slow_timer.start()
+        self.tray = QSystemTrayIcon(icon("app"), self) if QSystemTrayIcon.isSystemTrayAvailable() else None
+        if self.tray is not None:
+            self.tray.messageClicked.connect(self._notice_clicked)
+            self.tray.show()
+        self._last_notice: int | None = None
         self._draft_timer = QTimer(self, singleShot=True, interval=600)
         self._draft_timer.timeout.connect(self._save_draft)
         self.refresh_views()
@@ -241,7 +262,8 @@ class MainWindow(QMainWindow):
             self.composer.set_conversation(None, "", None, self.clock())
             return
         messages = self.repo.messages(conv.id)
-        self.thread_view.setHtml(render_thread(conv, messages, self.tr_, dark=self.dark))
+        targets, history = self._sla_details(conv.id) if self._sla_details else ([], [])
+        self.thread_view.setHtml(render_thread(conv, messages, self.tr_, dark=self.dark, targets=targets, history=history))
         self.thread_view.verticalScrollBar().setValue(self.thread_view.verticalScrollBar().maximum())
         last_in = max((m.sent_at for m in messages if m.direction is Direction.INBOUND), default=None)
         self.composer.set_conversation(conv, self.repo.draft(conv.id), last_in, self.clock())
@@ -271,6 +293,7 @@ class MainWindow(QMainWindow):
         key("!", self.raise_priority)
         key("/", self.search.setFocus)
         key("?", self.show_shortcuts)
+        key("m", self.toggle_mute)
         esc = QShortcut(QKeySequence("Escape"), self)
         esc.activated.connect(self.queue.setFocus)
 
@@ -364,7 +387,10 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self._save_draft()
         self._timer.stop()
+        self._slow_timer.stop()
         self._search_timer.stop()
+        if self.tray is not None:
+            self.tray.hide()
         super().closeEvent(event)
 
     def show_shortcuts(self) -> None:
@@ -386,6 +412,47 @@ class MainWindow(QMainWindow):
             last = self.model.rowCount() - 1
         self.model.tick(now, max(first, 0), last)
         self.composer.tick(now)
+
+    def slow_tick(self) -> None:
+        """Every 30 s: SLA states that changed, then new warnings and breaches, once each."""
+        if self._on_tick is not None:
+            self._on_tick()
+            self.model.reload()
+        if self._notices is None:
+            return
+        for title, text, cid in self._notices():
+            self.notify(title, text, cid)
+
+    def notify(self, title: str, text: str, conversation_id: int | None = None) -> None:
+        """A desktop notification (system tray), unless muted; also kept in the status bar."""
+        self.shown_notices.append((title, text, conversation_id or 0))
+        self.statusBar().showMessage(f"{title} — {text}", 10_000)
+        if self.muted or self.tray is None:
+            return
+        self._last_notice = conversation_id
+        self.tray.showMessage(title, text, QSystemTrayIcon.MessageIcon.Warning, 8000)
+
+    def _notice_clicked(self) -> None:
+        if self._last_notice is not None:
+            self.open_conversation(self._last_notice)
+            self.raise_()
+            self.activateWindow()
+
+    def toggle_mute(self) -> None:
+        self.muted = not self.muted
+        self.statusBar().showMessage(self.tr_("Notifications muted" if self.muted else "Notifications on"), 4000)
+
+    def conversations_changed(self, touched: frozenset[int]) -> None:
+        """New data arrived (sync): reload the queue and the open thread, keeping the agent's place."""
+        current_id = self._current.id if self._current else None
+        self.model.reload()
+        self.refresh_views()
+        self.count_label.setText(f"{self.model.total()} {self.tr_('conversations')}")
+        if current_id is not None and current_id in touched:
+            row = self.model.row_of(current_id)
+            if row >= 0:
+                self.queue.setCurrentIndex(self.model.index(row))
+            self._show(self.repo.conversation(current_id))
 
     def show_accounts(self) -> None:
         parts = []

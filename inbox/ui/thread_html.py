@@ -13,8 +13,9 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from inbox.models import Conversation, Direction, StoredMessage, Surface
+from inbox.sla import SlaLogEntry, TargetStatus
 from inbox.ui.i18n import Translator
-from inbox.ui.text import html_text, one_line
+from inbox.ui.text import countdown, html_text, one_line
 
 SURFACE_LABELS = {
     Surface.MENTION: "X · public",
@@ -32,8 +33,50 @@ def _when(value: datetime, tz: ZoneInfo | None) -> str:
     return local.strftime("%d/%m %H:%M")
 
 
+STATE_COLOURS = {"breached": "#C62828", "warning": "#E08A00", "ok": "#2E7D32", "paused": "#757575", "met": "#757575"}
+
+
+def render_sla(
+    targets: Sequence[TargetStatus], history: Sequence[SlaLogEntry], tr: Translator, dim: str, tz: ZoneInfo | None
+) -> str:
+    """Every SLA target with its state, due time and what is left, then the history of transitions."""
+    if not targets:
+        return ""
+    cells = []
+    for t in targets:
+        colour = STATE_COLOURS.get(t.state.value, dim)
+        label = tr(t.target.value.replace("_", " "))
+        if t.target.value == "next_reply" and t.round > 1:
+            label += f" #{t.round}"
+        if t.state.value == "met" and t.met_at is not None:
+            detail = f"{tr('met')} {_when(t.met_at, tz)} ({countdown(t.elapsed_s)})"
+        elif t.due_at is not None:
+            left = countdown(t.remaining_s)
+            detail = f"{tr('due')} {_when(t.due_at, tz)} · {left}"
+        else:
+            detail = ""
+        cells.append(
+            f"<td style='padding:2px 10px 2px 0'><b style='color:{colour}'>● {html.escape(label)}</b> "
+            f"<span style='color:{dim}'>{html.escape(tr(t.state.value))} · {html.escape(detail)} · {html.escape(t.policy)}</span></td>"
+        )
+    steps = [
+        f"{_when(e.at, tz)} {html.escape(tr(e.target.value.replace('_', ' ')))} {html.escape(tr(e.kind))}"
+        for e in history
+        if e.kind in ("warned", "breached", "fulfilled", "paused", "resumed")
+    ][-6:]
+    trail = f"<div style='color:{dim}; font-size:9pt'>{' · '.join(steps)}</div>" if steps else ""
+    return f"<table cellspacing='0' style='margin-bottom:6px'><tr>{''.join(cells)}</tr></table>{trail}"
+
+
 def render_thread(
-    conv: Conversation, messages: Sequence[StoredMessage], tr: Translator, *, dark: bool = False, tz: ZoneInfo | None = None
+    conv: Conversation,
+    messages: Sequence[StoredMessage],
+    tr: Translator,
+    *,
+    dark: bool = False,
+    tz: ZoneInfo | None = None,
+    targets: Sequence[TargetStatus] = (),
+    history: Sequence[SlaLogEntry] = (),
 ) -> str:
     fg = "#E6E6E6" if dark else "#1B1B1B"
     dim = "#9AA0A6" if dark else "#5F6368"
@@ -48,6 +91,7 @@ def render_thread(
         f"{html.escape(tr(conv.status.value))} · {html.escape(tr(conv.priority.value))}"
         + (" · " + " ".join(f"#{html.escape(t)}" for t in conv.tags) if conv.tags else "")
         + "</div>",
+        render_sla(targets, history, tr, dim, tz),
     ]
     for m in messages:
         note = m.private or m.surface is Surface.NOTE

@@ -1,0 +1,48 @@
+"""Notifications raised once each: which SLA warnings and breaches are new since last shown."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlite_utils import Database
+
+from inbox.store.database import from_db_time, to_db_time
+from inbox.store.repository import Store
+
+
+def unseen_sla_transitions(store: Store, since: datetime, until: datetime) -> list[tuple[str, int, str, str, datetime]]:
+    """(key, conversation_id, target, kind, at) of warnings/breaches in [since, until] never notified,
+    marking them notified in the same transaction, so each is raised once."""
+
+    def write(db: Database) -> list[tuple[str, int, str, str, datetime]]:
+        rows = db.execute(
+            """SELECT l.conversation_id, l.target, l.round, l.kind, l.at FROM sla_log l
+               JOIN conversations c ON c.id = l.conversation_id
+               WHERE l.kind IN ('warned', 'breached') AND l.at >= ? AND l.at <= ? AND c.status != 'closed'
+               ORDER BY l.at""",
+            [to_db_time(since), to_db_time(until)],
+        ).fetchall()
+        fresh: list[tuple[str, int, str, str, datetime]] = []
+        for cid, target, rnd, kind, at in rows:
+            key = f"sla:{cid}:{target}:{rnd}:{kind}"
+            cur = db.execute(
+                "INSERT OR IGNORE INTO notifications_sent (key, at) VALUES (?, ?)", [key, to_db_time(until)]
+            )
+            if cur.rowcount:
+                fresh.append((key, int(cid), str(target), str(kind), from_db_time(at)))
+        return fresh
+
+    return store._write(write)
+
+
+def due_soon(store: Store, now: datetime, horizon_s: float) -> list[int]:
+    """Conversations whose cached deadline falls before ``now + horizon``: the ones whose state
+    can change soon and need their SLA recomputed."""
+    from datetime import timedelta
+
+    rows = store._rows(
+        """SELECT id FROM conversations WHERE status IN ('new', 'open') AND sla_due_at IS NOT NULL
+           AND sla_state IN ('ok', 'warning') AND sla_due_at <= ?""",
+        [to_db_time(now + timedelta(seconds=horizon_s))],
+    )
+    return [int(r["id"]) for r in rows]
