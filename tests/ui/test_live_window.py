@@ -1,0 +1,99 @@
+"""The real window with the sync service running on a qasync loop, against real local servers:
+a customer's mail arrives in the queue by itself, and a reply typed in the composer reaches the
+SMTP server exactly once, with the threading headers a mail program needs."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+
+import pytest
+import qasync
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+from inbox.app import build_window
+from inbox.live_sync import LiveSync
+from inbox.providers.keyring_store import KeyringSecretStore
+from inbox.store.repository import Store
+from inbox.ui.main_window import MainWindow
+from tests.providers.email.servers import DovecotServer, SmtpServer, dovecot_server, smtp_server  # noqa: F401
+from tests.test_sync_email_e2e import CUSTOMER_ID, customer_mail, secrets, workspace  # noqa: F401
+
+pytestmark = pytest.mark.servers
+
+
+@pytest.fixture()
+def loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
+    """A qasync loop; an unhandled asyncio error fails the test."""
+    errors: list[dict[str, object]] = []
+    ev = qasync.QEventLoop(qapp)
+    ev.set_exception_handler(lambda _loop, ctx: errors.append(ctx))
+    asyncio.set_event_loop(ev)
+    yield ev
+    ev.close()
+    asyncio.set_event_loop(None)
+    assert not errors, errors
+
+
+async def until(check: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("timed out waiting")
+        await asyncio.sleep(0.1)
+
+
+def run(loop: asyncio.AbstractEventLoop, body: Callable[[], Awaitable[None]]) -> None:
+    loop.run_until_complete(asyncio.wait_for(body(), 60))
+
+
+def test_mail_arrives_and_the_reply_goes_out_once(
+    tmp_path: Path,
+    qtbot: object,
+    loop: asyncio.AbstractEventLoop,
+    dovecot_server: DovecotServer,  # noqa: F811
+    smtp_server: SmtpServer,  # noqa: F811
+    secrets: KeyringSecretStore,  # noqa: F811
+) -> None:
+    db = tmp_path / "inbox.db"
+    workspace(db, dovecot_server, smtp_server.port, secrets)
+    store = Store.open(db)
+    live: LiveSync | None = None
+    window = build_window(store, language="en", after_send=lambda: live.wake_outbox() if live else None)
+    assert isinstance(window, MainWindow)
+    qtbot.addWidget(window)  # type: ignore[attr-defined]
+    window.show()
+    live = LiveSync(store, secrets, on_accounts=window.show_accounts, on_conversations=window.conversations_changed)
+
+    async def body() -> None:
+        assert live is not None
+        await live.start()
+        try:
+            await until(lambda: "up_to_date" in window.account_label.text())
+            dovecot_server.append(customer_mail())  # delivered while the app runs
+            await until(lambda: window.model.total() == 1)
+            window.queue.setCurrentIndex(window.model.index(0))
+            conv = window.current_conversation()
+            assert conv is not None and conv.subject == "Broken parcel"
+            window.composer.editor.setFocus()
+            qtbot.keyClicks(window.composer.editor, "A new parcel leaves today.")  # type: ignore[attr-defined]
+            qtbot.keyClick(window.composer.editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)  # type: ignore[attr-defined]
+            await until(lambda: len(smtp_server.messages) == 1)
+            await asyncio.sleep(1.0)  # nothing else goes out
+            assert len(smtp_server.messages) == 1
+            sent = email.message_from_bytes(smtp_server.messages[0], policy=email.policy.default)
+            assert sent["In-Reply-To"] == f"<{CUSTOMER_ID}>"
+            assert CUSTOMER_ID in str(sent["References"])
+            assert "A new parcel leaves today." in sent.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+            await until(lambda: store.messages(conv.id)[-1].outbox_state is not None
+                        and store.messages(conv.id)[-1].outbox_state.value == "sent")
+        finally:
+            await live.stop()
+
+    run(loop, body)
+    window.close()
+    store.close()
