@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from inbox.models import Account, Channel, ParsedBatch, Rejection
+from inbox.models import Account, Channel, Message, ParsedBatch, Rejection
 from inbox.providers import webform as webform_parse
 from inbox.providers.email import sources as mail_sources
 from inbox.providers.facebook import parse as facebook_parse
 from inbox.providers.twitter import parse as twitter_parse
+from inbox.providers.webform.mail_rule import file_form_mail
 from inbox.store.ingest import IngestResult
 from inbox.store.repository import Store
 
@@ -133,7 +134,7 @@ def import_paths(store: Store, paths: list[Path], forced: Account | None = None)
         summary.rejections.extend(batch.rejections)
         if not batch.messages:
             continue
-        by_channel: dict[Channel, list[object]] = {}
+        by_channel: dict[Channel, list[Message]] = {}
         for message in batch.messages:
             by_channel.setdefault(message.channel, []).append(message)
         for channel, messages in by_channel.items():
@@ -143,6 +144,8 @@ def import_paths(store: Store, paths: list[Path], forced: Account | None = None)
                 )
                 continue
             account = resolve_account(store, batch, forced, channel)
-            result = store.ingest(account, messages)  # type: ignore[arg-type]
+            if channel is Channel.EMAIL:
+                messages = file_form_mail(account.settings, messages)
+            result = store.ingest(account, messages)
             summary.result.merge(result)
     return summary

@@ -28,6 +28,7 @@ from inbox.providers.base import FetchResult, FormField, ProviderInfo
 from inbox.providers.email import compose, imap, smtp
 from inbox.providers.email.parse import parse_email
 from inbox.providers.failures import provider_failures
+from inbox.providers.webform.mail_rule import file_form_mail
 from inbox.secrets import SecretStore
 
 log = logging.getLogger(__name__)
@@ -241,10 +242,13 @@ class EmailProvider:
         chunk, rest = uids[: self._chunk_size], uids[self._chunk_size :]
         fetched = imap.fetch_mail(conn, chunk)
         now = self._now()
-        messages: list[Message] = [
-            parse_email(mail.raw, f"imap:{INBOX}/{mail.uid}", mail.internal_date or now)
-            for mail in fetched
-        ]
+        messages: list[Message] = file_form_mail(
+            self._account.settings,
+            [
+                parse_email(mail.raw, f"imap:{INBOX}/{mail.uid}", mail.internal_date or now)
+                for mail in fetched
+            ],
+        )
         new_last = max([last_uid, *chunk])
         if not rest and since is not None:
             # The first sync is complete: older mail outside the window stays behind us.

@@ -183,3 +183,12 @@ def apply_rule(
         if rule.matches(msg):
             return form_message(rule, msg, mapping or FieldMapping())
     return None
+
+
+def file_form_mail(settings: Mapping[str, str], messages: Sequence[Message]) -> list[Message]:
+    """A mailbox's messages with those its ``form_rule.*`` settings recognise turned into web-form
+    submissions (the others unchanged): used by the mailbox's sync and by ``inbox import``."""
+    rules = rules_from_settings(settings)
+    if not rules:
+        return list(messages)
+    return [apply_rule(rules, m) or m for m in messages]
