@@ -260,6 +260,7 @@ class Draft:
     quoted_text: str = ""  # the message we answer, for email quoting
     html: str | None = None
     cc: tuple[str, ...] = ()
+    quoted_at: datetime | None = None  # when the quoted message was sent ("On DATE, NAME wrote:")
 
 
 @dataclass(frozen=True, slots=True)

@@ -124,6 +124,7 @@ def _email_draft(
         subject=_reply_subject(last.subject or conversation.subject),
         references=references,
         quoted_text=last.text,
+        quoted_at=last.sent_at,
     )
 
 

@@ -81,6 +81,7 @@ def draft_to_json(draft: Draft) -> str:
             "quoted_text": draft.quoted_text,
             "html": draft.html,
             "cc": list(draft.cc),
+            "quoted_at": draft.quoted_at.isoformat() if draft.quoted_at else None,
         },
         ensure_ascii=False,
     )
@@ -112,6 +113,7 @@ def draft_from_json(text: str) -> Draft:
         subject=data.get("subject"),
         references=tuple(data.get("references") or ()),
         quoted_text=data.get("quoted_text") or "",
+        quoted_at=datetime.fromisoformat(data["quoted_at"]) if data.get("quoted_at") else None,
         html=data.get("html"),
         cc=tuple(data.get("cc") or ()),
     )

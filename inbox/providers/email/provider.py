@@ -269,7 +269,7 @@ class EmailProvider:
             from_address=self._address(),
             from_name=self._account.name,
             now=self._now(),
-            quoted_at=getattr(draft, "quoted_at", None),
+            quoted_at=draft.quoted_at,
         )
         to = compose.recipients(draft)
         if not to:
