@@ -29,6 +29,15 @@ from inbox.providers.email.sanitize import html_to_text, sanitize_html
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 UNKNOWN_SENDER = "unknown@invalid"
 _MAX_DEPTH = 40
+#: HTML deeper or longer than this is not rendered (the sanitiser's cost grows with depth times
+#: size: 100,000 nested tags take minutes); the message keeps its text.
+_MAX_HTML_DEPTH = 500
+_MAX_HTML_CHARS = 10_000_000
+_HTML_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)[^<>]*>")
+_HTML_NO_END = frozenset(
+    "area base br col embed hr img input link meta param source track wbr "
+    "p li dt dd tr td th option optgroup tbody thead tfoot colgroup rb rt rp".split()
+)
 
 _MSG_ID = re.compile(r"<([^<>\s]+)>")
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -308,6 +317,20 @@ def _collect(part: MimeMessage, body: _Body, depth: int = 0) -> None:
     body.attachments.append(_attachment(part, ctype, len(body.attachments) + 1, size))
 
 
+def _html_renderable(html: str) -> bool:
+    """False for HTML too long or too deeply nested to sanitise in bounded time."""
+    if len(html) > _MAX_HTML_CHARS:
+        return False
+    depth = 0
+    for match in _HTML_TAG.finditer(html):
+        if match.group(2).lower() in _HTML_NO_END or match.group(0).endswith("/>"):
+            continue
+        depth = max(0, depth - 1) if match.group(1) else depth + 1
+        if depth > _MAX_HTML_DEPTH:
+            return False
+    return True
+
+
 def _build(
     msg: MimeMessage, raw: bytes, modern: bool, source: str, fallback_time: datetime
 ) -> Message:
@@ -337,8 +360,11 @@ def _build(
     html_source = "\n".join(body.html)
     text = "\n\n".join(body.plain) if body.plain else html_to_text(html_source)
     subject = headers.text("Subject")
+    html_ok = bool(body.html) and _html_renderable(html_source)
 
     meta: dict[str, str] = {"source": source} if source else {}
+    if body.html and not html_ok:
+        meta["html_dropped"] = "too large or too deeply nested to show safely"
     reply_to = headers.addresses("Reply-To")
     if reply_to:
         meta["reply_to"] = reply_to[0][1]
@@ -357,7 +383,7 @@ def _build(
         text=clean_body(text),
         sent_at=_sent_at(headers, fallback_time),
         subject=clean_line(subject) if subject is not None else None,
-        html=sanitize_html(clean_body(html_source)) if body.html else None,
+        html=sanitize_html(clean_body(html_source)) if html_ok else None,
         recipients=tuple(recipients.values()),
         attachments=tuple(body.attachments),
         reply_to_id=in_reply_to[0] if in_reply_to else None,
