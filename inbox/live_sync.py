@@ -15,9 +15,11 @@ from datetime import UTC, datetime
 import httpx
 
 from inbox.errors import InboxError
+from inbox.models import Draft
 from inbox.providers.base import Provider
 from inbox.providers.registry import build_provider
 from inbox.secrets import SecretStore
+from inbox.store.notices import last_inbound_at
 from inbox.store.repository import Store
 from inbox.sync import AccountStateChanged, ConversationsChanged, SyncEvent, SyncService, state_for_error
 from inbox.workspace import refresh_sla
@@ -53,7 +55,7 @@ class LiveSync:
         providers: list[Provider] = []
         for account in self.store.accounts():
             try:
-                providers.append(await self._stack.enter_async_context(build_provider(account, self.secrets, http)))
+                providers.append(await self._stack.enter_async_context(build_provider(account, self.secrets, http, last_inbound=self._last_inbound)))
             except InboxError as exc:
                 state = state_for_error(exc)
                 self.store.set_account_state(account.id, state.value, str(exc))
@@ -61,6 +63,9 @@ class LiveSync:
         self.service = SyncService(self.store, providers, observer=self._observe)
         self._task = asyncio.get_running_loop().create_task(self.service.run())
         self.on_accounts()
+
+    def _last_inbound(self, draft: Draft) -> datetime | None:
+        return last_inbound_at(self.store, draft.conversation_id)
 
     def wake_outbox(self) -> None:
         if self.service is not None:

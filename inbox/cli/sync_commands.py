@@ -22,6 +22,7 @@ from inbox.outbox import Outbox
 from inbox.providers.base import Provider
 from inbox.providers.registry import build_provider
 from inbox.secrets import SecretStore
+from inbox.store.notices import last_inbound_at
 from inbox.store.outbox_store import OPEN_STATES
 from inbox.store.repository import Store
 from inbox.sync import AccountState, SyncService, state_for_error
@@ -105,7 +106,13 @@ async def run_sync(
         providers: list[Provider] = []
         for account in store.accounts():
             try:
-                provider = build_provider(account, secrets, http, factories=factories)
+                provider = build_provider(
+                    account,
+                    secrets,
+                    http,
+                    factories=factories,
+                    last_inbound=lambda d: last_inbound_at(store, d.conversation_id),
+                )
                 providers.append(await stack.enter_async_context(provider))
             except InboxError as exc:
                 state = state_for_error(exc)

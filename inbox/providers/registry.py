@@ -10,12 +10,13 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, cast
 
 import httpx
 
 from inbox.errors import InputError
-from inbox.models import Account, Channel
+from inbox.models import Account, Channel, Draft
 from inbox.providers.base import Provider, ProviderInfo
 from inbox.secrets import SecretStore
 
@@ -85,6 +86,7 @@ def build_provider(
     *,
     factories: dict[str, Callable[[Account, SecretStore, httpx.AsyncClient], Provider]]
     | None = None,
+    last_inbound: Callable[[Draft], datetime | None] | None = None,
 ) -> Provider:
     """The provider for ``account`` (not yet entered). ``factories`` override kinds (tests)."""
     kind = provider_kind(account)
@@ -96,6 +98,8 @@ def build_provider(
     base_url = account.settings.get("base_url", "").strip()
     if spec.base_url and base_url:
         kwargs["base_url"] = base_url
+    if kind == "facebook" and last_inbound is not None:
+        kwargs["last_inbound"] = last_inbound  # Messenger's 24-hour window is checked before sending
     if spec.http:
         return cast(Provider, cls(account, secrets, http, **kwargs))
     return cast(Provider, cls(account, secrets, **kwargs))

@@ -46,3 +46,9 @@ def due_soon(store: Store, now: datetime, horizon_s: float) -> list[int]:
         [to_db_time(now + timedelta(seconds=horizon_s))],
     )
     return [int(r["id"]) for r in rows]
+
+
+def last_inbound_at(store: Store, conversation_id: int) -> datetime | None:
+    """When the customer last wrote in a conversation (Messenger's 24-hour window starts there)."""
+    rows = store._rows("SELECT last_inbound_at FROM conversations WHERE id = ?", [conversation_id])
+    return from_db_time(rows[0]["last_inbound_at"]) if rows and rows[0]["last_inbound_at"] else None
