@@ -1,0 +1,113 @@
+"""Ingest through the real importer, the same rows through raw SQLite, the maildir through notmuch."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from bench.generate import BRAND_X_ID, SUPPORT_EMAIL, Generated
+from inbox.cli.importing import ImportSummary, import_paths
+from inbox.models import Account, Channel
+from inbox.store.database import connect
+from inbox.store.repository import Store
+
+RAW_BATCH = 10_000
+
+
+def fresh_store(path: Path) -> Store:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    store = Store.open(path)
+    # The brand's own addresses, so that agents' replies in the data are stored as outbound.
+    store.save_account(
+        Account("email:import", Channel.EMAIL, "Acme mail", own_keys=frozenset({SUPPORT_EMAIL}))
+    )
+    store.save_account(
+        Account("twitter:import", Channel.TWITTER, "Acme on X", own_keys=frozenset({BRAND_X_ID}))
+    )
+    return store
+
+
+def ingest(store: Store, data: Generated) -> dict[str, float]:
+    """Import the maildir, then the X, Graph and form files; seconds and counts of each."""
+    out: dict[str, float] = {}
+    started = time.perf_counter()
+    mail = import_paths(store, [data.mail])
+    out["email_s"] = time.perf_counter() - started
+    out["email_added"] = mail.result.added
+    started = time.perf_counter()
+    rest = import_paths(store, [data.root / "x", data.root / "facebook", data.root / "forms"])
+    out["other_s"] = time.perf_counter() - started
+    out["other_added"] = rest.result.added
+    out["rejected"] = len(mail.rejections) + len(rest.rejections)
+    out["seconds"] = out["email_s"] + out["other_s"]
+    out["added"] = out["email_added"] + out["other_added"]
+    out["conversations"] = len(mail.result.conversations | rest.result.conversations)
+    _first_rejections(mail, rest)
+    return out
+
+
+def _first_rejections(*summaries: ImportSummary) -> None:
+    for summary in summaries:
+        for rejection in summary.rejections[:3]:
+            print(f"  rejected: {rejection.source}: {rejection.reason}")
+
+
+def raw_sqlite(source: Store, target: Path) -> dict[str, float]:
+    """The machine's limit: the same message rows inserted with ``executemany`` into a fresh store
+    of the same schema (FTS5 triggers and indexes on, foreign keys off), one transaction per
+    10,000 rows. Only the inserts are timed, not reading the rows back."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{target}{suffix}").unlink(missing_ok=True)
+    db = connect(target)
+    conn = db.conn
+    conn.execute("PRAGMA foreign_keys = OFF")
+    columns = [r[1] for r in source.db.conn.execute("PRAGMA table_info(messages)")]
+    names = ",".join(columns)
+    sql = f"INSERT INTO messages ({names}) VALUES ({','.join('?' * len(columns))})"
+    read = source.db.conn.execute(f"SELECT {names} FROM messages ORDER BY id")
+    spent, rows = 0.0, 0
+    while True:
+        batch = read.fetchmany(RAW_BATCH)
+        if not batch:
+            break
+        started = time.perf_counter()
+        conn.execute("BEGIN")
+        conn.executemany(sql, batch)
+        conn.execute("COMMIT")
+        spent += time.perf_counter() - started
+        rows += len(batch)
+    conn.close()
+    return {"seconds": spent, "rows": rows}
+
+
+def notmuch_new(mail: Path, workdir: Path) -> dict[str, float] | None:
+    """``notmuch new`` on the same maildir: index and thread, from an empty database."""
+    if shutil.which("notmuch") is None:
+        return None
+    shutil.rmtree(mail / ".notmuch", ignore_errors=True)
+    config = workdir / "notmuch-config"
+    config.write_text(f"[database]\npath={mail}\n[new]\ntags=inbox;\n[maildir]\nsynchronize_flags=false\n")
+    env = {**os.environ, "NOTMUCH_CONFIG": str(config)}
+    started = time.perf_counter()
+    done = subprocess.run(["notmuch", "new", "--quiet"], env=env, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        print(f"  notmuch new failed: {done.stderr.strip()[:200]}")
+        return None
+    count = subprocess.run(["notmuch", "count", "*"], env=env, capture_output=True, text=True, check=False)
+    threads = subprocess.run(
+        ["notmuch", "count", "--output=threads", "*"], env=env, capture_output=True, text=True, check=False
+    )
+    return {
+        "seconds": seconds,
+        "messages": int(count.stdout.strip() or 0),
+        "threads": int(threads.stdout.strip() or 0),
+    }
+
+
+def notmuch_env(workdir: Path) -> dict[str, str]:
+    return {**os.environ, "NOTMUCH_CONFIG": str(workdir / "notmuch-config")}

@@ -1,0 +1,183 @@
+"""What an agent does all day, timed on the ingested store: views, search, opening, SLA."""
+
+from __future__ import annotations
+
+import random
+import statistics
+import subprocess
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from bench.corpus_text import QUERIES
+from bench.generate import ANCHOR, HEAVY_EMAIL
+from inbox import sla
+from inbox.models import IdentityKind, QueueFilter, QueueSort, Status
+from inbox.store.database import to_db_time
+from inbox.store.repository import Store
+from inbox.ui.views import ACTIVE, channel_views, standard_views, tag_view
+from inbox.workspace import policies, refresh_sla, statuses_at
+
+AGENTS = ("camille", "noah", "sam")
+TAGS = ("billing", "delivery", "refund", "warranty")
+
+
+def settle_workspace(store: Store) -> dict[str, int]:
+    """Give the imported workspace a life: what is older than ~5 weeks is closed, some recent
+    conversations are solved or pending, some assigned and tagged; each change with its event."""
+    cutoff = to_db_time(ANCHOR - timedelta(days=36))
+    rng = random.Random(7)
+
+    def write(db: Any) -> None:
+        conn = db.conn
+        conn.execute(
+            """INSERT INTO events (conversation_id, kind, at, actor, value)
+               SELECT id, 'status', last_message_at, 'camille', 'closed' FROM conversations
+               WHERE last_message_at < ? AND status != 'closed'""",
+            [cutoff],
+        )
+        conn.execute("UPDATE conversations SET status = 'closed' WHERE last_message_at < ?", [cutoff])
+        recent = [int(r[0]) for r in conn.execute("SELECT id FROM conversations WHERE status != 'closed'")]
+        changes, assigned, tagged = [], [], []
+        for cid in recent:
+            roll = rng.random()
+            if roll < 0.12:
+                changes.append((cid, "solved"))
+            elif roll < 0.25:
+                changes.append((cid, "pending"))
+            if rng.random() < 0.4:
+                assigned.append((rng.choice(AGENTS), cid))
+        for (cid,) in conn.execute("SELECT id FROM conversations"):
+            if rng.random() < 0.2:
+                tagged.append((int(cid), rng.choice(TAGS)))
+        at = to_db_time(ANCHOR - timedelta(hours=1))
+        conn.executemany("UPDATE conversations SET status = ? WHERE id = ?", [(s, c) for c, s in changes])
+        conn.executemany(
+            "INSERT INTO events (conversation_id, kind, at, actor, value) VALUES (?, 'status', ?, 'camille', ?)",
+            [(c, at, s) for c, s in changes],
+        )
+        conn.executemany("UPDATE conversations SET assignee = ? WHERE id = ?", assigned)
+        conn.executemany(
+            "INSERT INTO events (conversation_id, kind, at, actor, value) VALUES (?, 'assigned', ?, 'camille', ?)",
+            [(c, at, a) for a, c in assigned],
+        )
+        conn.executemany("INSERT OR IGNORE INTO conversation_tags (conversation_id, tag) VALUES (?, ?)", tagged)
+
+    store._write(write)
+    rows = store._rows("SELECT status, COUNT(*) AS n FROM conversations GROUP BY status")
+    store.db.conn.execute("ANALYZE")
+    return {str(r["status"]): int(r["n"]) for r in rows}
+
+
+def timed(fn: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    """p50, p95 and max in milliseconds."""
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return {"p50_ms": statistics.median(ordered) * 1e3, "p95_ms": p95 * 1e3, "max_ms": ordered[-1] * 1e3, "n": len(ordered)}
+
+
+def search(store: Store, rounds: int = 5) -> dict[str, Any]:
+    samples: list[float] = []
+    hits: dict[str, int] = {}
+    for _ in range(rounds):
+        for query in QUERIES:
+            samples.append(timed(lambda q=query: store.search(q)))  # type: ignore[misc]
+            samples.append(timed(lambda q=query: store.search_conversation_ids(q)))  # type: ignore[misc]
+    for query in QUERIES:
+        hits[query] = len(store.search_conversation_ids(query))
+    return {**percentiles(samples), "conversations_found": hits}
+
+
+def notmuch_search(env: dict[str, str], rounds: int = 3) -> dict[str, Any]:
+    samples: list[float] = []
+    spawn = [timed(lambda: subprocess.run(["notmuch", "--version"], capture_output=True, check=False)) for _ in range(5)]
+    for _ in range(rounds):
+        for query in QUERIES:
+            args = ["notmuch", "search", "--limit=50", "--output=threads", query]
+            samples.append(timed(lambda a=args: subprocess.run(a, env=env, capture_output=True, check=False)))  # type: ignore[misc]
+    return {**percentiles(samples), "process_start_ms": statistics.median(spawn) * 1e3}
+
+
+def queue_filters(store: Store) -> list[QueueFilter]:
+    """The views of the sidebar, each sort of "All open", and a channel and a tag filter."""
+    found = [v.filter for v in standard_views("camille")] + [v.filter for v in channel_views()]
+    found += [tag_view(tag).filter for tag in TAGS]
+    found += [QueueFilter(statuses=ACTIVE, sort=sort) for sort in QueueSort]
+    found.append(QueueFilter(statuses=frozenset(Status), sort=QueueSort.NEWEST))
+    return found
+
+
+def queue(store: Store, rounds: int = 5) -> dict[str, Any]:
+    samples: list[float] = []
+    worst: dict[str, float] = {}
+    for _ in range(rounds):
+        for flt in queue_filters(store):
+            spent = timed(lambda f=flt: (store.queue(f, limit=200), store.count(f)))  # type: ignore[misc]
+            samples.append(spent)
+            key = repr(flt)[:120]
+            worst[key] = max(worst.get(key, 0.0), spent * 1e3)
+    slowest = sorted(worst.items(), key=lambda kv: -kv[1])[:3]
+    return {**percentiles(samples), "slowest": slowest}
+
+
+def open_conversations(store: Store, count: int = 300) -> dict[str, Any]:
+    ids = [int(r["id"]) for r in store._rows("SELECT id FROM conversations")]
+    rng = random.Random(11)
+    picked = rng.sample(ids, min(count, len(ids)))
+    samples = [timed(lambda c=cid: (store.conversation(c), store.messages(c))) for cid in picked]  # type: ignore[misc]
+    return percentiles(samples)
+
+
+def customer_history(store: Store) -> dict[str, Any]:
+    """The customer panel's history of the customer with ~1,000 messages: the customer, their
+    identities, their conversations, and every message of those conversations."""
+    ident = store.identity(IdentityKind.EMAIL, HEAVY_EMAIL)
+    if ident is None or ident.customer_id is None:
+        return {"error": "heavy customer not found"}
+    customer_id = ident.customer_id
+    counted = [0]
+
+    def history() -> None:
+        store.customer(customer_id)
+        store.identities(customer_id)
+        convs = store.customer_conversations(customer_id)
+        counted[0] = sum(len(store.messages(c.id)) for c in convs)
+
+    samples = [timed(history) for _ in range(5)]
+    return {**percentiles(samples), "messages": counted[0]}
+
+
+def sla_figures(store: Store, wanted: int) -> dict[str, Any]:
+    ids = [int(r["id"]) for r in store._rows("SELECT id FROM conversations WHERE status != 'closed' ORDER BY id")]
+    ids = ids[:wanted]
+    recompute = [timed(lambda: refresh_sla(store, ANCHOR, ids)) for _ in range(3)]
+    states = [timed(lambda: statuses_at(store, ANCHOR, ids)) for _ in range(3)]
+    visible_ids = [c.id for c in store.queue(QueueFilter(statuses=ACTIVE), limit=40)]
+    visible = statuses_at(store, ANCHOR, visible_ids)
+    calendars = {p.name: p.calendar for p in policies(store).policies}
+    now = ANCHOR + timedelta(seconds=1)
+
+    def tick() -> None:
+        for status in visible:
+            sla.countdown(status, calendars[status.policy], now)
+
+    ticks = [timed(tick) for _ in range(200)]
+    return {
+        "conversations": len(ids),
+        "refresh_sla_ms": min(recompute) * 1e3,
+        "statuses_at_ms": min(states) * 1e3,
+        "tick": {**percentiles(ticks), "statuses": len(visible)},
+    }
+
+
+def db_size(path: Path, messages: int) -> dict[str, float]:
+    total = sum(Path(f"{path}{s}").stat().st_size for s in ("", "-wal") if Path(f"{path}{s}").exists())
+    return {"bytes": total, "bytes_per_message": total / max(1, messages)}

@@ -1,0 +1,166 @@
+"""``make bench``: a call-centre workspace (100k conversations, 1M messages) generated, imported
+and measured against the machine's limit (raw SQLite) and a peer (notmuch).
+
+``--scale N`` runs the same N times smaller (``--scale 100`` for a quick check). Prints a table
+and writes bench/out/results.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shutil
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import measure_ingest, measure_reads, measure_startup
+from bench.generate import generate
+
+OUT = Path(__file__).resolve().parent / "out"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench.run", description=__doc__)
+    parser.add_argument("--scale", type=float, default=1.0, help="run N times smaller (default 1)")
+    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--no-notmuch", action="store_true", help="skip the notmuch comparison")
+    args = parser.parse_args(argv)
+    scale: float = args.scale
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    tag = f"s{scale:g}"
+    data_dir, db_path = out / f"data-{tag}", out / f"inbox-{tag}.db"
+    results: dict[str, Any] = {"scale": scale, "date": datetime.now(UTC).isoformat(timespec="seconds"),
+                               "python": platform.python_version()}
+    wall = time.perf_counter()
+
+    step("generating the workspace")
+    shutil.rmtree(data_dir, ignore_errors=True)
+    started = time.perf_counter()
+    data = generate(data_dir, scale)
+    results["generate"] = {"seconds": time.perf_counter() - started, "messages": data.messages,
+                           "conversations": data.conversations, "heavy_messages": data.heavy_messages}
+
+    step(f"importing {data.total_messages:,} messages through inbox.cli.importing")
+    store = measure_ingest.fresh_store(db_path)
+    results["ingest"] = measure_ingest.ingest(store, data)
+    step("raw SQLite: the same rows, same schema and FTS, executemany")
+    results["raw"] = measure_ingest.raw_sqlite(store, out / f"raw-{tag}.db")
+    if not args.no_notmuch:
+        step("notmuch new on the same maildir")
+        results["notmuch_new"] = measure_ingest.notmuch_new(data.mail, out)
+
+    step("settling the workspace and the first SLA refresh")
+    results["statuses"] = measure_reads.settle_workspace(store)
+    started = time.perf_counter()
+    from bench.generate import ANCHOR
+    from inbox.workspace import refresh_sla
+
+    results["first_refresh"] = {"conversations": refresh_sla(store, ANCHOR),
+                                "seconds": time.perf_counter() - started}
+    store.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    step("reads: search, queue, open, customer history, SLA")
+    results["search"] = measure_reads.search(store)
+    if not args.no_notmuch and results.get("notmuch_new"):
+        results["notmuch_search"] = measure_reads.notmuch_search(measure_ingest.notmuch_env(out))
+    results["queue"] = measure_reads.queue(store)
+    results["open"] = measure_reads.open_conversations(store)
+    results["history"] = measure_reads.customer_history(store)
+    results["sla"] = measure_reads.sla_figures(store, max(10, round(10_000 / scale)))
+    results["size"] = measure_reads.db_size(db_path, int(results["ingest"]["added"]))
+    store.close()
+    step("cold start (offscreen window, fresh process)")
+    results["startup"] = measure_startup.cold_start(db_path)
+    results["sentiment"] = sentiment()
+    results["wall_s"] = time.perf_counter() - wall
+    (out / "results.json").write_text(json.dumps(results, indent=2, default=str), "utf-8")
+    print()
+    print(render(results))
+    return 0
+
+
+def step(text: str) -> None:
+    print(f"[bench] {datetime.now(UTC):%H:%M:%S} {text}", flush=True)
+
+
+def sentiment() -> dict[str, Any]:
+    here = Path(__file__).resolve().parents[1] / "inbox" / "sentiment_textblob.py"
+    if not here.exists():
+        return {"status": "not built yet"}
+    return {"status": "module present; no throughput measure wired yet"}
+
+
+def _row(name: str, value: str, target: str = "", ok: bool | None = None) -> tuple[str, str, str, str]:
+    verdict = "" if ok is None else ("PASS" if ok else "MISS")
+    return (name, value, target, verdict)
+
+
+def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """The table: measure, value, target, PASS/MISS."""
+    ing, raw = r["ingest"], r["raw"]
+    ours = ing["added"] / ing["seconds"]
+    raw_rate = raw["rows"] / raw["seconds"]
+    found = [
+        _row("messages imported (conversations)", f"{ing['added']:,.0f} ({ing['conversations']:,.0f})"),
+        _row("ingest, all channels (msg/s)", f"{ours:,.0f}"),
+        _row("raw SQLite + FTS, same rows (msg/s)", f"{raw_rate:,.0f}"),
+        _row("ingest / raw SQLite", f"{ours / raw_rate:.1%}", ">= 30%", ours / raw_rate >= 0.30),
+    ]
+    email_rate = ing["email_added"] / ing["email_s"]
+    found.append(_row("email ingest, maildir (msg/s)", f"{email_rate:,.0f}"))
+    nm = r.get("notmuch_new")
+    if nm:
+        nm_rate = nm["messages"] / nm["seconds"]
+        found.append(_row("notmuch new, same maildir (msg/s)", f"{nm_rate:,.0f} ({nm['threads']:,} threads)"))
+        found.append(_row("email ingest / notmuch new", f"{email_rate / nm_rate:.2f}x", "> 1.0x",
+                          email_rate > nm_rate))
+    st = r["startup"]
+    if "error" in st:
+        found.append(_row("cold start", f"error: {st['error']}", "<= 1.0 s", False))
+    else:
+        found.append(_row("cold start to window with queue (s)", f"{st['cold_start_s']:.2f} (worst {st['cold_start_worst_s']:.2f})",
+                          "<= 1.0 s", st["cold_start_s"] <= 1.0))
+    s = r["search"]
+    found.append(_row("search p50 / p95 (ms)", f"{s['p50_ms']:.1f} / {s['p95_ms']:.1f}", "p95 <= 50", s["p95_ms"] <= 50))
+    ns = r.get("notmuch_search")
+    if ns:
+        found.append(_row("notmuch search p50 / p95 (ms, incl. process)",
+                          f"{ns['p50_ms']:.1f} / {ns['p95_ms']:.1f} (start {ns['process_start_ms']:.1f})"))
+    q, o, h = r["queue"], r["open"], r["history"]
+    found.append(_row("view switch p50 / p95 (ms)", f"{q['p50_ms']:.1f} / {q['p95_ms']:.1f}", "p95 <= 50", q["p95_ms"] <= 50))
+    found.append(_row("open conversation p50 / p95 (ms)", f"{o['p50_ms']:.1f} / {o['p95_ms']:.1f}", "p95 <= 20", o["p95_ms"] <= 20))
+    if "error" not in h:
+        found.append(_row(f"customer history, {h['messages']:,} msgs (ms)", f"{h['p50_ms']:.1f}"))
+    sl = r["sla"]
+    found.append(_row(f"SLA refresh_sla, {sl['conversations']:,} open (ms)", f"{sl['refresh_sla_ms']:.0f}", "<= 50",
+                      sl["refresh_sla_ms"] <= 50))
+    found.append(_row(f"SLA statuses_at, {sl['conversations']:,} open (ms)", f"{sl['statuses_at_ms']:.0f}", "<= 50",
+                      sl["statuses_at_ms"] <= 50))
+    tick = sl["tick"]
+    found.append(_row(f"countdown tick, {tick['statuses']} visible statuses (ms)", f"{tick['p95_ms']:.3f}", "<= 5",
+                      tick["p95_ms"] <= 5))
+    if "error" not in st:
+        found.append(_row("peak RSS, store open + window (MB)", f"{st['peak_rss_mb']:.0f}", "<= 300",
+                          st["peak_rss_mb"] <= 300))
+    size = r["size"]
+    found.append(_row("database on disk (bytes / message)", f"{size['bytes_per_message']:,.0f} ({size['bytes'] / 1e6:,.0f} MB)"))
+    found.append(_row("sentiment throughput", r["sentiment"]["status"]))
+    found.append(_row("whole bench run (s)", f"{r['wall_s']:.0f}"))
+    return found
+
+
+def render(r: dict[str, Any]) -> str:
+    table = rows(r)
+    widths = [max(len(row[i]) for row in table) for i in range(4)]
+    head = ("measure", "value", "target", "")
+    lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in table]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
