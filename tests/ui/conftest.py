@@ -1,0 +1,36 @@
+"""UI test fixtures: a qasync loop that fails the test on any unhandled asyncio error."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+import qasync
+from PySide6.QtWidgets import QApplication
+
+
+@pytest.fixture()
+def qasync_loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
+    """A qasync event loop over the test's QApplication, set as the current loop.
+
+    Drive it with ``qasync_loop.run_until_complete(coro)``. Tasks still pending at the end are
+    cancelled (a widget that forgets to cancel its own shows up as an error); an exception that
+    no one retrieved, or any other error reported to the loop's handler, fails the test.
+    """
+    errors: list[dict[str, object]] = []
+    loop = qasync.QEventLoop(qapp)
+    loop.set_exception_handler(lambda _loop, context: errors.append(context))
+    asyncio.set_event_loop(loop)
+    try:
+        yield loop
+        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+    assert not errors, f"unhandled asyncio errors: {errors}"
+    assert not pending, f"tasks left running after the test: {pending}"
