@@ -37,13 +37,16 @@ _EN_WORDS = frozenset(
 )
 _FR_LETTERS = frozenset("àâæçéèêëîïôœùûüÿ")
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?", re.UNICODE)
+_NOT_WORDS = re.compile(
+    r"https?://\S+|www\.\S+|\S+@\S+|@\w+|#\w+", re.IGNORECASE
+)  # links, addresses, handles
 _FR_ELISION = re.compile(r"^(?:c|d|j|l|m|n|qu|s|t)['’]", re.IGNORECASE)
 
 
 def language_scores(text: str) -> tuple[float, float]:
     """(French evidence, English evidence): stopword hits, elisions and accented letters."""
     fr = en = 0.0
-    for match in _WORD.finditer(text.lower()):
+    for match in _WORD.finditer(_NOT_WORDS.sub(" ", text.lower())):
         word = match.group().replace("’", "'")
         if word in _FR_WORDS:
             fr += 1.0

@@ -137,8 +137,7 @@ def _assignee_at(conv: ReportConversation, at: datetime) -> str:
 
 def _replied_at(conv: ReportConversation, at: datetime) -> bool:
     return any(
-        ev.kind is EventKind.REPLY and abs((ev.at - at).total_seconds()) < 0.01
-        for ev in conv.events
+        e.kind is EventKind.REPLY and abs((e.at - at).total_seconds()) < 0.01 for e in conv.events
     )
 
 
@@ -260,22 +259,6 @@ def to_csv(report: Report) -> str:
     return out.getvalue()
 
 
-def to_dict(report: Report) -> dict[str, object]:
-    """JSON-ready form (durations without their raw values)."""
-    rows = [
-        dict(zip(CSV_COLUMNS, row_values(r), strict=True)) for r in (*report.rows, report.total)
-    ]
-    for r in rows:
-        for k, v in r.items():
-            r[k] = None if v == "" else v
-    return {
-        "by": report.by,
-        "since": report.since.isoformat(),
-        "until": report.until.isoformat(),
-        "rows": rows,
-    }
-
-
 @dataclass(frozen=True, slots=True)
 class MonthlyRow:
     month: str  # YYYY-MM (UTC)
@@ -313,7 +296,38 @@ def histogram(
 
 
 FIRST_REPLY_EDGES = (15 * 60.0, 3600.0, 4 * 3600.0, 24 * 3600.0)
-FIRST_REPLY_LABELS = ("< 15 min", "15 min – 1 h", "1 – 4 h", "4 – 24 h", "> 24 h")
+FIRST_REPLY_LABELS = ("0–15m", "15m–1h", "1–4h", "4–24h", "24h+")
+
+
+def duration_text(seconds: float | None) -> str:
+    """ "12m", "3h05", or "-" when there is no value."""
+    if seconds is None:
+        return "-"
+    minutes = round(seconds / 60)
+    return f"{minutes // 60}h{minutes % 60:02d}" if minutes >= 60 else f"{minutes}m"
+
+
+def display_row(row: ReportRow) -> list[str]:
+    """A row for people: times as wall / business, compliance as met/breached and %."""
+    d = duration_text
+    fr, rs = row.first_reply, row.resolution
+    cells = [row.key, str(row.received), str(row.solved)]
+    cells += [
+        f"{d(fr.median_s)} / {d(fr.median_business_s)}",
+        f"{d(fr.p90_s)} / {d(fr.p90_business_s)}",
+    ]
+    cells += [
+        f"{d(rs.median_s)} / {d(rs.median_business_s)}",
+        f"{d(rs.p90_s)} / {d(rs.p90_business_s)}",
+    ]
+    for t in TARGETS:
+        c = row.compliance[t]
+        cells.append(f"{c.met}/{c.breached} {'-' if c.pct is None else f'{c.pct:g}%'}")
+    return cells
+
+
+DISPLAY_HEADERS = ("Received", "Solved", "First reply median", "First reply p90", "Resolution median",
+                   "Resolution p90", "First reply SLA", "Next reply SLA", "Resolution SLA")  # fmt: skip
 
 
 def waiting_open(events: Sequence[ConversationEvent], at: datetime) -> bool:

@@ -320,6 +320,9 @@ class AnalyticsSource:
     def __init__(self, store: Store, *, hours: int = 12, volume_days: int = 3) -> None:
         self.store, self.hours, self.volume_days = store, hours, volume_days
 
+    def alerts(self) -> list[StoredAlert]:
+        return alerts(self.store)
+
     def report(self, since: datetime, until: datetime, by: str) -> Report:
         convs, entries = report_inputs(self.store, since, until)
         return build_report(convs, entries, since, until, by)
