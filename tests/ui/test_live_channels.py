@@ -1,0 +1,117 @@
+"""Replying from the window on X and Facebook: the reply reaches the local fake service on the
+surface the customer used (public reply to the tweet, Messenger to the PSID), exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+from inbox.app import build_window
+from inbox.live_sync import LiveSync
+from inbox.models import Account, Channel, QueueFilter, Status, Surface
+from inbox.secrets import MemorySecretStore
+from inbox.store.repository import Store
+from inbox.ui.main_window import MainWindow
+from tests.providers.facebook.fake_graph import PAGE_ID, PAGE_TOKEN, FakeGraph, fake_graph  # noqa: F401
+from tests.providers.twitter.fake_x import CLIENT_ID, OWN_USER, FakeX, fake_x  # noqa: F401
+from tests.ui.test_live_window import loop, until  # noqa: F401
+
+pytestmark = pytest.mark.servers
+
+
+def reply_from_window(
+    loop: asyncio.AbstractEventLoop,  # noqa: F811
+    qtbot: object,
+    store: Store,
+    secrets: MemorySecretStore,
+    pick: Callable[[Store], int],
+    delivered: Callable[[], int],
+    text: str,
+) -> None:
+    live: LiveSync | None = None
+    window = build_window(store, language="en", after_send=lambda: live.wake_outbox() if live else None)
+    assert isinstance(window, MainWindow)
+    qtbot.addWidget(window)  # type: ignore[attr-defined]
+    window.show()
+    live = LiveSync(store, secrets, on_accounts=window.show_accounts, on_conversations=window.conversations_changed)
+
+    async def body() -> None:
+        assert live is not None
+        await live.start()
+        try:
+            await until(lambda: "up_to_date" in window.account_label.text())
+            cid = pick(store)
+            window.open_conversation(cid)
+            assert window.current_conversation() is not None
+            assert window.current_conversation().id == cid  # type: ignore[union-attr]
+            window.composer.editor.setFocus()
+            qtbot.keyClicks(window.composer.editor, text)  # type: ignore[attr-defined]
+            qtbot.keyClick(window.composer.editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)  # type: ignore[attr-defined]
+            await until(lambda: delivered() == 1)
+            await asyncio.sleep(1.0)
+            assert delivered() == 1
+        finally:
+            await live.stop()
+
+    loop.run_until_complete(asyncio.wait_for(body(), 60))
+    window.close()
+
+
+def test_x_public_reply_goes_to_the_tweet(
+    tmp_path: Path, qtbot: object, loop: asyncio.AbstractEventLoop, fake_x: FakeX  # noqa: F811
+) -> None:
+    store = Store.open(tmp_path / "inbox.db")
+    account = Account(f"twitter:{OWN_USER['id']}", Channel.TWITTER, "@TwitterDev", frozenset({OWN_USER["id"]}),
+                      {"user_id": OWN_USER["id"], "username": "TwitterDev", "client_id": CLIENT_ID, "base_url": fake_x.url})
+    store.save_account(account)
+    secrets = MemorySecretStore()
+    access, refresh = fake_x.issue_tokens()
+    secrets.set(account.id, "access_token", access)
+    secrets.set(account.id, "refresh_token", refresh)
+    secrets.set(account.id, "expires_at", f"{datetime.now(UTC).timestamp() + 7200:.0f}")
+    tweet_id = fake_x.add_mention("@TwitterDev my order never arrived")
+
+    def pick(s: Store) -> int:
+        for conv in s.queue(QueueFilter(channel=Channel.TWITTER), limit=1000):
+            if any(m.provider_id == tweet_id for m in s.messages(conv.id)):
+                assert conv.surface is Surface.MENTION and conv.status is Status.NEW
+                return conv.id
+        raise AssertionError("the new mention is not in the queue")
+
+    posts = lambda: len(fake_x.requests_to("/2/tweets", "POST"))  # noqa: E731
+    reply_from_window(loop, qtbot, store, secrets, pick, posts, "Sorry! Checking your order now.")
+    body = fake_x.requests_to("/2/tweets", "POST")[0].body
+    assert body == {"text": "Sorry! Checking your order now.", "reply": {"in_reply_to_tweet_id": tweet_id}}
+    store.close()
+
+
+def test_messenger_reply_goes_to_the_customer_psid(
+    tmp_path: Path, qtbot: object, loop: asyncio.AbstractEventLoop, fake_graph: FakeGraph  # noqa: F811
+) -> None:
+    store = Store.open(tmp_path / "inbox.db")
+    account = Account(f"facebook:{PAGE_ID}", Channel.FACEBOOK, "Page", frozenset({PAGE_ID}),
+                      {"page_id": PAGE_ID, "history_days": "0", "base_url": fake_graph.url})
+    store.save_account(account)
+    secrets = MemorySecretStore()
+    secrets.set(account.id, "page_token", PAGE_TOKEN)
+    conversation = fake_graph.conversations[0]
+    customer = next(p["id"] for p in conversation["participants"]["data"] if p["id"] != PAGE_ID)
+    fake_graph.add_message(conversation["id"], "any news about my order?",
+                           datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S+0000"), customer)
+
+    def pick(s: Store) -> int:
+        for conv in s.queue(QueueFilter(channel=Channel.FACEBOOK), limit=1000):
+            if conv.surface is Surface.MESSENGER and any(m.text == "any news about my order?" for m in s.messages(conv.id)):
+                return conv.id
+        raise AssertionError("the new Messenger message is not in the queue")
+
+    sends = lambda: len([r for r in fake_graph.posted() if r.path.endswith(f"/{PAGE_ID}/messages")])  # noqa: E731
+    reply_from_window(loop, qtbot, store, secrets, pick, sends, "Hello! It ships today.")
+    post = [r for r in fake_graph.posted() if r.path.endswith(f"/{PAGE_ID}/messages")][0]
+    assert post.body == {"recipient": {"id": customer}, "messaging_type": "RESPONSE", "message": {"text": "Hello! It ships today."}}
+    store.close()
