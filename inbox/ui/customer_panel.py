@@ -8,6 +8,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QListWidget,
     QListWidgetItem,
@@ -24,6 +25,7 @@ from inbox.ui.text import one_line
 
 class CustomerPanel(QWidget):
     open_conversation = Signal(int)
+    customer_changed = Signal()
 
     def __init__(self, repo: Repository, tr: Translator) -> None:
         super().__init__()
@@ -72,6 +74,10 @@ class CustomerPanel(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.history_label)
         layout.addWidget(self.history, 1)
+        self.merge = QPushButton(tr("Merge into…"))
+        self.merge.setAccessibleName(tr("Merge into…"))
+        self.merge.clicked.connect(self.ask_merge)
+        layout.addWidget(self.merge)
         self.show_customer(None)
 
     def show_customer(self, customer_id: int | None, current_conversation: int | None = None) -> None:
@@ -115,6 +121,21 @@ class CustomerPanel(QWidget):
             item.setData(Qt.ItemDataRole.UserRole, conv.id)
             self.history.addItem(item)
 
+    def ask_merge(self) -> None:
+        """Merge this customer into another one (by number): every identity and conversation is kept."""
+        if self._customer_id is None:
+            return
+        target, ok = QInputDialog.getInt(self, self._tr("Merge into…"), self._tr("Customer"), 1, 1)
+        if ok:
+            self.merge_into(target)
+
+    def merge_into(self, target: int) -> None:
+        if self._customer_id is None or target == self._customer_id:
+            return
+        self._repo.merge_customers(target, self._customer_id)
+        self.show_customer(target)
+        self.customer_changed.emit()
+
     def _toggle_suggestions(self, visible: bool) -> None:
         for w in (self.suggestions_label, self.suggestions, self.accept, self.reject):
             w.setVisible(visible)
@@ -125,6 +146,7 @@ class CustomerPanel(QWidget):
             return
         self._repo.resolve_suggestion(int(item.data(Qt.ItemDataRole.UserRole)), accept)
         self.show_customer(self._customer_id)
+        self.customer_changed.emit()
 
     def _activated(self, item: QListWidgetItem) -> None:
         value = item.data(Qt.ItemDataRole.UserRole)

@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer
+from PySide6.QtCore import QByteArray, QItemSelectionModel, QModelIndex, QSettings, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
@@ -141,6 +141,7 @@ class MainWindow(QMainWindow):
         self.composer.draft_changed.connect(self._draft_changed)
         self.customer = CustomerPanel(repo, tr)
         self.customer.open_conversation.connect(self.open_conversation)
+        self.customer.customer_changed.connect(lambda: self._after_change())
         self.customer.setMaximumWidth(360)
 
         self.banner = QLabel(tr("Offline: replies wait in the outbox and go out when the network is back"))
@@ -162,6 +163,7 @@ class MainWindow(QMainWindow):
         cl.addWidget(self.thread_view, 1)
         cl.addWidget(self.composer)
         splitter = QSplitter()
+        self.splitter = splitter
         for w in (self.views, queue_box, conversation_box, self.customer):
             splitter.addWidget(w)
         splitter.setSizes([200, 430, 560, 300])
@@ -189,6 +191,7 @@ class MainWindow(QMainWindow):
         self._last_notice: int | None = None
         self._draft_timer = QTimer(self, singleShot=True, interval=600)
         self._draft_timer.timeout.connect(self._save_draft)
+        self._restore_layout()
         self.refresh_views()
         self._apply_search()
         self.show_accounts()
@@ -197,7 +200,7 @@ class MainWindow(QMainWindow):
 
     def refresh_views(self) -> None:
         current = self.views.currentItem()
-        key = current.data(Qt.ItemDataRole.UserRole).key if current else "open"
+        key = current.data(Qt.ItemDataRole.UserRole).key if current else getattr(self, "_wanted_view", "open")
         self.views.blockSignals(True)
         self.views.clear()
         entries: list[QueueView | str] = [*standard_views(self.agent), self.tr_("Channels"), *channel_views()]
@@ -384,7 +387,35 @@ class MainWindow(QMainWindow):
             if text != self.repo.draft(self._current.id):
                 self.repo.save_draft(self._current.id, text, self.clock())
 
+    def _settings(self) -> QSettings:
+        return QSettings("inbox", "inbox")
+
+    def _restore_layout(self) -> None:
+        """Window geometry, column widths, last view and sort, as the agent left them."""
+        settings = self._settings()
+        geometry = settings.value("window/geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        splitter = settings.value("window/splitter")
+        if isinstance(splitter, QByteArray):
+            self.splitter.restoreState(splitter)
+        self._wanted_view = str(settings.value("queue/view", "open"))
+        sort = self.sort.findData(str(settings.value("queue/sort", QueueSort.URGENCY.value)))
+        if sort >= 0:
+            self.sort.blockSignals(True)
+            self.sort.setCurrentIndex(sort)
+            self.sort.blockSignals(False)
+
+    def _save_layout(self) -> None:
+        settings = self._settings()
+        settings.setValue("window/geometry", self.saveGeometry())
+        settings.setValue("window/splitter", self.splitter.saveState())
+        settings.setValue("queue/view", self.current_view().key)
+        settings.setValue("queue/sort", self.sort.currentData())
+        settings.sync()
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        self._save_layout()
         self._save_draft()
         self._timer.stop()
         self._slow_timer.stop()

@@ -94,3 +94,29 @@ def test_french_interface(qtbot: object, store: Store) -> None:
     assert any(label.startswith("Non assignées") for label in labels)
     assert "Envoyer" in w.composer.send.text()
     w.close()
+
+
+def test_layout_and_last_view_are_remembered(qtbot: object, store: Store) -> None:
+    first = MainWindow(store, Translator("en"), agent="camille", clock=lambda: NOW)
+    qtbot.addWidget(first)  # type: ignore[attr-defined]
+    pending_row = next(i for i in range(first.views.count()) if first.views.item(i).text().startswith("Pending"))
+    first.views.setCurrentRow(pending_row)
+    first.sort.setCurrentIndex(first.sort.findData("newest"))
+    first.close()
+    second = MainWindow(store, Translator("en"), agent="camille", clock=lambda: NOW)
+    qtbot.addWidget(second)  # type: ignore[attr-defined]
+    assert second.current_view().key == "pending"
+    assert second.sort.currentData() == "newest"
+    assert all(c.status is Status.PENDING for c in (second.model.conversation(i) for i in range(second.model.rowCount())) if c)
+    second.close()
+
+
+def test_merging_customers_from_the_panel_keeps_every_conversation(qtbot: object, window: MainWindow, store: Store) -> None:
+    conv = window.current_conversation()
+    assert conv is not None and conv.customer_id is not None
+    other = next(c for c in store.queue(QueueFilter(), limit=500) if c.customer_id not in (None, conv.customer_id))
+    assert other.customer_id is not None
+    before = len(store.customer_conversations(conv.customer_id)) + len(store.customer_conversations(other.customer_id))
+    window.customer.merge_into(other.customer_id)
+    assert len(store.customer_conversations(other.customer_id)) == before
+    assert window.customer.history.count() == before
