@@ -20,6 +20,17 @@ from inbox.ui.i18n import Translator
 
 Index = QModelIndex | QPersistentModelIndex
 
+#: How the list names ``inbox.sync.AccountState`` values (keys of the translation catalogue).
+STATE_NAMES = {
+    "idle": "idle",
+    "syncing": "syncing",
+    "up_to_date": "up to date",
+    "offline": "offline",
+    "rate_limited": "rate limited",
+    "needs_sign_in": "needs sign-in",
+    "error": "error",
+}
+
 
 class FieldSpec(Protocol):
     """One field of a provider's setup form (``inbox.providers.base.FormField`` fits)."""
@@ -105,7 +116,7 @@ class AccountListModel(QAbstractTableModel):
         if item is None:
             return None
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
-            state = self._tr(item.state.replace("_", " "))
+            state = self._tr(STATE_NAMES.get(item.state, item.state.replace("_", " ")))
             if item.reason:
                 state = f"{state}: {item.reason}"
             return (item.name, item.id, self._tr(item.kind), state)[index.column()]
@@ -114,22 +125,25 @@ class AccountListModel(QAbstractTableModel):
         return None
 
 
-class AccountForm(QWidget):
-    """The add-account form of one provider kind, built from its fields."""
+class AccountForm:
+    """The add-account rows of one provider kind, built from its fields into ``form`` (below
+    the rows already there); :meth:`remove` takes them out again when the kind changes."""
 
-    def __init__(self, spec: KindSpec, tr: Translator) -> None:
-        super().__init__()
+    def __init__(self, spec: KindSpec, tr: Translator, form: QFormLayout) -> None:
         self.spec = spec
         self._tr = tr
-        self.form = QFormLayout(self)
-        self.form.setContentsMargins(0, 0, 0, 0)
+        self.form = form
+        self._widgets: list[QWidget] = []
         self.name = QLineEdit()
         self.account_id = QLineEdit()
         self.account_id.setToolTip(
             tr("The account's own id: mailbox address, Page id, X user id, form id")
         )
+        by_user = any(f.name == "username" for f in spec.fields)
+        if by_user:
+            self.account_id.setPlaceholderText(tr("the user name when left empty"))
         self._add_row(tr("Name"), self.name)
-        self._add_row(tr("Account id") + " *", self.account_id)
+        self._add_row(tr("Account id") + ("" if by_user else " *"), self.account_id)
         self.inputs: dict[str, QLineEdit | QCheckBox] = {}
         for spec_field in spec.fields:
             widget: QLineEdit | QCheckBox
@@ -153,6 +167,14 @@ class AccountForm(QWidget):
     def _add_row(self, label: str, widget: QWidget) -> None:
         widget.setAccessibleName(label.rstrip(" *"))
         self.form.addRow(label, widget)
+        self._widgets.append(widget)
+
+    def remove(self) -> None:
+        """Delete this form's rows (labels and fields) from the layout."""
+        for widget in self._widgets:
+            self.form.removeRow(widget)
+        self._widgets.clear()
+        self.inputs.clear()
 
     def value(self, name: str) -> str:
         widget = self.inputs[name]

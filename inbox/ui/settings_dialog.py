@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Protocol
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent, QFontDatabase
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -22,12 +22,14 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QTableView,
     QTabWidget,
     QVBoxLayout,
@@ -98,7 +100,7 @@ class SettingsDialog(QDialog):
         self._check_task: asyncio.Task[None] | None = None
         self._confirm_remove = False
         self.setWindowTitle(tr("Settings"))
-        self.resize(860, 640)
+        self.resize(860, 760)
         layout = QVBoxLayout(self)
         self.tabs = QTabWidget()
         self.tabs.addTab(self._accounts_tab(), tr("Accounts"))
@@ -129,7 +131,8 @@ class SettingsDialog(QDialog):
             QHeaderView.ResizeMode.ResizeToContents
         )
         self.account_table.horizontalHeader().setStretchLastSection(True)
-        layout.addWidget(self.account_table, 2)
+        self.account_table.setMinimumHeight(150)
+        layout.addWidget(self.account_table, 1)
         remove_row = QHBoxLayout()
         self.wipe = QCheckBox(tr("Also wipe its local data (conversations and messages)"))
         self.remove_button = QPushButton(tr("Remove account"))
@@ -143,15 +146,20 @@ class SettingsDialog(QDialog):
         layout.addLayout(remove_row)
         box = QGroupBox(tr("Add account"))
         add = QVBoxLayout(box)
-        kinds = QFormLayout()
+        area = QScrollArea()
+        area.setWidgetResizable(True)
+        area.setFrameShape(QFrame.Shape.NoFrame)
+        area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        holder = QWidget()
+        self.add_form = QFormLayout(holder)
+        self.add_form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.kind = QComboBox()
         self.kind.setAccessibleName(tr("Account type"))
         for spec in self._backend.provider_kinds():
             self.kind.addItem(tr(spec.display_name), spec.kind)
-        kinds.addRow(tr("Account type"), self.kind)
-        add.addLayout(kinds)
-        self.form_holder = QVBoxLayout()
-        add.addLayout(self.form_holder)
+        self.add_form.addRow(tr("Account type"), self.kind)
+        area.setWidget(holder)
+        add.addWidget(area, 1)
         self.account_form: AccountForm | None = None
         actions = QHBoxLayout()
         self.test_button = QPushButton(tr("Test connection"))
@@ -181,18 +189,16 @@ class SettingsDialog(QDialog):
     def _build_form(self) -> None:
         self._cancel_check()
         if self.account_form is not None:
-            self.account_form.setParent(None)
-            self.account_form.deleteLater()
+            self.account_form.remove()
             self.account_form = None
         spec = self._spec()
         self.show_result("")
         if spec is None:
             return
-        self.account_form = AccountForm(spec, self._tr)
+        self.account_form = AccountForm(spec, self._tr, self.add_form)
         for widget in self.account_form.inputs.values():
             signal = widget.toggled if isinstance(widget, QCheckBox) else widget.textEdited
             signal.connect(lambda *_: self.show_result(""))
-        self.form_holder.addWidget(self.account_form)
 
     def show_result(self, text: str, ok: bool = False) -> None:
         self.check_result.setStyleSheet(OK_COLOUR if ok else ERROR_COLOUR)
@@ -219,14 +225,14 @@ class SettingsDialog(QDialog):
         self._cancel_check()
         kind = self.account_form.spec.kind
         _account_id, _name, settings, secrets = collected
+        self.test_button.setEnabled(False)
+        self.check_result.setStyleSheet("")
+        self.check_result.setText(self._tr("Testing the connection…"))
         self._check_task = loop.create_task(self._run_check(kind, settings, secrets))
 
     async def _run_check(
         self, kind: str, settings: dict[str, str], secrets: dict[str, str]
     ) -> None:
-        self.test_button.setEnabled(False)
-        self.check_result.setStyleSheet("")
-        self.check_result.setText(self._tr("Testing the connection…"))
         try:
             message = await self._backend.check(kind, settings, secrets)
         except Exception as exc:  # a backend bug must not leave the button disabled
@@ -337,7 +343,7 @@ class SettingsDialog(QDialog):
             )
         except InputError as exc:
             self.policy_result.setStyleSheet(ERROR_COLOUR)
-            self.policy_result.setText(str(exc))
+            self.policy_result.setText(exc.reason)  # names the policy and field
             return False
         self.policy_result.setStyleSheet(OK_COLOUR)
         self.policy_result.setText(
