@@ -296,7 +296,7 @@ def histogram(
 
 
 FIRST_REPLY_EDGES = (15 * 60.0, 3600.0, 4 * 3600.0, 24 * 3600.0)
-FIRST_REPLY_LABELS = ("0–15m", "15m–1h", "1–4h", "4–24h", "24h+")
+FIRST_REPLY_LABELS = ("<15m", "<1h", "<4h", "<24h", "24h+")
 
 
 def duration_text(seconds: float | None) -> str:

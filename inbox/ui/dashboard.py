@@ -7,6 +7,7 @@ countdowns of the at-risk and breached lists.
 
 from __future__ import annotations
 
+import html
 import os
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -369,6 +370,7 @@ class Dashboard(QWidget):
             line.attachAxis(y_axis)
         x_axis.setRange(low, 0)
         y_axis.setRange(0, top * 1.1)
+        y_axis.applyNiceNumbers()
         y_axis.setLabelFormat("%d")
         chart.legend().setVisible(len(series) > 1)
 
@@ -382,13 +384,12 @@ class Dashboard(QWidget):
             bar_set.append(values)
             bars.append(bar_set)
             top = max([top, *values])
-        bars.setLabelsVisible(True)
-        bars.setLabelsFormat("@value")
-        bars.setLabelsPosition(QBarSeries.LabelsPosition.LabelsOutsideEnd)
         chart.addSeries(bars)
         x_axis, y_axis = QBarCategoryAxis(), QValueAxis()
-        x_axis.append(categories or ["—"])
-        y_axis.setRange(0, (maximum or top) * 1.15)
+        x_axis.append([html.escape(c) for c in categories] or ["—"])  # axis labels are rich text
+        y_axis.setRange(0, maximum or top * 1.1)
+        if maximum is None:
+            y_axis.applyNiceNumbers()
         y_axis.setLabelFormat("%d")
         chart.addAxis(x_axis, Qt.AlignmentFlag.AlignBottom)
         chart.addAxis(y_axis, Qt.AlignmentFlag.AlignLeft)
