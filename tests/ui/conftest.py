@@ -19,6 +19,9 @@ def qasync_loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
     no one retrieved, or any other error reported to the loop's handler, fails the test.
     """
     errors: list[dict[str, object]] = []
+    # closing a test's only window must not quit the app (and stop the loop) mid-test
+    quit_on_close = qapp.quitOnLastWindowClosed()
+    qapp.setQuitOnLastWindowClosed(False)
     loop = qasync.QEventLoop(qapp)
     loop.set_exception_handler(lambda _loop, context: errors.append(context))
     asyncio.set_event_loop(loop)
@@ -32,5 +35,6 @@ def qasync_loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
     finally:
         loop.close()
         asyncio.set_event_loop(None)
+        qapp.setQuitOnLastWindowClosed(quit_on_close)
     assert not errors, f"unhandled asyncio errors: {errors}"
     assert not pending, f"tasks left running after the test: {pending}"
