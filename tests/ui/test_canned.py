@@ -11,7 +11,8 @@ from pytestqt.qtbot import QtBot
 
 from inbox.canned import CannedResponse, context_for, validated
 from inbox.errors import InputError
-from inbox.ui.canned import CannedListModel, CannedManager, CannedPicker
+from inbox.ui.canned import CannedListModel, CannedPicker
+from inbox.ui.canned_manager import CannedManager
 from inbox.ui.i18n import Translator
 
 CONTEXT = context_for(customer_name="Léa Martin", agent_name="Camille", conversation_number=42)
