@@ -22,12 +22,8 @@ def fresh_store(path: Path) -> Store:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     store = Store.open(path)
     # The brand's own addresses, so that agents' replies in the data are stored as outbound.
-    store.save_account(
-        Account("email:import", Channel.EMAIL, "Acme mail", own_keys=frozenset({SUPPORT_EMAIL}))
-    )
-    store.save_account(
-        Account("twitter:import", Channel.TWITTER, "Acme on X", own_keys=frozenset({BRAND_X_ID}))
-    )
+    store.save_account(Account("email:import", Channel.EMAIL, "Acme mail", own_keys=frozenset({SUPPORT_EMAIL})))
+    store.save_account(Account("twitter:import", Channel.TWITTER, "Acme on X", own_keys=frozenset({BRAND_X_ID})))
     return store
 
 

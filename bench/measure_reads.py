@@ -81,7 +81,12 @@ def percentiles(samples: list[float]) -> dict[str, float]:
     """p50, p95 and max in milliseconds."""
     ordered = sorted(samples)
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return {"p50_ms": statistics.median(ordered) * 1e3, "p95_ms": p95 * 1e3, "max_ms": ordered[-1] * 1e3, "n": len(ordered)}
+    return {
+        "p50_ms": statistics.median(ordered) * 1e3,
+        "p95_ms": p95 * 1e3,
+        "max_ms": ordered[-1] * 1e3,
+        "n": len(ordered),
+    }
 
 
 def search(store: Store, rounds: int = 5) -> dict[str, Any]:
@@ -98,7 +103,9 @@ def search(store: Store, rounds: int = 5) -> dict[str, Any]:
 
 def notmuch_search(env: dict[str, str], rounds: int = 3) -> dict[str, Any]:
     samples: list[float] = []
-    spawn = [timed(lambda: subprocess.run(["notmuch", "--version"], capture_output=True, check=False)) for _ in range(5)]
+    spawn = [
+        timed(lambda: subprocess.run(["notmuch", "--version"], capture_output=True, check=False)) for _ in range(5)
+    ]
     for _ in range(rounds):
         for query in QUERIES:
             args = ["notmuch", "search", "--limit=50", "--output=threads", query]

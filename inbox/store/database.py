@@ -23,7 +23,12 @@ def to_db_time(value: datetime) -> str:
 
 
 def from_db_time(text: str) -> datetime:
-    return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=UTC)
+    """The instant of a ``to_db_time`` text (``fromisoformat`` is ~20x faster than strptime)."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=UTC)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _create_private(path: Path) -> None:
@@ -50,6 +55,12 @@ def connect(path: Path | str, *, readonly: bool = False) -> Database:
             conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA busy_timeout = 10000")
+        # A 64 MB page cache (default 2 MB): at a million messages the FTS and index pages an
+        # import or a search touches no longer fit in 2 MB. Memory-mapped reads save a copy.
+        conn.execute("PRAGMA cache_size = -65536")
+        conn.execute("PRAGMA temp_store = MEMORY")
+        if not memory:
+            conn.execute("PRAGMA mmap_size = 268435456")
         db = Database(conn)
         _refuse_newer(db, where)
         if not readonly:
