@@ -45,5 +45,6 @@ def add(name: str, amount: int) -> None:
     with _lock:
         MEASURED[name] = str(int(MEASURED.get(name, "0")) + amount)
 
+
 #: Figures a full run of tests/reliability measures; the document is rewritten only with all.
 REQUIRED: tuple[str, ...] = ("store_faults_injected",)
