@@ -24,6 +24,7 @@ from email.utils import getaddresses, parsedate_to_datetime
 from inbox.models import Attachment, Author, Channel, Direction, IdentityKind, Message, Surface
 from inbox.providers.email.noise import classify_noise
 from inbox.providers.email.sanitize import html_to_text, sanitize_html
+from inbox.providers.email.sanitize_links import neutralize_unterminated
 
 #: ``sent_at`` when neither Date nor Received can be read and the caller gives no time.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -358,7 +359,10 @@ def _build(
     body = _Body()
     _collect(msg, body)
     html_source = "\n".join(body.html)
-    text = "\n\n".join(body.plain) if body.plain else html_to_text(html_source)
+    if body.plain:
+        text = "\n\n".join(body.plain)
+    else:  # html_to_text's parser is quadratic on unterminated tags: neutralise them first
+        text = html_to_text(neutralize_unterminated(html_source))
     subject = headers.text("Subject")
     html_ok = bool(body.html) and _html_renderable(html_source)
 
