@@ -47,4 +47,14 @@ def add(name: str, amount: int) -> None:
 
 
 #: Figures a full run of tests/reliability measures; the document is rewritten only with all.
-REQUIRED: tuple[str, ...] = ("store_faults_injected",)
+REQUIRED: tuple[str, ...] = (
+    "store_faults_injected",
+    "crash_kills_survived",
+    "crash_replies_delivered_twice",
+    "provider_faults_injected",
+    "flaky_faults_injected",
+    "hostile_inputs_imported",
+    "hostile_worst_peak_rss_mib",
+    "search_queries_fuzzed",
+    "secrets_found",
+)
