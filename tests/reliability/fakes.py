@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import ClassVar, Self
 
-from inbox.errors import ProviderBug, RateLimited, TransientError
+from inbox.errors import RateLimited, TransientError
 from inbox.models import Account, Channel, Draft, Message, ParsedBatch
 from inbox.providers.base import FetchResult, ProviderInfo
 
@@ -104,8 +104,8 @@ class FlakyService:
 def _raise(kind: str, retry_after: float) -> None:
     if kind == "429":
         raise RateLimited("fake: 429 Too Many Requests", retry_after)
-    if kind == "truncated":
-        raise ProviderBug("fake: the response is not valid JSON (truncated)")
+    if kind == "truncated":  # as inbox.providers.failures maps a cut JSON body
+        raise TransientError("fake: the response is not valid JSON (truncated)")
     raise TransientError(f"fake: {kind}")
 
 

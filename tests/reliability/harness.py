@@ -136,9 +136,6 @@ class Lane:
         if killed:
             os.kill(proc.pid, signal.SIGKILL)
             self.kills += 1
-            (self.root / "progress").write_text(
-                f"{self.kills} {self.finished_before_kill} {time.monotonic():.1f}"
-            )
         else:
             self.finished_before_kill += 1
         _out, err = proc.communicate(timeout=60)
