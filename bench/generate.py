@@ -175,6 +175,24 @@ def generate(root: Path, scale: float = 1.0, seed: int = SEED) -> Generated:
     return out
 
 
+def existing(root: Path, scale: float, seed: int = SEED) -> Generated | None:
+    """The workspace already under ``root`` when a complete one of this scale and seed is there
+    (the manifest is written last), so that a second run does not write it again."""
+    try:
+        manifest = json.loads((root / "manifest.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    if manifest.get("scale") != scale or manifest.get("seed") != seed:
+        return None
+    return Generated(
+        root=root,
+        mail=root / "mail",
+        messages=dict(manifest["messages"]),
+        conversations=dict(manifest["conversations"]),
+        heavy_messages=int(manifest["heavy_messages"]),
+    )
+
+
 def _texts(th: Thread, rng: random.Random) -> list[str]:
     return [customer_text(rng, th.order) if c else agent_text(rng, th.order, th.person.name) for c in th.from_customer]
 

@@ -84,9 +84,16 @@ def notmuch_new(mail: Path, workdir: Path) -> dict[str, float] | None:
     """``notmuch new`` on the same maildir: index and thread, from an empty database."""
     if shutil.which("notmuch") is None:
         return None
+    # The Xapian database lives outside the maildir, so that importing the maildir again does
+    # not meet notmuch's own files.
+    database = workdir / f"notmuch-{mail.parent.name}"
+    shutil.rmtree(database, ignore_errors=True)
     shutil.rmtree(mail / ".notmuch", ignore_errors=True)
+    database.mkdir(parents=True)
     config = workdir / "notmuch-config"
-    config.write_text(f"[database]\npath={mail}\n[new]\ntags=inbox;\n[maildir]\nsynchronize_flags=false\n")
+    config.write_text(
+        f"[database]\npath={database}\nmail_root={mail}\n[new]\ntags=inbox;\n[maildir]\nsynchronize_flags=false\n"
+    )
     env = {**os.environ, "NOTMUCH_CONFIG": str(config)}
     started = time.perf_counter()
     done = subprocess.run(["notmuch", "new", "--quiet"], env=env, capture_output=True, text=True, check=False)
