@@ -42,15 +42,11 @@ def _starts(rng: random.Random, count: int) -> list[datetime]:
     return [origin + timedelta(seconds=rng.randrange(3 * 365 * 86400)) for _ in range(count)]
 
 
-def _conversations(
-    rng: random.Random, count: int, now: datetime
-) -> list[tuple[SlaSubject, list[ConversationEvent]]]:
+def _conversations(rng: random.Random, count: int, now: datetime) -> list[tuple[SlaSubject, list[ConversationEvent]]]:
     found = []
     for cid in range(count):
         channel = rng.choice(["email", "webform", "twitter", "facebook"])
-        subject = SlaSubject(
-            cid, channel, rng.choice(["low", "normal", "high"]), frozenset(), False
-        )
+        subject = SlaSubject(cid, channel, rng.choice(["low", "normal", "high"]), frozenset(), False)
         t = now - timedelta(minutes=rng.randrange(1, 5 * 24 * 60))
         events = [ConversationEvent(cid, EventKind.MESSAGE_IN, t)]
         for _ in range(rng.randrange(0, 7)):
@@ -58,8 +54,7 @@ def _conversations(
             if t >= now:
                 break
             kind = rng.choice(
-                [EventKind.REPLY, EventKind.MESSAGE_IN, EventKind.NOTE, EventKind.STATUS]
-                + [EventKind.PRIORITY]
+                [EventKind.REPLY, EventKind.MESSAGE_IN, EventKind.NOTE, EventKind.STATUS] + [EventKind.PRIORITY]
             )
             value = {
                 EventKind.STATUS: rng.choice(["pending", "open"]),

@@ -21,7 +21,7 @@ from inbox.providers.registry import build_provider
 from inbox.secrets import SecretStore
 from inbox.store.notices import last_inbound_at
 from inbox.store.repository import Store
-from inbox.sync import AccountStateChanged, ConversationsChanged, SyncEvent, SyncService, state_for_error
+from inbox.sync import AccountStateChanged, Backoff, ConversationsChanged, SyncEvent, SyncService, state_for_error
 from inbox.workspace import refresh_sla
 
 log = logging.getLogger(__name__)
@@ -41,11 +41,13 @@ class LiveSync:
         *,
         on_accounts: Callable[[], None],
         on_conversations: Callable[[frozenset[int]], None],
+        backoff: Backoff | None = None,
     ) -> None:
         self.store = store
         self.secrets = secrets
         self.on_accounts = on_accounts
         self.on_conversations = on_conversations
+        self.backoff = backoff or Backoff()
         self.service: SyncService | None = None
         self._task: asyncio.Task[None] | None = None
         self._stack = contextlib.AsyncExitStack()
@@ -60,7 +62,7 @@ class LiveSync:
                 state = state_for_error(exc)
                 self.store.set_account_state(account.id, state.value, str(exc))
                 log.warning("account %s cannot start: %s", account.id, state.value)
-        self.service = SyncService(self.store, providers, observer=self._observe)
+        self.service = SyncService(self.store, providers, observer=self._observe, backoff=self.backoff)
         self._task = asyncio.get_running_loop().create_task(self.service.run())
         self.on_accounts()
 

@@ -155,6 +155,7 @@ class SyncService:
             for account_id in self._providers
         }
         self._delay: dict[str, float] = {}
+        self._push_failures: dict[str, int] = {}
         self._resume: dict[str, asyncio.Event] = {}
         self._wake_outbox = asyncio.Event()
         self._stop = asyncio.Event()
@@ -356,9 +357,17 @@ class SyncService:
         if status.state is AccountState.UP_TO_DATE and isinstance(provider, SupportsPush):
             try:
                 await provider.wait_for_changes(delay)
+                self._push_failures.pop(account_id, None)
                 return
             except Exception as exc:  # the next fetch reports real failures
                 log.debug("account %s: waiting for changes failed: %s", account_id, exc)
+                failures = self._push_failures.get(account_id, 0) + 1
+                self._push_failures[account_id] = failures
+                if failures == 1:
+                    # The push connection broke: fetch again soon, so that a server that went
+                    # away shows as offline now rather than after a whole poll interval.
+                    await self._sleep(min(delay, 1.0))
+                    return
         await self._sleep(delay)
 
     async def _outbox_loop(self) -> None:

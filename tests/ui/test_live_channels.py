@@ -58,7 +58,7 @@ def reply_from_window(
         finally:
             await live.stop()
 
-    loop.run_until_complete(asyncio.wait_for(body(), 60))
+    loop.run_until_complete(asyncio.wait_for(body(), 150))
     window.close()
 
 

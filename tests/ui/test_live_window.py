@@ -39,7 +39,7 @@ def loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
     assert not errors, errors
 
 
-async def until(check: Callable[[], bool], timeout: float = 20.0) -> None:
+async def until(check: Callable[[], bool], timeout: float = 45.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not check():
         if asyncio.get_running_loop().time() > deadline:
@@ -48,7 +48,7 @@ async def until(check: Callable[[], bool], timeout: float = 20.0) -> None:
 
 
 def run(loop: asyncio.AbstractEventLoop, body: Callable[[], Awaitable[None]]) -> None:
-    loop.run_until_complete(asyncio.wait_for(body(), 60))
+    loop.run_until_complete(asyncio.wait_for(body(), 150))
 
 
 def test_mail_arrives_and_the_reply_goes_out_once(
@@ -95,5 +95,68 @@ def test_mail_arrives_and_the_reply_goes_out_once(
             await live.stop()
 
     run(loop, body)
+    window.close()
+    store.close()
+
+
+def test_offline_then_back_sends_the_queued_reply_once(
+    tmp_path: Path,
+    qtbot: object,
+    loop: asyncio.AbstractEventLoop,
+    dovecot_server: DovecotServer,  # noqa: F811
+    secrets: KeyringSecretStore,  # noqa: F811
+) -> None:
+    from aiosmtpd.controller import Controller
+
+    from inbox.sync import Backoff
+    from tests.providers.email.servers import _authenticator, _Recorder, free_port
+
+    smtp = SmtpServer(host=dovecot_server.host, port=free_port())
+    db = tmp_path / "inbox.db"
+    workspace(db, dovecot_server, smtp.port, secrets)
+    dovecot_server.append(customer_mail())
+    store = Store.open(db)
+    live: LiveSync | None = None
+    window = build_window(store, language="en", after_send=lambda: live.wake_outbox() if live else None)
+    assert isinstance(window, MainWindow)
+    qtbot.addWidget(window)  # type: ignore[attr-defined]
+    window.show()
+    live = LiveSync(store, secrets, on_accounts=window.show_accounts, on_conversations=window.conversations_changed,
+                    backoff=Backoff(base=0.5, cap=1.0))
+    controllers: list[Controller] = []
+
+    async def body() -> None:
+        assert live is not None
+        await live.start()
+        try:
+            await until(lambda: window.model.total() == 1)
+            dovecot_server.stop()  # the laptop leaves the network (SMTP never came up)
+            await until(lambda: not window.banner.isHidden(), timeout=30)
+            window.queue.setCurrentIndex(window.model.index(0))
+            window.composer.editor.setFocus()
+            qtbot.keyClicks(window.composer.editor, "Sorry about that.")  # type: ignore[attr-defined]
+            qtbot.keyClick(window.composer.editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)  # type: ignore[attr-defined]
+            conv = window.current_conversation()
+            assert conv is not None
+            assert store.messages(conv.id)[-1].outbox_state is not None  # shown as queued at once
+            await asyncio.sleep(1.5)
+            assert smtp.messages == []
+            dovecot_server.start()
+            controller = Controller(_Recorder(smtp), hostname=smtp.host, port=smtp.port,
+                                    authenticator=_authenticator(smtp), auth_require_tls=False)
+            controllers.append(controller)
+            controller.start()  # the network is back
+            await until(lambda: len(smtp.messages) == 1, timeout=30)
+            await asyncio.sleep(2.0)
+            assert len(smtp.messages) == 1  # exactly once
+            await until(lambda: window.banner.isHidden(), timeout=30)
+        finally:
+            await live.stop()
+
+    try:
+        run(loop, body)
+    finally:
+        for controller in controllers:
+            controller.stop()
     window.close()
     store.close()

@@ -119,6 +119,7 @@ class EmailProvider:
         self._idle_conn: imaplib.IMAP4 | None = None
         self._idle_lock = asyncio.Lock()
         self._idle_uidnext: int | None = None
+        self._fetched_uidnext: int | None = None  # UIDNEXT when a fetch had read everything
         self._idle_stop = threading.Event()
         self._closing = False
         self._idle_future: asyncio.Future[bool] | None = None
@@ -254,6 +255,8 @@ class EmailProvider:
             # The first sync is complete: older mail outside the window stays behind us.
             new_last = max(new_last, (state.uidnext or 1) - 1)
             since = None
+        if not rest:
+            self._fetched_uidnext = state.uidnext
         cursor = Cursor(state.uidvalidity, new_last, since)
         info = {"uidvalidity": str(state.uidvalidity)}
         if resync:
@@ -341,7 +344,10 @@ class EmailProvider:
         conn = imap.connect(self._endpoint("imap"), self._password())
         state = imap.examine(conn, INBOX)
         self._idle_conn = conn
-        moved = self._idle_uidnext is not None and state.uidnext != self._idle_uidnext
+        # Mail delivered between the last complete fetch and this IDLE connection's EXAMINE is
+        # a change too: compare with what the fetch saw when there is no earlier IDLE view.
+        baseline = self._idle_uidnext if self._idle_uidnext is not None else self._fetched_uidnext
+        moved = baseline is not None and state.uidnext != baseline
         self._idle_uidnext = state.uidnext
         return moved
 
