@@ -13,7 +13,15 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from inbox.cli import commands, operations, sla_commands, sync_commands
+    from inbox.cli import (
+        account_commands,
+        canned_commands,
+        commands,
+        operations,
+        report_commands,
+        sla_commands,
+        sync_commands,
+    )
 
     parser = argparse.ArgumentParser(prog="inbox", description="One queue for X, Facebook, email and web forms.")
     parser.add_argument("--db", type=Path, help="the store file (default: $INBOX_DB or the user data folder)")
@@ -23,12 +31,18 @@ def build_parser() -> argparse.ArgumentParser:
     operations.register(sub)
     sla_commands.register(sub)
     sync_commands.register(sub)
+    report_commands.register(sub)
+    canned_commands.register(sub)
+    account_commands.register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from inbox.logging_setup import configure_logging
+
     parser = build_parser()
     args = parser.parse_args(argv)
+    configure_logging()  # secrets and addresses redacted unless INBOX_DEBUG=1
     handler: Handler | None = getattr(args, "handler", None)
     try:
         if handler is None:
