@@ -76,6 +76,12 @@ def build_window(
     agent: str | None = None,
     after_send: Callable[[], None] | None = None,
 ) -> object:
+    from inbox.canned import context_for
+    from inbox.store.analytics import AnalyticsSource
+    from inbox.store.canned_store import CannedLibrary, ensure_defaults
+    from inbox.ui.canned import CannedPicker
+    from inbox.ui.canned_manager import CannedManager
+    from inbox.ui.dashboard import Dashboard
     from inbox.ui.i18n import Translator
     from inbox.ui.main_window import MainWindow
     from inbox.workspace import Workspace
@@ -83,6 +89,7 @@ def build_window(
     agent = agent or store.setting("agent", "camille")
     workspace = Workspace(store, agent)
     workspace.refresh_sla(datetime.now(UTC))
+    ensure_defaults(store)
     tr = Translator(language)
 
     def send(conversation_id: int, text: str, note: bool, then_status: str) -> None:
@@ -90,7 +97,30 @@ def build_window(
         if after_send is not None:
             after_send()
 
-    return MainWindow(
+    dashboard = Dashboard(AnalyticsSource(store), tr)
+    holder: dict[str, object] = {}
+
+    def open_settings() -> None:
+        import httpx
+
+        from inbox.providers.keyring_store import KeyringSecretStore
+        from inbox.settings_backend import SettingsBackend
+        from inbox.ui.settings_dialog import SettingsDialog
+
+        dialog = holder.get("settings")
+        if dialog is None:
+            http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
+            dialog = SettingsDialog(SettingsBackend(store, KeyringSecretStore(), http), tr, window)
+            holder["settings"] = dialog
+        dialog.show()  # type: ignore[attr-defined]
+        dialog.raise_()  # type: ignore[attr-defined]
+
+    def open_canned_manager() -> None:
+        manager = holder.get("canned") or CannedManager(CannedLibrary(store), tr, window)
+        holder["canned"] = manager
+        manager.show()  # type: ignore[attr-defined]
+
+    window = MainWindow(
         store,
         tr,
         agent=agent,
@@ -100,7 +130,40 @@ def build_window(
         sla_details=workspace.sla_details,
         notices=workspace.new_notices,
         on_tick=workspace.tick_sla,
+        dashboard=dashboard,
+        open_settings=open_settings,
+        open_canned_manager=open_canned_manager,
     )
+
+    def context() -> dict[str, str]:
+        conv = window.current_conversation()
+        return context_for(
+            customer_name=conv.customer_name if conv else "",
+            agent_name=agent.capitalize(),
+            conversation_number=conv.id if conv else None,
+        )
+
+    window.attach_canned(CannedPicker(CannedLibrary(store), tr, context, window))
+    return window
+
+
+async def background_triage(store: Store, window: object, interval: float = 30.0) -> None:
+    """Sentiment, priority rules and crisis detection off the UI thread, every ``interval`` s."""
+    import logging
+
+    from inbox.workspace import triage_pass
+
+    loop = asyncio.get_running_loop()
+    while True:
+        try:
+            alert = await loop.run_in_executor(None, triage_pass, store, datetime.now(UTC))
+        except Exception:  # a bad rule file or message must not stop the app; it is logged
+            logging.getLogger(__name__).exception("background triage failed")
+            alert = None
+        if alert is not None:
+            window.notify("Crisis alert", "A burst of negative public messages: see the dashboard")  # type: ignore[attr-defined]
+        window.model.reload()  # type: ignore[attr-defined]
+        await asyncio.sleep(interval)
 
 
 def run_app(args: argparse.Namespace) -> int:
@@ -135,9 +198,11 @@ def run_app(args: argparse.Namespace) -> int:
                 on_conversations=window.conversations_changed,  # type: ignore[attr-defined]
             )
             await live.start()
+        analysis = asyncio.get_running_loop().create_task(background_triage(store, window))
         try:
             await closed.wait()
         finally:
+            analysis.cancel()
             if live is not None:
                 await live.stop()
 

@@ -201,6 +201,7 @@ class Conversation:
     preview: str = ""
     sla_due_at: datetime | None = None  # the most urgent running SLA target's deadline
     sla_state: str | None = None  # ok | warning | breached | paused | met
+    sentiment: float | None = None  # of the customer's latest message (-1 negative .. 1 positive)
 
 
 class EventKind(StrEnum):
@@ -332,6 +333,7 @@ class QueueFilter:
     sla_states: frozenset[str] = frozenset()
     customer_id: int | None = None
     conversation_ids: tuple[int, ...] | None = None  # from a full-text search
+    sentiment_below: float | None = None  # only conversations whose customer sounds unhappy
     sort: QueueSort = QueueSort.URGENCY
 
 

@@ -131,3 +131,18 @@ class Workspace:
             what = "SLA breached" if kind == "breached" else "SLA warning"
             notices.append((f"{what}: {target.replace('_', ' ')}", f"#{cid} {conv.customer_name} — {conv.subject[:80]}", cid))
         return notices
+
+
+def triage_pass(store: Store, now: datetime, *, batch: int = 200, batches: int = 5) -> int | None:
+    """The background triage: score the sentiment of new customer messages (a few batches, so
+    it never holds the store for long), apply the priority rules, and look for a crisis.
+    Returns the id of a new crisis alert, if one was raised."""
+    from inbox.cli.report_commands import check_crisis, run_triage
+    from inbox.sentiment_textblob import analyse
+    from inbox.store.analytics import score_pending
+
+    for _ in range(batches):
+        if score_pending(store, analyse, batch) < batch:
+            break
+    run_triage(store, now)
+    return check_crisis(store, now)

@@ -187,7 +187,8 @@ class Store:
         }[flt.sort]
         rows = self._rows(
             f"""SELECT c.*, COALESCE(cu.display_name, '') AS customer_name,
-                  (SELECT group_concat(tag, ',') FROM conversation_tags t WHERE t.conversation_id = c.id) AS tag_list
+                  (SELECT group_concat(tag, ',') FROM conversation_tags t WHERE t.conversation_id = c.id) AS tag_list,
+                  {_LATEST_SENTIMENT} AS latest_sentiment
                 FROM conversations c LEFT JOIN customers cu ON cu.id = c.customer_id
                 WHERE {where} ORDER BY {order}, c.id LIMIT ? OFFSET ?""",
             [*params, limit, offset],
@@ -251,7 +252,14 @@ class Store:
         self._change(conversation_id, "status", status.value, EventKind.STATUS, at, actor)
 
     def set_priority(self, conversation_id: int, priority: Priority, at: datetime, actor: str) -> None:
+        """A priority set by a person is theirs: automatic triage never overrides it."""
         self._change(conversation_id, "priority", priority.value, EventKind.PRIORITY, at, actor)
+        if actor != TRIAGE_ACTOR:
+            self._write(
+                lambda db: db.execute(
+                    "UPDATE conversations SET priority_source = 'agent' WHERE id = ?", [conversation_id]
+                )
+            )
 
     def assign(self, conversation_id: int, assignee: str | None, at: datetime, actor: str) -> None:
         self._change(conversation_id, "assignee", assignee, EventKind.ASSIGNED, at, actor)
@@ -638,6 +646,9 @@ class Store:
         )
 
 
+TRIAGE_ACTOR = "triage"
+_LATEST_SENTIMENT = """(SELECT m.sentiment FROM messages m WHERE m.conversation_id = c.id AND m.direction = 'in'
+      AND m.automated = 0 ORDER BY m.sent_at DESC, m.id DESC LIMIT 1)"""
 _PRIORITY_ORDER = "CASE c.priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END"
 
 
@@ -665,6 +676,9 @@ def _queue_where(flt: QueueFilter) -> tuple[str, list[Any]]:
     if flt.customer_id is not None:
         clauses.append("c.customer_id = ?")
         params.append(flt.customer_id)
+    if flt.sentiment_below is not None:
+        clauses.append(f"{_LATEST_SENTIMENT} <= ?")
+        params.append(flt.sentiment_below)
     if flt.conversation_ids is not None:
         ids = flt.conversation_ids or (-1,)
         clauses.append(f"c.id IN ({','.join(str(int(i)) for i in ids)})")
@@ -701,6 +715,7 @@ def _conversation(r: sqlite3.Row) -> Conversation:
         preview=r["preview"],
         sla_due_at=from_db_time(r["sla_due_at"]) if r["sla_due_at"] else None,
         sla_state=r["sla_state"],
+        sentiment=r["latest_sentiment"] if "latest_sentiment" in r.keys() else None,
     )
 
 

@@ -70,7 +70,7 @@ FR: dict[str, str] = {
     "Tag": "Étiquette",
     "Assign to me": "M'assigner",
     "Dashboard": "Tableau de bord",
-    "Queue": "File",
+    "Queue": "File d'attente",
     "Accounts": "Comptes",
     "up to date": "à jour",
     "syncing": "synchronisation",
@@ -97,6 +97,7 @@ FR: dict[str, str] = {
     "fulfilled": "tenu",
     "resumed": "reprise",
     "Mute notifications": "Couper les notifications",
+    "Unhappy customers": "Clients mécontents",
     "Notifications muted": "Notifications coupées",
     "Notifications on": "Notifications activées",
     "demo workspace: replies are kept in the outbox, nothing is sent":

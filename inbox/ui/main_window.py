@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from PySide6.QtCore import QByteArray, QItemSelectionModel, QModelIndex, QSettings, Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -26,6 +26,8 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QSplitter,
     QSystemTrayIcon,
+    QTabWidget,
+    QToolBar,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
@@ -65,6 +67,9 @@ SHORTCUTS = [
     ("Ctrl+Shift+P / S", "send and set pending / solve", "envoyer et mettre en attente / résoudre"),
     ("Esc", "back to the queue", "retour à la file"),
     ("m", "mute / unmute notifications", "couper / rétablir les notifications"),
+    ("Ctrl+K", "canned responses in the composer", "réponses types dans l'éditeur"),
+    ("Ctrl+1 / Ctrl+2", "queue / dashboard", "file / tableau de bord"),
+    ("Ctrl+,", "settings: accounts and SLA policies", "réglages : comptes et politiques SLA"),
     ("?", "this list", "cette liste"),
 ]
 
@@ -85,6 +90,9 @@ class MainWindow(QMainWindow):
         sla_details: SlaDetails | None = None,
         notices: Notices | None = None,
         on_tick: Callable[[], None] | None = None,
+        dashboard: QWidget | None = None,
+        open_settings: Callable[[], None] | None = None,
+        open_canned_manager: Callable[[], None] | None = None,
     ) -> None:
         super().__init__()
         self.repo = repo
@@ -172,8 +180,21 @@ class MainWindow(QMainWindow):
         outer = QVBoxLayout(central)
         outer.setContentsMargins(6, 6, 6, 6)
         outer.addWidget(self.banner)
-        outer.addWidget(splitter, 1)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(splitter, tr("Queue"))
+        self.dashboard = dashboard
+        if dashboard is not None:
+            self.tabs.addTab(dashboard, tr("Dashboard"))
+            signal = getattr(dashboard, "open_conversation", None)
+            if signal is not None:
+                signal.connect(self._open_from_dashboard)
+        outer.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
+        self._open_settings = open_settings
+        self._open_canned_manager = open_canned_manager
+        self.canned_picker: QWidget | None = None
+        self._build_toolbar()
         self.account_label = QLabel()
         self.statusBar().addPermanentWidget(self.account_label)
 
@@ -195,6 +216,48 @@ class MainWindow(QMainWindow):
         self.refresh_views()
         self._apply_search()
         self.show_accounts()
+
+    def _build_toolbar(self) -> None:
+        bar = QToolBar(self.tr_("Views"))
+        bar.setObjectName("main-toolbar")
+        bar.setMovable(False)
+        self.addToolBar(bar)
+        entries: list[tuple[str, str, Callable[[], None] | None]] = [
+            (self.tr_("Queue"), "Ctrl+1", lambda: self.tabs.setCurrentIndex(0)),
+            (self.tr_("Dashboard"), "Ctrl+2", (lambda: self.tabs.setCurrentIndex(1)) if self.dashboard else None),
+            (self.tr_("Canned responses"), "Ctrl+Shift+K", self._open_canned_manager),
+            (self.tr_("Settings"), "Ctrl+,", self._open_settings),
+        ]
+        for label, keys, slot in entries:
+            if slot is None:
+                continue
+            action = QAction(f"{label}  ({keys})", self)
+            action.setShortcut(QKeySequence(keys))
+            action.triggered.connect(slot)
+            bar.addAction(action)
+
+    def attach_canned(self, picker: QWidget) -> None:
+        """Ctrl+K in the composer opens the canned responses; the chosen text is inserted."""
+        self.canned_picker = picker
+        chosen = getattr(picker, "chosen", None)
+        if chosen is not None:
+            chosen.connect(self._insert_canned)
+        QShortcut(QKeySequence("Ctrl+K"), self.composer.editor).activated.connect(self.open_canned)
+
+    def open_canned(self) -> None:
+        if self.canned_picker is None or self._current is None:
+            return
+        messages = self.repo.messages(self._current.id)
+        lang = next((m.meta.get("lang") for m in reversed(messages) if m.meta.get("lang")), None)
+        self.canned_picker.open_for(lang)  # type: ignore[attr-defined]
+
+    def _insert_canned(self, text: str) -> None:
+        self.composer.editor.insertPlainText(text)
+        self.composer.editor.setFocus()
+
+    def _open_from_dashboard(self, conversation_id: int) -> None:
+        self.tabs.setCurrentIndex(0)
+        self.open_conversation(conversation_id)
 
     # -- views and queue ------------------------------------------------------------------------
 

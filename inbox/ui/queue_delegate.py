@@ -7,6 +7,7 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPalette
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from inbox.models import Conversation, Priority
+from inbox.triage import sentiment_marker
 from inbox.ui.i18n import Translator
 from inbox.ui.icons import icon
 from inbox.ui.queue_model import ConversationRole, QueueModel
@@ -77,6 +78,9 @@ class QueueDelegate(QStyledItemDelegate):
         painter.setFont(bold)
         painter.setPen(text_colour)
         name = one_line(conv.customer_name or self.tr_("no customer"), 60)
+        marker = sentiment_marker(conv.sentiment)
+        if marker:
+            name = f"{name}  {marker}"
         status = self.tr_(conv.status.value)
         head = QRect(left, rect.top() + 6, right - left - badge_w - 8, 22)
         painter.drawText(head, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,

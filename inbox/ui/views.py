@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from inbox.models import Channel, QueueFilter, QueueSort, Status
+from inbox.triage import NEGATIVE_BELOW
 
 ACTIVE = frozenset({Status.NEW, Status.OPEN})
 NOT_CLOSED = frozenset({Status.NEW, Status.OPEN, Status.PENDING, Status.SOLVED})
@@ -23,6 +24,7 @@ def standard_views(agent: str) -> list[QueueView]:
         QueueView("mine", "Mine", QueueFilter(statuses=ACTIVE | {Status.PENDING}, assignee=agent)),
         QueueView("open", "All open", QueueFilter(statuses=ACTIVE)),
         QueueView("at_risk", "SLA at risk", QueueFilter(statuses=ACTIVE, sla_states=frozenset({"warning", "breached"}))),
+        QueueView("unhappy", "Unhappy customers", QueueFilter(statuses=ACTIVE, sentiment_below=NEGATIVE_BELOW)),
         QueueView("pending", "Pending", QueueFilter(statuses=frozenset({Status.PENDING}))),
         QueueView("solved", "Solved", QueueFilter(statuses=frozenset({Status.SOLVED}), sort=QueueSort.NEWEST)),
     ]
