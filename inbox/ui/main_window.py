@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (
     QSplitter,
     QSystemTrayIcon,
     QTabWidget,
-    QToolBar,
     QTextBrowser,
+    QToolBar,
     QVBoxLayout,
     QWidget,
 )
