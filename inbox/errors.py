@@ -29,7 +29,15 @@ class AuthError(ProviderError):
 
 
 class TransientError(ProviderError):
-    """Network down, timeout, 5xx: try again later with backoff."""
+    """Network down, timeout, 5xx: try again later with backoff.
+
+    ``unsure`` is set when the request may have reached the service before the failure (the
+    answer was lost): a reply that failed so is never sent again blindly ("may have been sent").
+    """
+
+    def __init__(self, message: str, *, unsure: bool = False) -> None:
+        super().__init__(message)
+        self.unsure = unsure
 
 
 class RateLimited(TransientError):

@@ -405,6 +405,17 @@ class Outbox:
         )
         try:
             provider_id = await sender.send(draft)
+        except TransientError as exc:
+            if not exc.unsure:
+                return await self._failure(item, exc, report, attempts=attempts)
+            # The request may have reached the service: never post it again blindly. Where the
+            # provider can tell (email: the Sent folder) the next flush checks; else the agent.
+            log.warning("reply %s may have been sent: %s", draft.local_id, exc)
+            report.uncertain += 1
+            if isinstance(sender, SupportsDeliveryCheck):
+                self._not_before[draft.local_id] = self._clock() + timedelta(seconds=self._retry_delay(attempts))
+                return await self._set(draft, OutboxState.SENDING, f"may have been sent ({exc})")
+            return await self._set(draft, OutboxState.UNCERTAIN, f"may have been sent ({exc})")
         except ProviderError as exc:
             return await self._failure(item, exc, report, attempts=attempts)
         log.info("reply %s sent on %s", draft.local_id, draft.account_id)

@@ -107,8 +107,9 @@ def decode_json(response: httpx.Response, service: str) -> object:
     try:
         return response.json()
     except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as exc:
+        # The service answered (and may have acted on the request) but the body was cut.
         raise TransientError(
-            f"{service}: invalid JSON from {_safe_url(response.request.url)} ({exc})"
+            f"{service}: invalid JSON from {_safe_url(response.request.url)} ({exc})", unsure=True
         ) from exc
 
 
@@ -120,9 +121,11 @@ def provider_failures(service: str) -> Iterator[None]:
     except ProviderError:
         raise
     except httpx.TimeoutException as exc:
-        raise TransientError(f"{service}: timed out ({type(exc).__name__})") from exc
+        sent = not isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout))
+        raise TransientError(f"{service}: timed out ({type(exc).__name__})", unsure=sent) from exc
     except (httpx.TransportError, httpx.StreamError) as exc:
-        raise TransientError(f"{service}: network error ({type(exc).__name__})") from exc
+        sent = not isinstance(exc, (httpx.ConnectError, httpx.UnsupportedProtocol, httpx.ProxyError))
+        raise TransientError(f"{service}: network error ({type(exc).__name__})", unsure=sent) from exc
     except smtplib.SMTPAuthenticationError as exc:
         raise AuthError(f"{service}: sign-in refused ({exc.smtp_code})") from exc
     except smtplib.SMTPResponseException as exc:
@@ -133,8 +136,10 @@ def provider_failures(service: str) -> Iterator[None]:
         raise PermanentError(text) from exc
     except smtplib.SMTPRecipientsRefused as exc:
         raise PermanentError(f"{service}: recipients refused {list(exc.recipients)}") from exc
-    except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError) as exc:
-        raise TransientError(f"{service}: SMTP connection lost ({exc})") from exc
+    except smtplib.SMTPConnectError as exc:
+        raise TransientError(f"{service}: SMTP connection refused ({exc})") from exc
+    except smtplib.SMTPServerDisconnected as exc:
+        raise TransientError(f"{service}: SMTP connection lost ({exc})", unsure=True) from exc
     except imaplib.IMAP4.abort as exc:
         raise TransientError(f"{service}: IMAP connection lost ({exc})") from exc
     except imaplib.IMAP4.error as exc:
@@ -144,7 +149,10 @@ def provider_failures(service: str) -> Iterator[None]:
         raise PermanentError(f"{service}: IMAP error ({text})") from exc
     except ssl.SSLError as exc:
         raise TransientError(f"{service}: TLS error ({exc.reason})") from exc
-    except (ConnectionError, TimeoutError, socket.gaierror, OSError) as exc:
-        raise TransientError(f"{service}: network error ({type(exc).__name__})") from exc
+    except (ConnectionRefusedError, socket.gaierror) as exc:
+        raise TransientError(f"{service}: cannot connect ({type(exc).__name__})") from exc
+    except (ConnectionError, TimeoutError, OSError) as exc:
+        # Reset, broken pipe or a timeout mid-conversation: what was sent may have arrived.
+        raise TransientError(f"{service}: network error ({type(exc).__name__})", unsure=True) from exc
     except Exception as exc:  # the contract: anything else is a bug, kept as the cause
         raise ProviderBug(f"{service}: unexpected {type(exc).__name__}") from exc

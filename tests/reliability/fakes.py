@@ -137,6 +137,7 @@ class FlakyProvider(_Base):
             return f"posted:{draft.local_id}"
         if kind == "drop_after_post":  # the service took it; the answer never came back
             self.service.delivered.append(draft.local_id)
-            raise TransientError("fake: connection dropped after the post was sent")
+            # as inbox.providers.failures maps a connection lost while waiting for the answer
+            raise TransientError("fake: connection dropped after the post was sent", unsure=True)
         _raise(kind, self.service.rng.uniform(1, 120))
         raise AssertionError("unreachable")

@@ -307,24 +307,13 @@ def test_sigkill_during_sync_loses_nothing_and_sends_nothing_twice(
     assert kills >= figures.KILLS_INGEST + figures.KILLS_SEND - LANES
     by_channel = {channel_of[token].value for token in twice}
     assert by_channel <= {"email"}, f"delivered more than once: {twice}"
-    if twice:  # the known gap, shown in the summary until inbox/providers/email is fixed
-        pytest.xfail(
-            f"{len(twice)} email replies delivered twice: killed after SMTP accepted them and "
-            "before the Sent copy, was_delivered() answered False (see test_email_crash_window)"
-        )
+    assert not twice, f"delivered more than once: {twice}"
 
 
 class _Crash(BaseException):
     """The process dies here (nothing after this line of the provider runs)."""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="EmailProvider.was_delivered answers False when the Sent copy is missing, so a reply "
-    "whose process died after SMTP accepted it (before the Sent copy) is sent again; answering "
-    "None ('may have been sent') in inbox/providers/email/provider.py would close the gap",
-)
 def test_email_crash_window_after_smtp_before_the_sent_copy(
     tmp_path: Path, dovecot_server: DovecotServer, smtp_server: SmtpServer
 ) -> None:
@@ -369,3 +358,4 @@ def test_email_crash_window_after_smtp_before_the_sent_copy(
     store.close()
     assert state is not None
     assert len(smtp_server.messages) == 1, f"sent {len(smtp_server.messages)} times"
+    assert state.state is OutboxState.UNCERTAIN  # shown to the agent as "may have been sent"

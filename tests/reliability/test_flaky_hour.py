@@ -92,7 +92,7 @@ def run_flaky_hour(tmp_path: Path, kinds_off: frozenset[str]) -> tuple[Store, Fl
 
 
 def test_an_hour_of_faults_ends_with_the_store_equal_to_the_service(tmp_path: Path) -> None:
-    # A post whose answer is lost is covered by the xfail test below.
+    # A post whose answer is lost is covered by the test below.
     store, service_side, steps = run_flaky_hour(tmp_path, frozenset({"drop_after_post"}))
     stored = Counter(
         r["provider_id"]
@@ -120,12 +120,6 @@ def test_an_hour_of_faults_ends_with_the_store_equal_to_the_service(tmp_path: Pa
     store.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="inbox/outbox.py retries a send that failed with TransientError after the request "
-    "left (answer lost): the reply goes out twice; it should become 'may have been sent'",
-)
 def test_a_post_whose_answer_was_lost_is_not_sent_again(tmp_path: Path) -> None:
     store = Store.open(tmp_path / "inbox.db")
     store.save_account(X)

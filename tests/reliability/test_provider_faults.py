@@ -468,12 +468,6 @@ def test_smtp_5xx_fails_with_the_servers_reason(
     figures.add("provider_faults_injected", 1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="inbox/outbox.py retries a send whose answer was lost (TransientError after the "
-    "POST reached X): the reply is posted twice; it should become 'may have been sent'",
-)
 def test_x_post_whose_answer_is_dropped_is_not_posted_twice(tmp_path: Path, fake_x: FakeX) -> None:
     store = Store.open(tmp_path / "inbox.db")
     store.save_account(X_ACCOUNT)

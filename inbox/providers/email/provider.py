@@ -304,11 +304,13 @@ class EmailProvider:
         imap.append(conn, self._sent_folder(conn), raw, self._now())
 
     async def was_delivered(self, draft: Draft) -> bool | None:
-        """True when the Sent folder holds this draft's Message-ID; None if it cannot tell."""
+        """True when the Sent folder holds this draft's Message-ID, else None ("may have been
+        sent"): a process can die after the SMTP server accepted a reply and before its copy
+        reached Sent, so a missing copy never proves the reply did not go out."""
 
         def search() -> bool | None:
             conn = self._connection()
-            return imap.contains_message_id(conn, self._sent_folder(conn), draft.local_id)
+            return imap.contains_message_id(conn, self._sent_folder(conn), draft.local_id) or None
 
         return await self._run(search)
 
