@@ -10,8 +10,6 @@ from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import pytest
-
 from inbox.models import Author, Channel, Direction, IdentityKind, Message, OutboxState, Surface
 from inbox.store.repository import Store
 from inbox.sync import AccountState, SyncService
