@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-from inbox import sla
+from inbox import crisis, sla
+from inbox import triage as triage_module
 from inbox.models import Priority
 from inbox.sla_holidays import country_holidays
 from inbox.sla_policy import PolicySet, default_policies, load_policies
@@ -137,7 +138,6 @@ def triage_pass(store: Store, now: datetime, *, batch: int = 200, batches: int =
     """The background triage: score the sentiment of new customer messages (a few batches, so
     it never holds the store for long), apply the priority rules, and look for a crisis.
     Returns the id of a new crisis alert, if one was raised."""
-    from inbox.cli.report_commands import check_crisis, run_triage
     from inbox.sentiment_textblob import analyse
     from inbox.store.analytics import score_pending
 
@@ -146,3 +146,42 @@ def triage_pass(store: Store, now: datetime, *, batch: int = 200, batches: int =
             break
     run_triage(store, now)
     return check_crisis(store, now)
+
+
+TRIAGE_SETTING = "triage_rules"
+
+
+def rules_text(store: Store) -> str:
+    """The priority rules in force (as the team lead loaded them, else the defaults)."""
+    from inbox import triage
+
+    return store.setting(TRIAGE_SETTING) or triage.DEFAULT_RULES
+
+
+def run_triage(store: Store, at: datetime) -> list[triage_module.TriageResult]:
+    """Score every open conversation and apply the priorities no agent set."""
+    from inbox import triage
+    from inbox.store import analytics
+
+    rules = triage.load_rules(rules_text(store), "stored triage rules")
+    results = [triage.evaluate(item, rules) for item in analytics.triage_inputs(store, at)]
+    analytics.apply_triage(store, results, at)
+    return results
+
+
+def check_crisis(store: Store, now: datetime, rules: crisis.CrisisRules | None = None) -> int | None:
+    """Record a crisis alert if the window ending ``now`` is a burst and none is already open
+    for it; returns the new alert's id."""
+    from datetime import timedelta
+
+    from inbox.store import analytics
+
+    rules = rules or crisis.CrisisRules()
+    since = now - timedelta(days=rules.baseline_days) - rules.window
+    found = crisis.detect(analytics.crisis_signals(store, since), now, rules)
+    if found is None:
+        return None
+    recent = [a for a in analytics.alerts(store) if a.kind == "crisis" and now - a.at < rules.window]
+    if recent:
+        return None
+    return analytics.record_alert(store, "crisis", now, found.detail())

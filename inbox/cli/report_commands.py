@@ -11,7 +11,7 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from inbox import assignment, crisis, reports, triage
+from inbox import assignment, reports, triage
 from inbox.cli.commands import _add, open_store
 from inbox.cli.operations import parse_instant
 from inbox.cli.output import emit_json, iso, table
@@ -19,8 +19,8 @@ from inbox.errors import InputError
 from inbox.models import Channel, Priority
 from inbox.store import analytics
 from inbox.store.repository import Store
+from inbox.workspace import TRIAGE_SETTING, check_crisis, rules_text, run_triage
 
-TRIAGE_SETTING = "triage_rules"
 ROUND_ROBIN_SETTING = "assign_round_robin_last"
 ACTOR = "cli"
 
@@ -249,9 +249,6 @@ def cmd_assign_new(args: argparse.Namespace) -> int:
     return 0
 
 
-def rules_text(store: Store) -> str:
-    return store.setting(TRIAGE_SETTING) or triage.DEFAULT_RULES
-
 
 def cmd_triage_show(args: argparse.Namespace) -> int:
     print(rules_text(open_store(args)).rstrip())
@@ -268,13 +265,6 @@ def cmd_triage_load(args: argparse.Namespace) -> int:
     print(triage.describe(rules))
     return 0
 
-
-def run_triage(store: Store, at: datetime) -> list[triage.TriageResult]:
-    """Score every open conversation and apply the priorities no agent set."""
-    rules = triage.load_rules(rules_text(store), "stored triage rules")
-    results = [triage.evaluate(item, rules) for item in analytics.triage_inputs(store, at)]
-    analytics.apply_triage(store, results, at)
-    return results
 
 
 def cmd_triage_run(args: argparse.Namespace) -> int:
@@ -317,23 +307,6 @@ def cmd_sentiment(args: argparse.Namespace) -> int:
         )
     return 0
 
-
-def check_crisis(
-    store: Store, now: datetime, rules: crisis.CrisisRules | None = None
-) -> int | None:
-    """Record a crisis alert if the window ending ``now`` is a burst and none is already open
-    for it; returns the new alert's id."""
-    rules = rules or crisis.CrisisRules()
-    since = now - timedelta(days=rules.baseline_days) - rules.window
-    found = crisis.detect(analytics.crisis_signals(store, since), now, rules)
-    if found is None:
-        return None
-    recent = [
-        a for a in analytics.alerts(store) if a.kind == "crisis" and now - a.at < rules.window
-    ]
-    if recent:
-        return None
-    return analytics.record_alert(store, "crisis", now, found.detail())
 
 
 def cmd_alerts(args: argparse.Namespace) -> int:

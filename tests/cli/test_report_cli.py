@@ -129,6 +129,10 @@ def test_triage_show_load_run_and_agent_priority(
 
 
 def test_sentiment_and_alerts(capsys: pytest.CaptureFixture[str], db: Path) -> None:
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:  # the demo comes scored; start from unscored messages
+        conn.execute("UPDATE messages SET sentiment = NULL, lang = NULL")
     code, out, _ = run(capsys, db, "sentiment", "--run", "--batch", "50", "--json")
     assert code == 0 and json.loads(out)["scored_now"] == 50
     code, out, _ = run(capsys, db, "sentiment", "--run", "--all", "--json")
