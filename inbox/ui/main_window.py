@@ -186,6 +186,7 @@ class MainWindow(QMainWindow):
         self.dashboard = dashboard
         if dashboard is not None:
             self.tabs.addTab(dashboard, tr("Dashboard"))
+            self.tabs.currentChanged.connect(self._tab_changed)
             signal = getattr(dashboard, "open_conversation", None)
             if signal is not None:
                 signal.connect(self._open_from_dashboard)
@@ -254,6 +255,12 @@ class MainWindow(QMainWindow):
     def _insert_canned(self, text: str) -> None:
         self.composer.editor.insertPlainText(text)
         self.composer.editor.setFocus()
+
+    def _tab_changed(self, index: int) -> None:
+        if self.dashboard is not None and self.tabs.widget(index) is self.dashboard:
+            refresh = getattr(self.dashboard, "refresh", None)
+            if refresh is not None:
+                refresh()
 
     def _open_from_dashboard(self, conversation_id: int) -> None:
         self.tabs.setCurrentIndex(0)
@@ -512,6 +519,10 @@ class MainWindow(QMainWindow):
         if self._on_tick is not None:
             self._on_tick()
             self.model.reload()
+        if self.dashboard is not None and self.tabs.currentWidget() is self.dashboard:
+            refresh = getattr(self.dashboard, "refresh", None)
+            if refresh is not None:
+                refresh()  # the team lead's view stays live while it is shown
         if self._notices is None:
             return
         for title, text, cid in self._notices():

@@ -120,3 +120,20 @@ def test_merging_customers_from_the_panel_keeps_every_conversation(qtbot: object
     window.customer.merge_into(other.customer_id)
     assert len(store.customer_conversations(other.customer_id)) == before
     assert window.customer.history.count() == before
+
+
+def test_dashboard_tab_clicks_through_to_the_conversation(qtbot: object, store: Store) -> None:
+    from inbox.app import build_window
+
+    window = build_window(store, language="en")
+    assert isinstance(window, MainWindow)
+    qtbot.addWidget(window)  # type: ignore[attr-defined]
+    window.show()
+    window.tabs.setCurrentIndex(1)
+    assert window.tabs.currentWidget() is window.dashboard
+    target = store.queue(QueueFilter(), limit=5)[3]
+    window.dashboard.open_conversation.emit(target.id)  # type: ignore[union-attr]
+    assert window.tabs.currentIndex() == 0
+    current = window.current_conversation()
+    assert current is not None and current.id == target.id
+    window.close()
