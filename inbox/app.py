@@ -133,6 +133,7 @@ def build_window(
         dashboard=dashboard,
         open_settings=open_settings,
         open_canned_manager=open_canned_manager,
+        original_source=workspace.original,
     )
 
     def context() -> dict[str, str]:

@@ -98,6 +98,16 @@ class Workspace:
 
         return weighted_length(text)
 
+    def original(self, message_id: int) -> tuple[str, list[tuple[str, str, bool]]]:
+        """A mail's sanitised HTML (remote content blocked) and where each of its links goes."""
+        from inbox.providers.email.sanitize import sanitize_html
+        from inbox.providers.email.sanitize_links import link_targets, misleading
+
+        message = self.store.message(message_id)
+        source = message.html or ""
+        safe = sanitize_html(source, allow_remote=False)
+        return safe, [(text, href, misleading(text, href)) for text, href in link_targets(source)]
+
     def sla_details(self, conversation_id: int) -> tuple[list[sla.TargetStatus], list[sla.SlaLogEntry]]:
         """Every target of one conversation now, and its SLA history, for the conversation view."""
         now = self.clock()

@@ -98,6 +98,11 @@ FR: dict[str, str] = {
     "resumed": "reprise",
     "Mute notifications": "Couper les notifications",
     "Unhappy customers": "Clients mécontents",
+    "Original formatting": "Mise en forme d'origine",
+    "Show original formatting": "Afficher la mise en forme d'origine",
+    "links open nothing from here": "aucun lien ne s'ouvre d'ici",
+    "Where the links go": "Où mènent les liens",
+    "misleading": "trompeur",
     "Notifications muted": "Notifications coupées",
     "Notifications on": "Notifications activées",
     "demo workspace: replies are kept in the outbox, nothing is sent":

@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from PySide6.QtCore import QByteArray, QItemSelectionModel, QModelIndex, QSettings, Qt, QTimer
+from PySide6.QtCore import QByteArray, QItemSelectionModel, QModelIndex, QSettings, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
@@ -40,6 +40,7 @@ from inbox.ui.composer import Composer
 from inbox.ui.customer_panel import CustomerPanel
 from inbox.ui.i18n import Translator
 from inbox.ui.icons import icon
+from inbox.ui.original_view import OriginalSource, OriginalView
 from inbox.ui.queue_delegate import QueueDelegate
 from inbox.ui.queue_model import QueueModel
 from inbox.ui.thread_html import render_thread
@@ -93,6 +94,7 @@ class MainWindow(QMainWindow):
         dashboard: QWidget | None = None,
         open_settings: Callable[[], None] | None = None,
         open_canned_manager: Callable[[], None] | None = None,
+        original_source: OriginalSource | None = None,
     ) -> None:
         super().__init__()
         self.repo = repo
@@ -144,6 +146,8 @@ class MainWindow(QMainWindow):
         self.thread_view.setAccessibleName("Thread")
         self.thread_view.setOpenLinks(False)
         self.thread_view.setOpenExternalLinks(False)
+        self.thread_view.anchorClicked.connect(self._anchor)
+        self._original_source = original_source
         self.composer = Composer(tr, weighted_length)
         self.composer.send_requested.connect(self._send)
         self.composer.draft_changed.connect(self._draft_changed)
@@ -255,6 +259,13 @@ class MainWindow(QMainWindow):
     def _insert_canned(self, text: str) -> None:
         self.composer.editor.insertPlainText(text)
         self.composer.editor.setFocus()
+
+    def _anchor(self, url: QUrl) -> None:
+        """Links in the thread never open a browser: only our own actions are followed."""
+        if url.scheme() == "inbox" and url.path().startswith("original/") and self._original_source:
+            message_id = int(url.path().split("/", 1)[1])
+            self.original = OriginalView(self._original_source, message_id, self.tr_, self)
+            self.original.show()
 
     def _tab_changed(self, index: int) -> None:
         if self.dashboard is not None and self.tabs.widget(index) is self.dashboard:

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from inbox.models import Conversation, Direction, StoredMessage, Surface
 from inbox.sla import SlaLogEntry, TargetStatus
 from inbox.ui.i18n import Translator
+from inbox.ui.original_view import blocked_notice
 from inbox.ui.text import countdown, html_text, one_line
 
 SURFACE_LABELS = {
@@ -117,8 +118,8 @@ def render_thread(
         if m.subject and m.surface in (Surface.EMAIL, Surface.FORM):
             parts.append(f"<div style='font-weight:600; margin-top:4px'>{html.escape(one_line(m.subject, 200))}</div>")
         parts.append(f"<div style='margin-top:4px'>{html_text(m.text.strip())}</div>")
-        if m.html and "data-inbox-blocked" in m.html:
-            parts.append(f"<div style='color:{dim}; font-size:9pt'>⛔ {tr('Remote content blocked')}</div>")
+        if m.html:
+            parts.append(blocked_notice(m.id, tr, dim))
         if m.attachments:
             files = ", ".join(
                 html.escape(one_line(a.filename or a.content_type, 80))
