@@ -196,6 +196,35 @@ class SettingsBackend:
             return check_message(exc)
         return None
 
+    async def sign_in(
+        self, kind: str, settings: Mapping[str, str], open_browser: Callable[[str], object] | None = None
+    ) -> str:
+        """Browser sign-in (X: OAuth 2.0 with PKCE and a loopback redirect). The tokens go to the
+        secret store under the account's real id, and the account is saved; returns its id.
+        Raises InputError for a kind without browser sign-in, and the provider's errors."""
+        if kind != "x":
+            raise InputError("sign-in", "browser sign-in is for X accounts; other accounts use the form")
+        import webbrowser
+
+        held = MemorySecretStore()
+        pending = Account("twitter:sign-in", Channel.TWITTER, "sign-in", settings={**settings, "provider": kind})
+        provider = build_provider(pending, held, self._http, factories=self._factories)
+        authorize = settings.get("authorize_url", "").strip()
+        async with provider:
+            sign_in = getattr(provider, "sign_in")
+            extra = {"authorize_base": authorize} if authorize else {}
+            user_id, username = await sign_in(open_browser or webbrowser.open, **extra)
+        account_id = f"twitter:{user_id}"
+        for name in ("access_token", "refresh_token", "expires_at"):
+            value = held.get(pending.id, name)
+            if value:
+                self._secrets.set(account_id, name, value)
+        clean = {k: v for k, v in settings.items() if k != "authorize_url"}
+        clean.update({"provider": kind, "user_id": user_id, "username": username})
+        self._store.save_account(Account(account_id, Channel.TWITTER, f"@{username}", frozenset({user_id}), clean))
+        self._store.set_account_state(account_id, "idle", "")
+        return account_id
+
     # -- SLA policies ---------------------------------------------------------------------------
 
     def policies_text(self) -> str:

@@ -103,6 +103,9 @@ FR: dict[str, str] = {
     "links open nothing from here": "aucun lien ne s'ouvre d'ici",
     "Where the links go": "Où mènent les liens",
     "misleading": "trompeur",
+    "Sign in with X in the browser": "Se connecter à X dans le navigateur",
+    "Finish signing in in your browser…": "Terminez la connexion dans votre navigateur…",
+    "Signed in": "Connecté",
     "Notifications muted": "Notifications coupées",
     "Notifications on": "Notifications activées",
     "demo workspace: replies are kept in the outbox, nothing is sent":

@@ -84,6 +84,8 @@ class SettingsBackend(Protocol):
 
     def country_holidays(self, country: str, years: range) -> set[date]: ...
 
+    async def sign_in(self, kind: str, settings: Mapping[str, str]) -> str: ...
+
 
 class SettingsDialog(QDialog):
     """Accounts and SLA policies. Signals: ``accounts_changed()``, ``policies_applied()``."""
@@ -164,10 +166,14 @@ class SettingsDialog(QDialog):
         actions = QHBoxLayout()
         self.test_button = QPushButton(tr("Test connection"))
         self.save_button = QPushButton(tr("Save account"))
+        self.sign_in_button = QPushButton(tr("Sign in with X in the browser"))
+        self.sign_in_button.setAccessibleName(tr("Sign in with X in the browser"))
+        self.sign_in_button.clicked.connect(self._sign_in_clicked)
         self.check_result = QLabel()
         self.check_result.setWordWrap(True)
         self.check_result.setAccessibleName(tr("Connection test result"))
         actions.addWidget(self.check_result, 1)
+        actions.addWidget(self.sign_in_button)
         actions.addWidget(self.test_button)
         actions.addWidget(self.save_button)
         add.addLayout(actions)
@@ -196,6 +202,8 @@ class SettingsDialog(QDialog):
         if spec is None:
             return
         self.account_form = AccountForm(spec, self._tr, self.add_form)
+        if hasattr(self, "sign_in_button"):
+            self.sign_in_button.setVisible(spec.kind == "x")
         for widget in self.account_form.inputs.values():
             signal = widget.toggled if isinstance(widget, QCheckBox) else widget.textEdited
             signal.connect(lambda *_: self.show_result(""))
@@ -245,6 +253,36 @@ class SettingsDialog(QDialog):
             self.show_result(self._tr("Connected"), ok=True)
         else:
             self.show_result(self._message(message))
+
+    def _sign_in_clicked(self) -> None:
+        """X: OAuth in the system browser; the account is saved once X says who it is."""
+        if self.account_form is None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.show_result(self._tr("cannot test now: the app's event loop is not running"))
+            return
+        settings = {name: self.account_form.value(name) for name in self.account_form.inputs}
+        self._cancel_check()
+        self.sign_in_button.setEnabled(False)
+        self.check_result.setStyleSheet("")
+        self.check_result.setText(self._tr("Finish signing in in your browser…"))
+        self._check_task = loop.create_task(self._run_sign_in(self.account_form.spec.kind, settings))
+
+    async def _run_sign_in(self, kind: str, settings: dict[str, str]) -> None:
+        try:
+            account_id = await self._backend.sign_in(kind, settings)
+        except Exception as exc:  # shown inline, never a modal inside a coroutine
+            self.show_result(self._message(str(exc)))
+        else:
+            self.show_result(f"{self._tr('Signed in')}: {account_id}", ok=True)
+            self.refresh_accounts()
+            self.accounts_changed.emit()
+        finally:
+            if self._check_task is asyncio.current_task():
+                self._check_task = None
+            self.sign_in_button.setEnabled(True)
 
     def _message(self, message: str) -> str:
         """Translate a backend message: whole, else the phrase before its detail."""
