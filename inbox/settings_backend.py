@@ -211,7 +211,7 @@ class SettingsBackend:
         provider = build_provider(pending, held, self._http, factories=self._factories)
         authorize = settings.get("authorize_url", "").strip()
         async with provider:
-            sign_in = getattr(provider, "sign_in")
+            sign_in = provider.sign_in
             extra = {"authorize_base": authorize} if authorize else {}
             user_id, username = await sign_in(open_browser or webbrowser.open, **extra)
         account_id = f"twitter:{user_id}"
