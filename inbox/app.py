@@ -92,8 +92,8 @@ def build_window(
     ensure_defaults(store)
     tr = Translator(language)
 
-    def send(conversation_id: int, text: str, note: bool, then_status: str) -> None:
-        workspace.send_reply(conversation_id, text, note, then_status)
+    def send(conversation_id: int, text: str, note: bool, then_status: str, privately: bool) -> None:
+        workspace.send_reply(conversation_id, text, note, then_status, privately)
         if after_send is not None:
             after_send()
 

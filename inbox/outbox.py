@@ -157,7 +157,8 @@ def compose_reply(
     dm: bool = False,
     uid: str | None = None,
 ) -> Draft:
-    """The reply to ``conversation`` on the surface its customer used (``dm``: move X to DM)."""
+    """The reply to ``conversation`` on the surface its customer used (``dm``: move a public X
+    post to DM, or answer a Facebook comment privately in Messenger)."""
     if not text.strip():
         raise InputError("reply", "the reply is empty")
     last = _last_inbound(messages)
@@ -186,7 +187,9 @@ def compose_reply(
     if last.surface is Surface.MESSENGER:
         return replace(base, thread_key=last.thread_key)
     if dm:
-        raise InputError("--dm", "a Facebook comment is answered in its comment thread")
+        # A private reply: Messenger to the commenter, addressed by the comment (Graph's
+        # recipient.comment_id); no thread key, since no Messenger thread exists yet.
+        return replace(base, surface=Surface.MESSENGER, reply_to_id=last.provider_id, thread_key=None)
     return replace(base, reply_to_id=last.provider_id, thread_key=last.thread_key)
 
 

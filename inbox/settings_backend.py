@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from importlib import resources
+from typing import Any, cast
 
 import httpx
 
@@ -211,7 +212,7 @@ class SettingsBackend:
         provider = build_provider(pending, held, self._http, factories=self._factories)
         authorize = settings.get("authorize_url", "").strip()
         async with provider:
-            sign_in = provider.sign_in
+            sign_in = cast(Any, provider).sign_in  # XProvider's own ability, not the contract's
             extra = {"authorize_base": authorize} if authorize else {}
             user_id, username = await sign_in(open_browser or webbrowser.open, **extra)
         account_id = f"twitter:{user_id}"

@@ -79,13 +79,16 @@ class Workspace:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.outbox = Outbox(store, clock=self.clock)
 
-    def send_reply(self, conversation_id: int, text: str, note: bool, then_status: str) -> None:
+    def send_reply(
+        self, conversation_id: int, text: str, note: bool, then_status: str, privately: bool = False
+    ) -> None:
         """Commit a reply to the outbox (or a private note) and return at once; the sync
-        service sends it. ``then_status`` is applied by the caller."""
+        service sends it. ``privately``: move a public post to DM / a comment to Messenger.
+        ``then_status`` is applied by the caller."""
         if note:
             self.outbox.note(conversation_id, text, self.agent)
         else:
-            self.outbox.reply(conversation_id, text)
+            self.outbox.reply(conversation_id, text, dm=privately)
         self.refresh_sla(self.clock(), [conversation_id])
 
     def refresh_sla(self, now: datetime, ids: Sequence[int] | None = None) -> int:

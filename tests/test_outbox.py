@@ -164,8 +164,9 @@ def test_messenger_goes_to_the_psid_and_comments_to_the_comment() -> None:
     comment = stored(2, PAGE, Surface.COMMENT, provider_id="777_1_99", thread_key="fb:post:1")
     draft = compose_reply(conversation(PAGE, Surface.COMMENT), [comment], [PAGE], "Thanks")
     assert draft.surface is Surface.COMMENT and draft.reply_to_id == "777_1_99"
-    with pytest.raises(InputError, match="comment"):
-        compose_reply(conversation(PAGE, Surface.COMMENT), [comment], [PAGE], "x", dm=True)
+    private = compose_reply(conversation(PAGE, Surface.COMMENT), [comment], [PAGE], "x", dm=True)
+    assert private.surface is Surface.MESSENGER and private.thread_key is None
+    assert private.reply_to_id == "777_1_99"  # Graph's recipient.comment_id
 
 
 def test_notes_and_automated_mail_are_not_answered() -> None:

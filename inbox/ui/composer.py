@@ -38,9 +38,13 @@ class Composer(QWidget):
         self.limit = QLabel()
         self.note = QCheckBox(tr("Private note (only the team sees it)"))
         self.note.toggled.connect(self._update_limits)
+        self.private = QCheckBox(tr("Reply privately"))
+        self.private.setToolTip(tr("Move a public post to a direct message (X) or answer a comment in Messenger"))
+        self.private.toggled.connect(self._update_limits)
         top.addWidget(self.surface)
         top.addStretch(1)
         top.addWidget(self.limit)
+        top.addWidget(self.private)
         top.addWidget(self.note)
         layout.addLayout(top)
         self.editor = QPlainTextEdit()
@@ -73,6 +77,8 @@ class Composer(QWidget):
         self.editor.setPlainText(draft)
         self.editor.blockSignals(False)
         self.note.setChecked(False)
+        self.private.setChecked(False)
+        self.private.setVisible(conv is not None and conv.surface in (Surface.MENTION, Surface.COMMENT))
         self.setEnabled(conv is not None)
         self._update_limits()
 
@@ -83,6 +89,10 @@ class Composer(QWidget):
     def surface_label(self) -> str:
         if self._conv is None or self._conv.surface is None:
             return ""
+        if self.private.isChecked() and self._conv.surface is Surface.MENTION:
+            return self._tr("Reply by DM")
+        if self.private.isChecked() and self._conv.surface is Surface.COMMENT:
+            return self._tr("Reply on Messenger")
         return {
             Surface.MENTION: self._tr("Reply as public post"),
             Surface.DM: self._tr("Reply by DM"),
@@ -100,7 +110,7 @@ class Composer(QWidget):
         allowed = bool(text.strip())
         if conv is None or self.note.isChecked():
             self.limit.clear()
-        elif conv.surface is Surface.MENTION:
+        elif conv.surface is Surface.MENTION and not self.private.isChecked():
             left = X_LIMIT - self._weighted(text)
             self.limit.setText(f"{left} {self._tr('characters left')}")
             if left < 0:

@@ -106,6 +106,9 @@ FR: dict[str, str] = {
     "Sign in with X in the browser": "Se connecter à X dans le navigateur",
     "Finish signing in in your browser…": "Terminez la connexion dans votre navigateur…",
     "Signed in": "Connecté",
+    "Reply privately": "Répondre en privé",
+    "Move a public post to a direct message (X) or answer a comment in Messenger":
+        "Passer un message public en message privé (X) ou répondre à un commentaire par Messenger",
     "Notifications muted": "Notifications coupées",
     "Notifications on": "Notifications activées",
     "demo workspace: replies are kept in the outbox, nothing is sent":

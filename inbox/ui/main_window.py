@@ -46,7 +46,7 @@ from inbox.ui.queue_model import QueueModel
 from inbox.ui.thread_html import render_thread
 from inbox.ui.views import QueueView, channel_views, standard_views, tag_view
 
-SendReply = Callable[[int, str, bool, str], None]
+SendReply = Callable[[int, str, bool, str, bool], None]  # conversation, text, note, then, privately
 Clock = Callable[[], datetime]
 SlaDetails = Callable[[int], tuple[list[TargetStatus], list[SlaLogEntry]]]
 Notices = Callable[[], list[tuple[str, str, int]]]
@@ -451,7 +451,8 @@ class MainWindow(QMainWindow):
         if self._current is None or self._send_reply is None:
             return
         conv_id = self._current.id
-        self._send_reply(conv_id, text, note, then_status)
+        privately = self.composer.private.isVisible() and self.composer.private.isChecked()
+        self._send_reply(conv_id, text, note, then_status, privately)
         self.repo.save_draft(conv_id, "", self.clock())
         if then_status:
             self.repo.set_status(conv_id, Status(then_status), self.clock(), self.agent)

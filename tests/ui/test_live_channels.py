@@ -32,6 +32,7 @@ def reply_from_window(
     pick: Callable[[Store], int],
     delivered: Callable[[], int],
     text: str,
+    privately: bool = False,
 ) -> None:
     live: LiveSync | None = None
     window = build_window(store, language="en", after_send=lambda: live.wake_outbox() if live else None)
@@ -49,6 +50,9 @@ def reply_from_window(
             window.open_conversation(cid)
             assert window.current_conversation() is not None
             assert window.current_conversation().id == cid  # type: ignore[union-attr]
+            if privately:
+                assert window.composer.private.isVisible()
+                window.composer.private.setChecked(True)
             window.composer.editor.setFocus()
             qtbot.keyClicks(window.composer.editor, text)  # type: ignore[attr-defined]
             qtbot.keyClick(window.composer.editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)  # type: ignore[attr-defined]
@@ -114,4 +118,34 @@ def test_messenger_reply_goes_to_the_customer_psid(
     reply_from_window(loop, qtbot, store, secrets, pick, sends, "Hello! It ships today.")
     post = [r for r in fake_graph.posted() if r.path.endswith(f"/{PAGE_ID}/messages")][0]
     assert post.body == {"recipient": {"id": customer}, "messaging_type": "RESPONSE", "message": {"text": "Hello! It ships today."}}
+    store.close()
+
+
+def test_x_public_complaint_moved_to_dm(
+    tmp_path: Path, qtbot: object, loop: asyncio.AbstractEventLoop, fake_x: FakeX  # noqa: F811
+) -> None:
+    store = Store.open(tmp_path / "inbox.db")
+    account = Account(f"twitter:{OWN_USER['id']}", Channel.TWITTER, "@TwitterDev", frozenset({OWN_USER["id"]}),
+                      {"user_id": OWN_USER["id"], "username": "TwitterDev", "client_id": CLIENT_ID, "base_url": fake_x.url})
+    store.save_account(account)
+    secrets = MemorySecretStore()
+    access, refresh = fake_x.issue_tokens()
+    secrets.set(account.id, "access_token", access)
+    secrets.set(account.id, "refresh_token", refresh)
+    secrets.set(account.id, "expires_at", f"{datetime.now(UTC).timestamp() + 7200:.0f}")
+    author = "1181341904765628416"
+    tweet_id = fake_x.add_mention("@TwitterDev this is a disgrace, my account number is 4411", author_id=author)
+
+    def pick(s: Store) -> int:
+        for conv in s.queue(QueueFilter(channel=Channel.TWITTER), limit=1000):
+            if any(m.provider_id == tweet_id for m in s.messages(conv.id)):
+                return conv.id
+        raise AssertionError("the new mention is not in the queue")
+
+    dms = lambda: len(fake_x.requests_to("/2/dm_conversations/with/", "POST"))  # noqa: E731
+    reply_from_window(loop, qtbot, store, secrets, pick, dms, "Sorry! Let's sort this out here.", privately=True)
+    post = fake_x.requests_to("/2/dm_conversations/with/", "POST")[0]
+    assert post.path == f"/2/dm_conversations/with/{author}/messages"
+    assert post.body == {"text": "Sorry! Let's sort this out here."}
+    assert fake_x.requests_to("/2/tweets", "POST") == []  # nothing said in public
     store.close()

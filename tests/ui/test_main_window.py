@@ -30,7 +30,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 @pytest.fixture()
 def window(qtbot: object, store: Store) -> Iterator[MainWindow]:
-    sent: list[tuple[int, str, bool, str]] = []
+    sent: list[tuple[int, str, bool, str, bool]] = []
     w = MainWindow(store, Translator("en"), agent="camille", clock=lambda: NOW,
                    send_reply=lambda *a: sent.append(a))
     w.sent = sent  # type: ignore[attr-defined]
@@ -75,7 +75,7 @@ def test_reply_from_the_keyboard_goes_to_the_sender(qtbot: object, window: MainW
     assert window.composer.editor.hasFocus() or QApplication.focusWidget() is window.composer.editor
     bot.keyClicks(window.composer.editor, "Bonjour, je regarde votre commande.")  # type: ignore[attr-defined]
     bot.keyClick(window.composer.editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)  # type: ignore[attr-defined]
-    assert window.sent == [(conv.id, "Bonjour, je regarde votre commande.", False, "")]  # type: ignore[attr-defined]
+    assert window.sent == [(conv.id, "Bonjour, je regarde votre commande.", False, "", False)]  # type: ignore[attr-defined]
     assert window.composer.editor.toPlainText() == ""
 
 

@@ -147,6 +147,8 @@ class FacebookProvider(HttpProviderBase):
     async def send(self, draft: Draft) -> str:
         if draft.channel is not Channel.FACEBOOK:
             raise PermanentError(f"{SERVICE}: cannot send a {draft.channel} reply")
+        if draft.surface is Surface.MESSENGER and draft.thread_key is None and draft.reply_to_id:
+            return await self.send_private_reply(draft)  # a commenter answered in Messenger
         if draft.surface is Surface.MESSENGER:
             return await self._send_messenger(draft)
         if draft.surface is Surface.COMMENT:
