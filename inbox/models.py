@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from pathlib import Path
 
 
 class Channel(StrEnum):
@@ -96,6 +97,7 @@ class Attachment:
     size: int | None = None
     url: str | None = None
     content_id: str | None = None
+    data: bytes | None = field(default=None, repr=False, compare=False)  # the file, when the parser kept it
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,3 +348,15 @@ class OutboxItem:
     provider_id: str | None
     created_at: datetime
     updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentFile:
+    """An attachment kept on disk beside the store, to be saved or opened by the agent."""
+
+    id: int
+    message_id: int
+    filename: str
+    content_type: str
+    size: int
+    path: Path

@@ -23,6 +23,7 @@ from inbox.errors import InputError, StoreError
 from inbox.models import (
     Account,
     Attachment,
+    AttachmentFile,
     Channel,
     Conversation,
     ConversationEvent,
@@ -45,8 +46,8 @@ from inbox.models import (
     StoredMessage,
     Surface,
 )
+from inbox.store import attachments, outbox_store
 from inbox.store import ingest as ingest_module
-from inbox.store import outbox_store
 from inbox.store.database import connect, explain, from_db_time, to_db_time
 from inbox.store.search import fts_query
 
@@ -60,6 +61,17 @@ class Store:
         self.db = db
         self.where = where
         self.lock = threading.RLock()
+
+    @property
+    def files_dir(self) -> Path | None:
+        """Where attachment files are kept: beside the store file (none for an in-memory store)."""
+        return None if self.where in (":memory:", "memory") else Path(self.where).parent / "attachments"
+
+    def attachment_files(self, message_id: int) -> list[AttachmentFile]:
+        rows = self._rows("SELECT * FROM attachment_files WHERE message_id = ? ORDER BY id", [message_id])
+        if self.files_dir is None:
+            return []
+        return attachments.files_of([dict(r) for r in rows], self.files_dir)
 
     @classmethod
     def open(cls, path: Path | str) -> Store:
@@ -167,6 +179,7 @@ class Store:
 
         def write(db: Database) -> ingest_module.IngestResult:
             result = ingest_module.ingest(db, account, messages)
+            attachments.save_files(db, account.id, messages, self.files_dir)
             if cursor is not None:
                 db.execute("UPDATE accounts SET cursor = ? WHERE id = ?", [cursor, account.id])
             return result
@@ -641,9 +654,12 @@ class Store:
         self, account: Account, messages: Sequence[Message], *, cursor: str | None, now: datetime
     ) -> tuple[ingest_module.IngestResult, list[Rejection]]:
         """A fetched page and its cursor in one transaction; broken messages are rejected alone."""
-        return self._write(
-            lambda db: outbox_store.ingest_fetched(db, account, messages, cursor, now)
-        )
+        def write(db: Database) -> tuple[ingest_module.IngestResult, list[Rejection]]:
+            result = outbox_store.ingest_fetched(db, account, messages, cursor, now)
+            attachments.save_files(db, account.id, messages, self.files_dir)
+            return result
+
+        return self._write(write)
 
 
 TRIAGE_ACTOR = "triage"

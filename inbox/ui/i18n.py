@@ -107,6 +107,9 @@ FR: dict[str, str] = {
     "Finish signing in in your browser…": "Terminez la connexion dans votre navigateur…",
     "Signed in": "Connecté",
     "Reply privately": "Répondre en privé",
+    "click to save": "cliquer pour enregistrer",
+    "Save attachment": "Enregistrer la pièce jointe",
+    "The attachment file is missing": "Le fichier de la pièce jointe est introuvable",
     "Move a public post to a direct message (X) or answer a comment in Messenger":
         "Passer un message public en message privé (X) ou répondre à un commentaire par Messenger",
     "Notifications muted": "Notifications coupées",

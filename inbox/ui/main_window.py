@@ -8,13 +8,16 @@ repository and the injected reply sender.
 from __future__ import annotations
 
 import dataclasses
+import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QItemSelectionModel, QModelIndex, QSettings, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
+    QFileDialog,
     QHBoxLayout,
     QInputDialog,
     QLabel,
@@ -33,7 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from inbox.models import Conversation, Direction, QueueSort, Status
+from inbox.models import AttachmentFile, Conversation, Direction, QueueSort, Status
 from inbox.repository import Repository
 from inbox.sla import SlaLogEntry, TargetStatus
 from inbox.ui.composer import Composer
@@ -262,10 +265,40 @@ class MainWindow(QMainWindow):
 
     def _anchor(self, url: QUrl) -> None:
         """Links in the thread never open a browser: only our own actions are followed."""
+        if url.scheme() == "inbox" and url.path().startswith("attachment/"):
+            self.ask_save_attachment(int(url.path().split("/", 1)[1]))
+            return
         if url.scheme() == "inbox" and url.path().startswith("original/") and self._original_source:
             message_id = int(url.path().split("/", 1)[1])
             self.original = OriginalView(self._original_source, message_id, self.tr_, self)
             self.original.show()
+
+    def attachment(self, file_id: int) -> AttachmentFile | None:
+        if self._current is None:
+            return None
+        for message in self.repo.messages(self._current.id):
+            for kept in self.repo.attachment_files(message.id):
+                if kept.id == file_id:
+                    return kept
+        return None
+
+    def ask_save_attachment(self, file_id: int) -> None:
+        """Attachments are saved where the agent chooses, never opened or rendered by us."""
+        kept = self.attachment(file_id)
+        if kept is None:
+            return
+        target, _filter = QFileDialog.getSaveFileName(self, self.tr_("Save attachment"), kept.filename)
+        if target:
+            self.save_attachment(file_id, Path(target))
+
+    def save_attachment(self, file_id: int, target: Path) -> bool:
+        kept = self.attachment(file_id)
+        if kept is None or not kept.path.exists():
+            self.statusBar().showMessage(self.tr_("The attachment file is missing"), 6000)
+            return False
+        shutil.copyfile(kept.path, target)
+        self.statusBar().showMessage(f"{self.tr_('Saved')}: {target}", 6000)
+        return True
 
     def _tab_changed(self, index: int) -> None:
         if self.dashboard is not None and self.tabs.widget(index) is self.dashboard:
@@ -347,7 +380,10 @@ class MainWindow(QMainWindow):
             return
         messages = self.repo.messages(conv.id)
         targets, history = self._sla_details(conv.id) if self._sla_details else ([], [])
-        self.thread_view.setHtml(render_thread(conv, messages, self.tr_, dark=self.dark, targets=targets, history=history))
+        files = {m.id: self.repo.attachment_files(m.id) for m in messages if m.attachments}
+        self.thread_view.setHtml(
+            render_thread(conv, messages, self.tr_, dark=self.dark, targets=targets, history=history, files=files)
+        )
         self.thread_view.verticalScrollBar().setValue(self.thread_view.verticalScrollBar().maximum())
         last_in = max((m.sent_at for m in messages if m.direction is Direction.INBOUND), default=None)
         self.composer.set_conversation(conv, self.repo.draft(conv.id), last_in, self.clock())
@@ -497,6 +533,10 @@ class MainWindow(QMainWindow):
         settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if getattr(self, "_closed", False):  # closed already: the store may be gone
+            super().closeEvent(event)
+            return
+        self._closed = True
         self._save_layout()
         self._save_draft()
         self._timer.stop()

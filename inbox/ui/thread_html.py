@@ -8,11 +8,11 @@ sanitised HTML); remote content stays blocked.
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from inbox.models import Conversation, Direction, StoredMessage, Surface
+from inbox.models import AttachmentFile, Conversation, Direction, StoredMessage, Surface
 from inbox.sla import SlaLogEntry, TargetStatus
 from inbox.ui.i18n import Translator
 from inbox.ui.original_view import blocked_notice
@@ -78,6 +78,7 @@ def render_thread(
     tz: ZoneInfo | None = None,
     targets: Sequence[TargetStatus] = (),
     history: Sequence[SlaLogEntry] = (),
+    files: Mapping[int, Sequence[AttachmentFile]] | None = None,
 ) -> str:
     fg = "#E6E6E6" if dark else "#1B1B1B"
     dim = "#9AA0A6" if dark else "#5F6368"
@@ -120,13 +121,22 @@ def render_thread(
         parts.append(f"<div style='margin-top:4px'>{html_text(m.text.strip())}</div>")
         if m.html:
             parts.append(blocked_notice(m.id, tr, dim))
-        if m.attachments:
-            files = ", ".join(
+        kept = files.get(m.id, []) if files else []
+        if kept:
+            links = " ".join(
+                f"<a href='inbox:attachment/{f.id}'>{html.escape(one_line(f.filename, 80))}</a>"
+                f" ({max(1, f.size // 1024)} KB)"
+                for f in kept
+            )
+            parts.append(f"<div style='font-size:9pt; margin-top:4px'>📎 {links} "
+                         f"<span style='color:{dim}'>({html.escape(tr('click to save'))})</span></div>")
+        elif m.attachments:
+            names = ", ".join(
                 html.escape(one_line(a.filename or a.content_type, 80))
                 + (f" ({a.size // 1024} KB)" if a.size else "")
                 for a in m.attachments
             )
-            parts.append(f"<div style='color:{dim}; font-size:9pt; margin-top:4px'>📎 {files}</div>")
+            parts.append(f"<div style='color:{dim}; font-size:9pt; margin-top:4px'>📎 {names}</div>")
         parts.append("</td></tr></table>")
     parts.append("</div>")
     return "".join(parts)

@@ -258,7 +258,12 @@ def _payload_bytes(part: MimeMessage) -> bytes | None:
     return payload if isinstance(payload, bytes) else None
 
 
-def _attachment(part: MimeMessage, ctype: str, index: int, size: int | None) -> Attachment:
+MAX_KEPT_BYTES = 25 * 1024 * 1024  # larger attachments stay metadata only
+
+
+def _attachment(
+    part: MimeMessage, ctype: str, index: int, size: int | None, data: bytes | None = None
+) -> Attachment:
     name = _filename(part)
     if not name:
         if ctype.startswith(("message/", "text/")):
@@ -268,7 +273,8 @@ def _attachment(part: MimeMessage, ctype: str, index: int, size: int | None) -> 
         name = f"attachment-{index}{ext}"
     cid = part.get("Content-ID")
     content_id = (clean_line(str(cid)).strip("<> ") or None) if cid is not None else None
-    return Attachment(filename=name, content_type=ctype, size=size, content_id=content_id)
+    kept = data if data is not None and len(data) <= MAX_KEPT_BYTES else None
+    return Attachment(filename=name, content_type=ctype, size=size, content_id=content_id, data=kept)
 
 
 def _collect(part: MimeMessage, body: _Body, depth: int = 0) -> None:
@@ -315,7 +321,7 @@ def _collect(part: MimeMessage, body: _Body, depth: int = 0) -> None:
         (body.plain if ctype == "text/plain" else body.html).append(text)
         return
     size = len(payload) if payload is not None else None
-    body.attachments.append(_attachment(part, ctype, len(body.attachments) + 1, size))
+    body.attachments.append(_attachment(part, ctype, len(body.attachments) + 1, size, payload))
 
 
 def _html_renderable(html: str) -> bool:
