@@ -231,6 +231,8 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     found.append(
         _row("view switch p50 / p95 (ms)", f"{q['p50_ms']:.1f} / {q['p95_ms']:.1f}", "p95 <= 50", q["p95_ms"] <= 50)
     )
+    slow = ", ".join(f"{str(name)[:24]} {float(ms):.0f}" for name, ms in q.get("slowest", [])[:3])
+    found.append(_row("  slowest views (worst ms)", slow))
     found.append(
         _row(
             "open conversation p50 / p95 (ms)", f"{o['p50_ms']:.1f} / {o['p95_ms']:.1f}", "p95 <= 20", o["p95_ms"] <= 20
