@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 class LiveSync:
     """Runs every configured account in the background while the window is open.
 
-    ``on_accounts()`` is called when an account's state changes; ``on_conversations(ids)`` when
+    ``on_accounts()`` is called when an account's state changes; ``on_conversations(touched, new)`` when
     a page of data was stored (after the SLA of those conversations was recomputed).
     """
 
@@ -40,7 +40,7 @@ class LiveSync:
         secrets: SecretStore,
         *,
         on_accounts: Callable[[], None],
-        on_conversations: Callable[[frozenset[int]], None],
+        on_conversations: Callable[[frozenset[int], frozenset[int]], None],
         backoff: Backoff | None = None,
     ) -> None:
         self.store = store
@@ -78,7 +78,7 @@ class LiveSync:
             self.on_accounts()
         elif isinstance(event, ConversationsChanged) and event.touched:
             refresh_sla(self.store, datetime.now(UTC), sorted(event.touched))
-            self.on_conversations(event.touched)
+            self.on_conversations(event.touched, event.new)
 
     async def stop(self) -> None:
         if self.service is not None:

@@ -108,6 +108,7 @@ FR: dict[str, str] = {
     "Signed in": "Connecté",
     "Reply privately": "Répondre en privé",
     "click to save": "cliquer pour enregistrer",
+    "New conversation": "Nouvelle conversation",
     "Save attachment": "Enregistrer la pièce jointe",
     "The attachment file is missing": "Le fichier de la pièce jointe est introuvable",
     "Move a public post to a direct message (X) or answer a comment in Messenger":

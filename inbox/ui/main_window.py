@@ -110,6 +110,8 @@ class MainWindow(QMainWindow):
         self._notices = notices
         self._on_tick = on_tick
         self.muted = False
+        self.watched_views = {"unassigned", "mine"}
+        self._seen_new: set[str] = set()
         self.shown_notices: list[tuple[str, str, int]] = []
         self._current: Conversation | None = None
         self.setWindowTitle("Inbox")
@@ -599,8 +601,10 @@ class MainWindow(QMainWindow):
         self.muted = not self.muted
         self.statusBar().showMessage(self.tr_("Notifications muted" if self.muted else "Notifications on"), 4000)
 
-    def conversations_changed(self, touched: frozenset[int]) -> None:
-        """New data arrived (sync): reload the queue and the open thread, keeping the agent's place."""
+    def conversations_changed(self, touched: frozenset[int], new: frozenset[int] = frozenset()) -> None:
+        """New data arrived (sync): reload the queue and the open thread, keeping the agent's place;
+        a new conversation in a watched view (Unassigned, by default) is announced once."""
+        self._announce(new)
         current_id = self._current.id if self._current else None
         self.model.reload()
         self.refresh_views()
@@ -610,6 +614,31 @@ class MainWindow(QMainWindow):
             if row >= 0:
                 self.queue.setCurrentIndex(self.model.index(row))
             self._show(self.repo.conversation(current_id))
+
+    def _announce(self, new: frozenset[int]) -> None:
+        if not new:
+            return
+        watched = [v for v in standard_views(self.agent) if v.key in self.watched_views]
+        for conversation_id in sorted(new):
+            if self._announced(conversation_id):
+                continue
+            for view in watched:
+                flt = dataclasses.replace(view.filter, conversation_ids=(conversation_id,))
+                if self.repo.count(flt):
+                    conv = self.repo.conversation(conversation_id)
+                    self.notify(
+                        f"{self.tr_('New conversation')} · {self.tr_(view.label)}",
+                        f"{conv.customer_name} — {conv.subject[:80]}",
+                        conversation_id,
+                    )
+                    break
+
+    def _announced(self, conversation_id: int) -> bool:
+        key = f"new:{conversation_id}"
+        if key in self._seen_new:
+            return True
+        self._seen_new.add(key)
+        return False
 
     def show_accounts(self) -> None:
         parts = []

@@ -137,3 +137,12 @@ def test_dashboard_tab_clicks_through_to_the_conversation(qtbot: object, store: 
     current = window.current_conversation()
     assert current is not None and current.id == target.id
     window.close()
+
+
+def test_new_conversations_in_watched_views_are_announced_once(qtbot: object, window: MainWindow, store: Store) -> None:
+    unassigned = store.queue(QueueFilter(statuses=frozenset({Status.NEW}), assignee=""), limit=1)[0]
+    window.conversations_changed(frozenset({unassigned.id}), frozenset({unassigned.id}))
+    window.conversations_changed(frozenset({unassigned.id}), frozenset({unassigned.id}))
+    titles = [n[0] for n in window.shown_notices]
+    assert titles == ["New conversation · Unassigned"]
+    assert window.shown_notices[0][2] == unassigned.id
