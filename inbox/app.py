@@ -87,8 +87,7 @@ def build_window(
     from inbox.workspace import Workspace
 
     agent = agent or store.setting("agent", "camille")
-    workspace = Workspace(store, agent)
-    workspace.refresh_sla(datetime.now(UTC))
+    workspace = Workspace(store, agent)  # the queue shows the SLA cached in the store at once
     ensure_defaults(store)
     tr = Translator(language)
 
@@ -148,6 +147,12 @@ def build_window(
     return window
 
 
+def refresh_all(store: Store) -> int:
+    from inbox.workspace import refresh_sla
+
+    return refresh_sla(store, datetime.now(UTC))
+
+
 async def background_triage(store: Store, window: object, interval: float = 30.0) -> None:
     """Sentiment, priority rules and crisis detection off the UI thread, every ``interval`` s."""
     import logging
@@ -199,7 +204,11 @@ def run_app(args: argparse.Namespace) -> int:
                 on_conversations=window.conversations_changed,  # type: ignore[attr-defined]
             )
             await live.start()
-        analysis = asyncio.get_running_loop().create_task(background_triage(store, window))
+        loop = asyncio.get_running_loop()
+        # Every deadline recomputed once after start (the cached ones show meanwhile).
+        await loop.run_in_executor(None, refresh_all, store)
+        window.model.reload()  # type: ignore[attr-defined]
+        analysis = loop.create_task(background_triage(store, window))
         try:
             await closed.wait()
         finally:
@@ -223,6 +232,7 @@ def screenshot(out: Path, args: argparse.Namespace, *, language: str | None, the
     from PySide6.QtWidgets import QApplication
 
     store, _demo = choose_store(args)
+    refresh_all(store)
     app = QApplication.instance() or QApplication([])
     apply_theme(app, theme == "dark")
     window = build_window(store, language=language, dark=theme == "dark")

@@ -319,9 +319,10 @@ def populate(store: Store, now: datetime) -> str:
         for kind, key in ((IdentityKind.TWITTER, p.x_id), (IdentityKind.FACEBOOK, p.psid)):
             if store.identity(kind, key) is not None:
                 store.link(kind, key, email.customer_id)
-    from inbox.workspace import triage_pass
+    from inbox.workspace import refresh_sla, triage_pass
 
     triage_pass(store, now, batches=50)  # sentiment markers and triage priorities, as the app would
+    refresh_sla(store, now)
     return f"{added} messages in {len(store.open_conversation_ids())} open conversations"
 
 

@@ -44,11 +44,13 @@ def statuses_at(store: Store, at: datetime, ids: Sequence[int] | None = None) ->
     return rows
 
 
-def refresh_sla(store: Store, now: datetime, ids: Sequence[int] | None = None) -> int:
+def refresh_sla(store: Store, now: datetime, ids: Sequence[int] | None = None, rules: PolicySet | None = None) -> int:
     """Recompute targets, cache each conversation's most urgent running deadline for the queue,
-    and rewrite the SLA event log of each conversation. Returns how many conversations."""
-    rules = policies(store)
+    and rewrite the SLA event log of each conversation, all in one transaction. Returns how many
+    conversations."""
+    rules = rules or policies(store)
     cache: list[tuple[int, str | None, str | None]] = []
+    logs: dict[int, list[tuple[str, str, str, int, str, float | None]]] = {}
     inputs = store.sla_inputs(ids)
     for cid, (channel, vip, events) in inputs.items():
         subj = subject(cid, channel, vip)
@@ -59,12 +61,11 @@ def refresh_sla(store: Store, now: datetime, ids: Sequence[int] | None = None) -
             cache.append((cid, to_db_time(top.due_at) if top.due_at else None, top.state.value))
         else:
             cache.append((cid, None, "met" if statuses else None))
-        log = sla.sla_log(subj, events, rules, now)
-        store.replace_sla_log(
-            cid,
-            [(to_db_time(e.at), e.kind, e.target.value, e.round, e.policy, e.business_s) for e in log],
-        )
-    store.set_sla_cache(cache)
+        logs[cid] = [
+            (to_db_time(e.at), e.kind, e.target.value, e.round, e.policy, e.business_s)
+            for e in sla.sla_log(subj, events, rules, now)
+        ]
+    store.replace_sla_logs(logs, cache)
     return len(inputs)
 
 
@@ -78,6 +79,7 @@ class Workspace:
         self.agent = agent
         self.clock = clock or (lambda: datetime.now(UTC))
         self.outbox = Outbox(store, clock=self.clock)
+        self._rules: PolicySet | None = None  # loaded once; settings changes reopen the workspace
 
     def send_reply(
         self, conversation_id: int, text: str, note: bool, then_status: str, privately: bool = False
@@ -92,7 +94,9 @@ class Workspace:
         self.refresh_sla(self.clock(), [conversation_id])
 
     def refresh_sla(self, now: datetime, ids: Sequence[int] | None = None) -> int:
-        return refresh_sla(self.store, now, ids)
+        if self._rules is None:
+            self._rules = policies(self.store)
+        return refresh_sla(self.store, now, ids, self._rules)
 
     @staticmethod
     def weighted_length(text: str) -> int:

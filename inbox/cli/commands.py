@@ -103,6 +103,10 @@ def cmd_import(args: argparse.Namespace) -> int:
             raise InputError("--account", f"'{args.account}' is not CHANNEL:ID with a known channel") from None
         del ident
     summary = import_paths(store, list(args.paths), forced)
+    if summary.result.conversations:
+        from inbox.workspace import refresh_sla
+
+        refresh_sla(store, datetime.now(UTC), sorted(summary.result.conversations))
     if args.json:
         emit_json(summary.as_dict())
     else:

@@ -52,6 +52,8 @@ def iter_inputs(paths: list[Path]) -> Iterator[Path]:
                 continue
             for child in sorted(path.iterdir()):
                 upper = child.name.upper()
+                if child.name.startswith(".") and child.is_dir():
+                    continue  # a tool's own folder (.notmuch, .git), not mail
                 if child.name in SKIPPED_NAMES or upper.startswith(LICENCE_PREFIXES) or "LICENSE" in upper:
                     continue
                 yield from iter_inputs([child])
@@ -125,9 +127,20 @@ def resolve_account(store: Store, batch: ParsedBatch, forced: Account | None, ch
     return store.ensure_account(f"{channel.value}:import", channel, f"Imported {channel.value}")
 
 
+TRANSACTION_MESSAGES = 5000  # messages of several small files are stored in one transaction
+
+
 def import_paths(store: Store, paths: list[Path], forced: Account | None = None) -> ImportSummary:
+    """Import files and folders; parsed messages are stored per account in transactions of a
+    few thousand messages (a file's messages are never split across two)."""
     summary = ImportSummary()
     now = datetime.now(UTC)
+    pending: dict[str, tuple[Account, list[Message]]] = {}
+
+    def flush(account_id: str) -> None:
+        account, messages = pending.pop(account_id)
+        summary.result.merge(store.ingest(account, messages))
+
     for path in iter_inputs(paths):
         summary.files += 1
         batch = parse_path(path, now)
@@ -146,6 +159,10 @@ def import_paths(store: Store, paths: list[Path], forced: Account | None = None)
             account = resolve_account(store, batch, forced, channel)
             if channel is Channel.EMAIL:
                 messages = file_form_mail(account.settings, messages)
-            result = store.ingest(account, messages)
-            summary.result.merge(result)
+            _account, queued = pending.setdefault(account.id, (account, []))
+            queued.extend(messages)
+            if len(queued) >= TRANSACTION_MESSAGES:
+                flush(account.id)
+    for account_id in list(pending):
+        flush(account_id)
     return summary

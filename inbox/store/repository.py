@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -198,14 +198,26 @@ class Store:
             QueueSort.OLDEST: "c.last_message_at ASC",
             QueueSort.PRIORITY: _PRIORITY_ORDER + ", c.last_message_at DESC",
         }[flt.sort]
+        # The page's ids first (sorting only needs the conversations table), then the names, tags
+        # and sentiment of those rows alone.
+        ids = [
+            int(r["id"])
+            for r in self._rows(
+                f"SELECT c.id FROM conversations c WHERE {where} ORDER BY {order}, c.id LIMIT ? OFFSET ?",
+                [*params, limit, offset],
+            )
+        ]
+        if not ids:
+            return []
         rows = self._rows(
             f"""SELECT c.*, COALESCE(cu.display_name, '') AS customer_name,
                   (SELECT group_concat(tag, ',') FROM conversation_tags t WHERE t.conversation_id = c.id) AS tag_list,
                   {_LATEST_SENTIMENT} AS latest_sentiment
                 FROM conversations c LEFT JOIN customers cu ON cu.id = c.customer_id
-                WHERE {where} ORDER BY {order}, c.id LIMIT ? OFFSET ?""",
-            [*params, limit, offset],
+                WHERE c.id IN ({",".join(str(i) for i in ids)})"""
         )
+        position = {cid: n for n, cid in enumerate(ids)}
+        rows.sort(key=lambda r: position[int(r["id"])])
         return [_conversation(r) for r in rows]
 
     def count(self, flt: QueueFilter) -> int:
@@ -372,6 +384,29 @@ class Store:
 
         self._write(write)
 
+    def replace_sla_logs(
+        self,
+        logs: Mapping[int, Sequence[tuple[str, str, str, int, str, float | None]]],
+        cache: Sequence[tuple[int, str | None, str | None]],
+    ) -> None:
+        """Replace the SLA logs of many conversations and their cached deadlines, in one transaction."""
+
+        def write(db: Database) -> None:
+            ids = list(logs)
+            for start in range(0, len(ids), 500):
+                chunk = ",".join(str(int(i)) for i in ids[start : start + 500])
+                db.execute(f"DELETE FROM sla_log WHERE conversation_id IN ({chunk})")
+            db.conn.executemany(
+                "INSERT INTO sla_log (conversation_id, at, kind, target, round, policy, business_s) VALUES (?,?,?,?,?,?,?)",
+                [(cid, *entry) for cid, entries in logs.items() for entry in entries],
+            )
+            db.conn.executemany(
+                "UPDATE conversations SET sla_due_at = ?, sla_state = ? WHERE id = ?",
+                [(due, state, cid) for cid, due, state in cache],
+            )
+
+        self._write(write)
+
     def sla_log_rows(self, since: datetime | None = None, until: datetime | None = None) -> list[dict[str, Any]]:
         sql = "SELECT * FROM sla_log WHERE 1"
         params: list[Any] = []
@@ -389,12 +424,15 @@ class Store:
         match = fts_query(query)
         if match is None:
             return []
+        # Rank only the newest matches: a common word can match 100,000 messages, and ranking
+        # all of them before keeping 50 was what made search slow on a large store.
         rows = self._rows(
             """SELECT m.id, m.conversation_id, m.channel, m.author_name, COALESCE(m.subject, '') AS subject,
-                      snippet(messages_fts, 1, '[', ']', '…', 12) AS snip, m.sent_at
-               FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
-               WHERE messages_fts MATCH ? ORDER BY rank LIMIT ?""",
-            [match, limit],
+                      newest.snip, m.sent_at
+               FROM (SELECT rowid, rank, snippet(messages_fts, 1, '[', ']', '…', 12) AS snip
+                     FROM messages_fts WHERE messages_fts MATCH ? ORDER BY rowid DESC LIMIT ?) AS newest
+               JOIN messages m ON m.id = newest.rowid ORDER BY newest.rank LIMIT ?""",
+            [match, SEARCH_WINDOW, limit],
         )
         return [
             SearchHit(
@@ -414,8 +452,9 @@ class Store:
         if match is None:
             return ()
         rows = self._rows(
-            """SELECT DISTINCT m.conversation_id FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
-               WHERE messages_fts MATCH ? LIMIT ?""",
+            """SELECT DISTINCT m.conversation_id FROM
+                 (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? ORDER BY rowid DESC LIMIT 20000) AS hit
+               JOIN messages m ON m.id = hit.rowid LIMIT ?""",
             [match, limit],
         )
         return tuple(int(r["conversation_id"]) for r in rows)
@@ -663,6 +702,7 @@ class Store:
 
 
 TRIAGE_ACTOR = "triage"
+SEARCH_WINDOW = 500  # newest matches ranked by relevance
 _LATEST_SENTIMENT = """(SELECT m.sentiment FROM messages m WHERE m.conversation_id = c.id AND m.direction = 'in'
       AND m.automated = 0 ORDER BY m.sent_at DESC, m.id DESC LIMIT 1)"""
 _PRIORITY_ORDER = "CASE c.priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END"
