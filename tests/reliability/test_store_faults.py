@@ -160,7 +160,8 @@ def test_a_store_from_the_first_version_migrates_with_its_data(tmp_path: Path) -
     old.conn.close()
 
     store = Store.open(path)
-    assert [m.name for m in MIGRATIONS.applied(store.db)][-1] == "0002_workspace_features"
+    newest = [m.name for m in MIGRATIONS.pending(Database(memory=True))][-1]
+    assert [m.name for m in MIGRATIONS.applied(store.db)][-1] == newest
     assert store.integrity_check() == "ok"
     [conversation] = store.queue(QueueFilter())
     assert conversation.subject == "Broken parcel"
