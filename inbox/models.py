@@ -336,6 +336,7 @@ class QueueFilter:
     customer_id: int | None = None
     conversation_ids: tuple[int, ...] | None = None  # from a full-text search
     sentiment_below: float | None = None  # only conversations whose customer sounds unhappy
+    channels: frozenset[Channel] = frozenset()  # filter chips: any of these channels
     sort: QueueSort = QueueSort.URGENCY
 
 

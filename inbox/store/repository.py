@@ -732,6 +732,9 @@ def _queue_where(flt: QueueFilter) -> tuple[str, list[Any]]:
     if flt.customer_id is not None:
         clauses.append("c.customer_id = ?")
         params.append(flt.customer_id)
+    if flt.channels:
+        clauses.append(f"c.channel IN ({','.join('?' * len(flt.channels))})")
+        params.extend(sorted(c.value for c in flt.channels))
     if flt.sentiment_below is not None:
         clauses.append(f"{_LATEST_SENTIMENT} <= ?")
         params.append(flt.sentiment_below)

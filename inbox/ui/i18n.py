@@ -109,6 +109,9 @@ FR: dict[str, str] = {
     "Reply privately": "Répondre en privé",
     "click to save": "cliquer pour enregistrer",
     "New conversation": "Nouvelle conversation",
+    "Filter": "Filtre",
+    "Email": "E-mail",
+    "Web forms": "Formulaires web",
     "Save attachment": "Enregistrer la pièce jointe",
     "The attachment file is missing": "Le fichier de la pièce jointe est introuvable",
     "Move a public post to a direct message (X) or answer a comment in Messenger":

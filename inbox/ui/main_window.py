@@ -32,13 +32,15 @@ from PySide6.QtWidgets import (
     QTabWidget,
     QTextBrowser,
     QToolBar,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from inbox.models import AttachmentFile, Conversation, Direction, QueueSort, Status
+from inbox.models import AttachmentFile, Channel, Conversation, Direction, QueueFilter, QueueSort, Status
 from inbox.repository import Repository
 from inbox.sla import SlaLogEntry, TargetStatus
+from inbox.triage import NEGATIVE_BELOW
 from inbox.ui.composer import Composer
 from inbox.ui.customer_panel import CustomerPanel
 from inbox.ui.i18n import Translator
@@ -172,6 +174,7 @@ class MainWindow(QMainWindow):
         top.addWidget(self.search, 1)
         top.addWidget(self.sort)
         ql.addLayout(top)
+        ql.addLayout(self._build_chips())
         ql.addWidget(self.count_label)
         ql.addWidget(self.queue, 1)
         conversation_box = QWidget()
@@ -226,6 +229,41 @@ class MainWindow(QMainWindow):
         self.refresh_views()
         self._apply_search()
         self.show_accounts()
+
+    def _build_chips(self) -> QHBoxLayout:
+        """Filter chips that narrow the current view: channels (any of those checked), unhappy
+        customers, unassigned."""
+        row = QHBoxLayout()
+        row.setSpacing(4)
+        self.chips: dict[str, QToolButton] = {}
+        labels = [("twitter", "X"), ("facebook", "Facebook"), ("email", "Email"), ("webform", "Web forms"),
+                  ("unhappy", "☹ " + self.tr_("Unhappy customers")), ("unassigned", self.tr_("Unassigned"))]
+        for key, label in labels:
+            chip = QToolButton()
+            chip.setText(label if key in ("unhappy", "unassigned") else self.tr_(label))
+            if key in ("twitter", "facebook", "email", "webform"):
+                chip.setIcon(icon(key))
+                chip.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+            chip.setCheckable(True)
+            chip.setAccessibleName(f"{self.tr_('Filter')}: {chip.text()}")
+            chip.setStyleSheet("QToolButton { border: 1px solid #9AA0A6; border-radius: 9px; padding: 1px 8px; }"
+                               "QToolButton:checked { background: #1F6FEB; color: white; border-color: #1F6FEB; }")
+            chip.toggled.connect(lambda _on: self._apply_search())
+            self.chips[key] = chip
+            row.addWidget(chip)
+        row.addStretch(1)
+        return row
+
+    def _with_chips(self, flt: QueueFilter) -> QueueFilter:
+        chips = getattr(self, "chips", {})
+        channels = frozenset(Channel(k) for k in ("twitter", "facebook", "email", "webform") if k in chips and chips[k].isChecked())
+        if channels:
+            flt = dataclasses.replace(flt, channels=channels)
+        if "unhappy" in chips and chips["unhappy"].isChecked():
+            flt = dataclasses.replace(flt, sentiment_below=NEGATIVE_BELOW)
+        if "unassigned" in chips and chips["unassigned"].isChecked():
+            flt = dataclasses.replace(flt, assignee="")
+        return flt
 
     def _build_toolbar(self) -> None:
         bar = QToolBar(self.tr_("Views"))
@@ -350,7 +388,7 @@ class MainWindow(QMainWindow):
         return view if isinstance(view, QueueView) else standard_views(self.agent)[2]
 
     def _apply_search(self) -> None:
-        flt = self.current_view().filter
+        flt = self._with_chips(self.current_view().filter)
         flt = dataclasses.replace(flt, sort=QueueSort(self.sort.currentData()))
         text = self.search.text().strip()
         if text:

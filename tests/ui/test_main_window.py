@@ -146,3 +146,18 @@ def test_new_conversations_in_watched_views_are_announced_once(qtbot: object, wi
     titles = [n[0] for n in window.shown_notices]
     assert titles == ["New conversation · Unassigned"]
     assert window.shown_notices[0][2] == unassigned.id
+
+
+def test_filter_chips_narrow_the_view(qtbot: object, window: MainWindow, store: Store) -> None:
+    everything = window.model.total()
+    window.chips["email"].setChecked(True)
+    window.chips["webform"].setChecked(True)
+    mail_and_forms = window.model.total()
+    assert 0 < mail_and_forms < everything
+    rows = [window.model.conversation(i) for i in range(window.model.rowCount())]
+    assert {c.channel.value for c in rows if c} <= {"email", "webform"}
+    window.chips["unassigned"].setChecked(True)
+    assert all(c.assignee is None for c in (window.model.conversation(i) for i in range(window.model.rowCount())) if c)
+    for chip in window.chips.values():
+        chip.setChecked(False)
+    assert window.model.total() == everything
