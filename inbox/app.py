@@ -231,6 +231,13 @@ def screenshot(out: Path, args: argparse.Namespace, *, language: str | None, the
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
 
+    import tempfile
+
+    from PySide6.QtCore import QSettings
+
+    # A screenshot shows the default layout and never changes the agent's remembered one.
+    for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
+        QSettings.setPath(fmt, QSettings.Scope.UserScope, tempfile.mkdtemp(prefix="inbox-shot-"))
     store, _demo = choose_store(args)
     refresh_all(store)
     app = QApplication.instance() or QApplication([])

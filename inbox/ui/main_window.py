@@ -237,15 +237,16 @@ class MainWindow(QMainWindow):
         row.setSpacing(4)
         self.chips: dict[str, QToolButton] = {}
         labels = [("twitter", "X"), ("facebook", "Facebook"), ("email", "Email"), ("webform", "Web forms"),
-                  ("unhappy", "☹ " + self.tr_("Unhappy customers")), ("unassigned", self.tr_("Unassigned"))]
+                  ("unhappy", "Unhappy customers"), ("unassigned", "Unassigned")]
         for key, label in labels:
             chip = QToolButton()
-            chip.setText(label if key in ("unhappy", "unassigned") else self.tr_(label))
+            chip.setToolTip(self.tr_(label))
             if key in ("twitter", "facebook", "email", "webform"):
-                chip.setIcon(icon(key))
-                chip.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+                chip.setIcon(icon(key))  # icon-only chips keep the queue column narrow
+            else:
+                chip.setText("☹" if key == "unhappy" else self.tr_(label))
             chip.setCheckable(True)
-            chip.setAccessibleName(f"{self.tr_('Filter')}: {chip.text()}")
+            chip.setAccessibleName(f"{self.tr_('Filter')}: {self.tr_(label)}")
             chip.setStyleSheet("QToolButton { border: 1px solid #9AA0A6; border-radius: 9px; padding: 1px 8px; }"
                                "QToolButton:checked { background: #1F6FEB; color: white; border-color: #1F6FEB; }")
             chip.toggled.connect(lambda _on: self._apply_search())
