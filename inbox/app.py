@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from inbox.cli.paths import default_db_path, demo_db_path
 from inbox.live_sync import LiveSync
@@ -75,7 +76,10 @@ def build_window(
     dark: bool = False,
     agent: str | None = None,
     after_send: Callable[[], None] | None = None,
+    switch_language: Callable[[str], None] | None = None,
 ) -> object:
+    from PySide6.QtCore import QSettings
+
     from inbox.canned import context_for
     from inbox.store.analytics import AnalyticsSource
     from inbox.store.canned_store import CannedLibrary, ensure_defaults
@@ -87,6 +91,7 @@ def build_window(
     from inbox.workspace import Workspace
 
     agent = agent or store.setting("agent", "camille")
+    language = language or str(QSettings("inbox", "inbox").value("ui/language", "")) or None
     workspace = Workspace(store, agent)  # the queue shows the SLA cached in the store at once
     ensure_defaults(store)
     tr = Translator(language)
@@ -133,6 +138,7 @@ def build_window(
         open_settings=open_settings,
         open_canned_manager=open_canned_manager,
         original_source=workspace.original,
+        switch_language=switch_language,
     )
 
     def context() -> dict[str, str]:
@@ -153,7 +159,7 @@ def refresh_all(store: Store) -> int:
     return refresh_sla(store, datetime.now(UTC))
 
 
-async def background_triage(store: Store, window: object, interval: float = 30.0) -> None:
+async def background_triage(store: Store, shell: Shell, interval: float = 30.0) -> None:
     """Sentiment, priority rules and crisis detection off the UI thread, every ``interval`` s."""
     import logging
 
@@ -167,9 +173,49 @@ async def background_triage(store: Store, window: object, interval: float = 30.0
             logging.getLogger(__name__).exception("background triage failed")
             alert = None
         if alert is not None:
-            window.notify("Crisis alert", "A burst of negative public messages: see the dashboard")  # type: ignore[attr-defined]
-        window.model.reload()  # type: ignore[attr-defined]
+            shell.window.notify("Crisis alert", "A burst of negative public messages: see the dashboard")
+        shell.window.model.reload()
         await asyncio.sleep(interval)
+
+
+class Shell:
+    """The window the app shows now (rebuilt when the agent switches language) and the services
+    that talk to it through this holder, so a new window gets every update."""
+
+    def __init__(self, store: Store, *, dark: bool, demo: bool) -> None:
+        self.store = store
+        self.dark = dark
+        self.demo = demo
+        self.live: LiveSync | None = None
+        self.window: Any = self.build(None)
+
+    def build(self, language: str | None) -> Any:
+        window: Any = build_window(
+            self.store, language=language, dark=self.dark, after_send=self.wake, switch_language=self.switch
+        )
+        if self.demo:
+            window.setWindowTitle("Inbox — demo workspace")
+            window.statusBar().showMessage(window.tr_("demo workspace: replies are kept in the outbox, nothing is sent"))
+        return window
+
+    def wake(self) -> None:
+        if self.live is not None:
+            self.live.wake_outbox()
+
+    def switch(self, language: str) -> None:
+        old = self.window
+        new = self.build(language)
+        new.setGeometry(old.geometry())
+        new.show()  # before the old one closes, so the app does not quit
+        self.window = new
+        old.close()
+        old.deleteLater()
+
+    def show_accounts(self) -> None:
+        self.window.show_accounts()
+
+    def conversations_changed(self, touched: frozenset[int], new: frozenset[int]) -> None:
+        self.window.conversations_changed(touched, new)
 
 
 def run_app(args: argparse.Namespace) -> int:
@@ -181,40 +227,33 @@ def run_app(args: argparse.Namespace) -> int:
     app.setApplicationName("Inbox")
     dark = system_prefers_dark(app)
     apply_theme(app, dark)
-    live: LiveSync | None = None
-    window = build_window(store, dark=dark, after_send=lambda: live.wake_outbox() if live else None)
-    if demo:
-        window.setWindowTitle("Inbox — demo workspace")  # type: ignore[attr-defined]
-        window.statusBar().showMessage(  # type: ignore[attr-defined]
-            window.tr_("demo workspace: replies are kept in the outbox, nothing is sent")  # type: ignore[attr-defined]
-        )
-    window.show()  # type: ignore[attr-defined]
+    shell = Shell(store, dark=dark, demo=demo)
+    shell.window.show()
 
     async def main() -> None:
-        nonlocal live
         closed = asyncio.Event()
         app.aboutToQuit.connect(closed.set)  # type: ignore[attr-defined]
         if not demo:
             from inbox.providers.keyring_store import KeyringSecretStore
 
-            live = LiveSync(
+            shell.live = LiveSync(
                 store,
                 KeyringSecretStore(),
-                on_accounts=window.show_accounts,  # type: ignore[attr-defined]
-                on_conversations=window.conversations_changed,  # type: ignore[attr-defined]
+                on_accounts=shell.show_accounts,
+                on_conversations=shell.conversations_changed,
             )
-            await live.start()
+            await shell.live.start()
         loop = asyncio.get_running_loop()
         # Every deadline recomputed once after start (the cached ones show meanwhile).
         await loop.run_in_executor(None, refresh_all, store)
-        window.model.reload()  # type: ignore[attr-defined]
-        analysis = loop.create_task(background_triage(store, window))
+        shell.window.model.reload()
+        analysis = loop.create_task(background_triage(store, shell))
         try:
             await closed.wait()
         finally:
             analysis.cancel()
-            if live is not None:
-                await live.stop()
+            if shell.live is not None:
+                await shell.live.stop()
 
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
@@ -229,11 +268,10 @@ def run_app(args: argparse.Namespace) -> int:
 def screenshot(out: Path, args: argparse.Namespace, *, language: str | None, theme: str, size: tuple[int, int], select: int | None) -> None:
     """Render the main window offscreen to a PNG (docs, checks)."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtWidgets import QApplication
-
     import tempfile
 
     from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
 
     # A screenshot shows the default layout and never changes the agent's remembered one.
     for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):

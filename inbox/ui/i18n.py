@@ -110,6 +110,8 @@ FR: dict[str, str] = {
     "click to save": "cliquer pour enregistrer",
     "New conversation": "Nouvelle conversation",
     "Filter": "Filtre",
+    "Switch the interface language": "Changer la langue de l'interface",
+    "The language changes at the next start": "La langue change au prochain démarrage",
     "Email": "E-mail",
     "Web forms": "Formulaires web",
     "Save attachment": "Enregistrer la pièce jointe",

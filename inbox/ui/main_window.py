@@ -100,6 +100,7 @@ class MainWindow(QMainWindow):
         open_settings: Callable[[], None] | None = None,
         open_canned_manager: Callable[[], None] | None = None,
         original_source: OriginalSource | None = None,
+        switch_language: Callable[[str], None] | None = None,
     ) -> None:
         super().__init__()
         self.repo = repo
@@ -155,6 +156,7 @@ class MainWindow(QMainWindow):
         self.thread_view.setOpenExternalLinks(False)
         self.thread_view.anchorClicked.connect(self._anchor)
         self._original_source = original_source
+        self._switch_language = switch_language
         self.composer = Composer(tr, weighted_length)
         self.composer.send_requested.connect(self._send)
         self.composer.draft_changed.connect(self._draft_changed)
@@ -284,6 +286,22 @@ class MainWindow(QMainWindow):
             action.setShortcut(QKeySequence(keys))
             action.triggered.connect(slot)
             bar.addAction(action)
+        other = "en" if self.tr_.language == "fr" else "fr"
+        self.language_action = QAction("English" if other == "en" else "Français", self)
+        self.language_action.setToolTip(self.tr_("Switch the interface language"))
+        self.language_action.triggered.connect(lambda: self.switch_language(other))
+        bar.addAction(self.language_action)
+
+    def switch_language(self, language: str) -> None:
+        """Remember the agent's language; the app rebuilds the window in it at once (or at the
+        next start when nothing can rebuild it)."""
+        settings = self._settings()
+        settings.setValue("ui/language", language)
+        settings.sync()
+        if self._switch_language is not None:
+            self._switch_language(language)
+        else:
+            self.statusBar().showMessage(self.tr_("The language changes at the next start"), 8000)
 
     def attach_canned(self, picker: QWidget) -> None:
         """Ctrl+K in the composer opens the canned responses; the chosen text is inserted."""

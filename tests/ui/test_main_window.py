@@ -161,3 +161,22 @@ def test_filter_chips_narrow_the_view(qtbot: object, window: MainWindow, store: 
     for chip in window.chips.values():
         chip.setChecked(False)
     assert window.model.total() == everything
+
+
+def test_switching_language_rebuilds_the_window_in_french(qtbot: object, store: Store) -> None:
+    from inbox.app import Shell
+
+    shell = Shell(store, dark=False, demo=True)
+    first = shell.window
+    qtbot.addWidget(first)  # type: ignore[attr-defined]
+    first.show()
+    language = first.tr_.language
+    other = "en" if language == "fr" else "fr"
+    first.language_action.trigger()
+    second = shell.window
+    qtbot.addWidget(second)  # type: ignore[attr-defined]
+    assert second is not first and second.tr_.language == other and not first.isVisible()
+    labels = [second.views.item(i).text() for i in range(second.views.count())]
+    expected = "Non assignées" if other == "fr" else "Unassigned"
+    assert any(label.startswith(expected) for label in labels)
+    second.close()
