@@ -116,7 +116,8 @@ class CustomerPanel(QWidget):
             self.suggestions.setCurrentRow(0)
         for conv in self._repo.customer_conversations(customer_id):
             marker = "▶ " if conv.id == current_conversation else ""
-            text = f"{marker}{conv.last_message_at:%d/%m} · {self._tr(conv.status.value)} · {one_line(conv.subject, 60)}"
+            sla = f" · SLA {self._tr(conv.sla_state)}" if conv.sla_state in ("met", "breached", "warning") else ""
+            text = f"{marker}{conv.last_message_at:%d/%m} · {self._tr(conv.status.value)}{sla} · {one_line(conv.subject, 60)}"
             item = QListWidgetItem(icon(conv.channel.value), text)
             item.setData(Qt.ItemDataRole.UserRole, conv.id)
             self.history.addItem(item)
