@@ -6,8 +6,7 @@ import asyncio
 import logging
 from collections.abc import Coroutine, Sequence
 from datetime import UTC, datetime, timedelta
-from types import TracebackType
-from typing import Any, ClassVar, Self, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import pytest
 
@@ -24,7 +23,7 @@ from inbox.models import (
     Rejection,
     Surface,
 )
-from inbox.providers.base import FetchResult, ProviderInfo
+from inbox.providers.base import FetchResult, HttpProviderBase, ProviderInfo
 from inbox.store.repository import Store
 from inbox.sync import (
     AccountState,
@@ -59,7 +58,7 @@ def page(*messages: Message, cursor: str | None = None, more: bool = False) -> F
     return FetchResult(ParsedBatch(tuple(messages)), cursor, more)
 
 
-class FakeProvider:
+class FakeProvider(HttpProviderBase):
     """Answers ``fetch`` from a script (results or errors) and records every call."""
 
     info: ClassVar[ProviderInfo] = ProviderInfo("fake", Channel.EMAIL, "Fake", (), 60.0)
@@ -75,21 +74,6 @@ class FakeProvider:
         self.sends = list(sends)
         self.cursors: list[str | None] = []
         self.sent: list[Draft] = []
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        return None
-
-    @property
-    def account(self) -> Account:
-        return self._account
 
     async def check(self) -> None:
         return None

@@ -10,12 +10,11 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from types import TracebackType
-from typing import ClassVar, Self
+from typing import ClassVar
 
 from inbox.errors import RateLimited, TransientError
 from inbox.models import Account, Channel, Draft, Message, ParsedBatch
-from inbox.providers.base import FetchResult, ProviderInfo
+from inbox.providers.base import FetchResult, HttpProviderBase, ProviderInfo
 
 START = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
@@ -36,26 +35,11 @@ class FakeClock:
         await asyncio.sleep(0)
 
 
-class _Base:
+class _Base(HttpProviderBase):
     info: ClassVar[ProviderInfo] = ProviderInfo("fake", Channel.EMAIL, "Fake", (), 60.0)
 
     def __init__(self, account: Account) -> None:
         self._account = account
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        return None
-
-    @property
-    def account(self) -> Account:
-        return self._account
 
     async def check(self) -> None:
         return None

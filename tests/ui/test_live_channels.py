@@ -66,9 +66,8 @@ def reply_from_window(
     window.close()
 
 
-def test_x_public_reply_goes_to_the_tweet(
-    tmp_path: Path, qtbot: object, loop: asyncio.AbstractEventLoop, fake_x: FakeX  # noqa: F811
-) -> None:
+def x_workspace(tmp_path: Path, fake_x: FakeX) -> tuple[Store, MemorySecretStore]:  # noqa: F811
+    """A store with the fake X account signed in (tokens the fake accepts)."""
     store = Store.open(tmp_path / "inbox.db")
     account = Account(f"twitter:{OWN_USER['id']}", Channel.TWITTER, "@TwitterDev", frozenset({OWN_USER["id"]}),
                       {"user_id": OWN_USER["id"], "username": "TwitterDev", "client_id": CLIENT_ID, "base_url": fake_x.url})
@@ -78,6 +77,13 @@ def test_x_public_reply_goes_to_the_tweet(
     secrets.set(account.id, "access_token", access)
     secrets.set(account.id, "refresh_token", refresh)
     secrets.set(account.id, "expires_at", f"{datetime.now(UTC).timestamp() + 7200:.0f}")
+    return store, secrets
+
+
+def test_x_public_reply_goes_to_the_tweet(
+    tmp_path: Path, qtbot: object, loop: asyncio.AbstractEventLoop, fake_x: FakeX  # noqa: F811
+) -> None:
+    store, secrets = x_workspace(tmp_path, fake_x)
     tweet_id = fake_x.add_mention("@TwitterDev my order never arrived")
 
     def pick(s: Store) -> int:
@@ -124,15 +130,7 @@ def test_messenger_reply_goes_to_the_customer_psid(
 def test_x_public_complaint_moved_to_dm(
     tmp_path: Path, qtbot: object, loop: asyncio.AbstractEventLoop, fake_x: FakeX  # noqa: F811
 ) -> None:
-    store = Store.open(tmp_path / "inbox.db")
-    account = Account(f"twitter:{OWN_USER['id']}", Channel.TWITTER, "@TwitterDev", frozenset({OWN_USER["id"]}),
-                      {"user_id": OWN_USER["id"], "username": "TwitterDev", "client_id": CLIENT_ID, "base_url": fake_x.url})
-    store.save_account(account)
-    secrets = MemorySecretStore()
-    access, refresh = fake_x.issue_tokens()
-    secrets.set(account.id, "access_token", access)
-    secrets.set(account.id, "refresh_token", refresh)
-    secrets.set(account.id, "expires_at", f"{datetime.now(UTC).timestamp() + 7200:.0f}")
+    store, secrets = x_workspace(tmp_path, fake_x)
     author = "1181341904765628416"
     tweet_id = fake_x.add_mention("@TwitterDev this is a disgrace, my account number is 4411", author_id=author)
 
