@@ -81,6 +81,7 @@ def build_window(
     from PySide6.QtCore import QSettings
 
     from inbox.canned import context_for
+    from inbox.store import avatars
     from inbox.store.analytics import AnalyticsSource
     from inbox.store.canned_store import CannedLibrary, ensure_defaults
     from inbox.ui.canned import CannedPicker
@@ -139,6 +140,7 @@ def build_window(
         open_canned_manager=open_canned_manager,
         original_source=workspace.original,
         switch_language=switch_language,
+        avatar=lambda customer_id: avatars.for_customer(store, customer_id),
     )
 
     def context() -> dict[str, str]:
@@ -160,22 +162,30 @@ def refresh_all(store: Store) -> int:
 
 
 async def background_triage(store: Store, shell: Shell, interval: float = 30.0) -> None:
-    """Sentiment, priority rules and crisis detection off the UI thread, every ``interval`` s."""
+    """Profile pictures, sentiment, priority rules and crisis detection, off the UI thread,
+    every ``interval`` seconds."""
     import logging
 
-    from inbox.workspace import triage_pass
+    import httpx
+
+    from inbox.workspace import fetch_avatars, triage_pass
 
     loop = asyncio.get_running_loop()
-    while True:
-        try:
-            alert = await loop.run_in_executor(None, triage_pass, store, datetime.now(UTC))
-        except Exception:  # a bad rule file or message must not stop the app; it is logged
-            logging.getLogger(__name__).exception("background triage failed")
-            alert = None
-        if alert is not None:
-            shell.window.notify("Crisis alert", "A burst of negative public messages: see the dashboard")
-        shell.window.model.reload()
-        await asyncio.sleep(interval)
+    async with httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0)) as http:
+        while True:
+            try:
+                await fetch_avatars(store, http)
+            except Exception:  # pictures are a nicety: never let them stop the loop
+                logging.getLogger(__name__).debug("profile pictures not fetched", exc_info=True)
+            try:
+                alert = await loop.run_in_executor(None, triage_pass, store, datetime.now(UTC))
+            except Exception:  # a bad rule file or message must not stop the app; it is logged
+                logging.getLogger(__name__).exception("background triage failed")
+                alert = None
+            if alert is not None:
+                shell.window.notify("Crisis alert", "A burst of negative public messages: see the dashboard")
+            shell.window.model.reload()
+            await asyncio.sleep(interval)
 
 
 class Shell:

@@ -202,3 +202,37 @@ def check_crisis(store: Store, now: datetime, rules: crisis.CrisisRules | None =
     if recent:
         return None
     return analytics.record_alert(store, "crisis", now, found.detail())
+
+
+MAX_AVATAR_BYTES = 1_000_000
+
+
+async def fetch_avatars(store: Store, http: object, limit: int = 20) -> int:
+    """Download the profile pictures not cached yet (images only, 1 MB at most); returns how
+    many were saved. A picture that cannot be fetched is simply tried again later."""
+    import os
+
+    import httpx
+
+    from inbox.store import avatars
+
+    assert isinstance(http, httpx.AsyncClient)
+    saved = 0
+    for url in avatars.missing(store, limit):
+        path = avatars.cache_path(store, url)
+        if path is None:
+            return 0
+        try:
+            response = await http.get(url, follow_redirects=True)
+        except httpx.HTTPError:
+            continue
+        kind = response.headers.get("content-type", "")
+        if response.status_code != 200 or not kind.startswith("image/") or len(response.content) > MAX_AVATAR_BYTES:
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(".part")
+        temporary.write_bytes(response.content)
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, path)
+        saved += 1
+    return saved

@@ -251,11 +251,13 @@ def _author_json(author: Author) -> dict[str, object]:
 def _identity(db: Database, author: Author, *, create_customer: bool) -> tuple[int, int | None]:
     key = identity_rules.normalise_key(author.kind, author.key)
     row = db.conn.execute(
-        "SELECT id, customer_id, handle, display_name, followers FROM identities WHERE kind = ? AND key = ?",
+        "SELECT id, customer_id, handle, display_name, followers, avatar_url FROM identities WHERE kind = ? AND key = ?",
         [author.kind.value, key],
     ).fetchone()
     if row is not None:
         identity_id, customer_id = int(row[0]), row[1]
+        if author.avatar_url and author.avatar_url != row[5]:
+            db.conn.execute("UPDATE identities SET avatar_url = ? WHERE id = ?", [author.avatar_url, identity_id])
         handle = author.handle or row[2]
         name = author.display_name or row[3]
         followers = author.followers if author.followers is not None else row[4]

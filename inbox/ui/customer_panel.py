@@ -5,7 +5,11 @@ Signals: ``open_conversation(int)`` when the agent picks a past conversation.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QInputDialog,
@@ -27,13 +31,18 @@ class CustomerPanel(QWidget):
     open_conversation = Signal(int)
     customer_changed = Signal()
 
-    def __init__(self, repo: Repository, tr: Translator) -> None:
+    def __init__(self, repo: Repository, tr: Translator, avatar: Callable[[int], Path | None] | None = None) -> None:
         super().__init__()
         self._repo = repo
+        self._avatar = avatar
         self._tr = tr
         self._customer_id: int | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
+        self.picture = QLabel()
+        self.picture.setFixedSize(56, 56)
+        self.picture.setAccessibleName(tr("Profile picture"))
+        self.picture.hide()
         self.name = QLabel()
         self.name.setTextFormat(Qt.TextFormat.PlainText)
         font = self.name.font()
@@ -66,7 +75,11 @@ class CustomerPanel(QWidget):
         self.identities_label = QLabel(tr("Identities"))
         self.suggestions_label = QLabel(tr("Suggested links"))
         self.history_label = QLabel(tr("History"))
-        for w in (self.name, self.crm, self.notes, self.identities_label, self.identities, self.suggestions_label, self.suggestions):
+        head = QHBoxLayout()
+        head.addWidget(self.picture)
+        head.addWidget(self.name, 1)
+        layout.addLayout(head)
+        for w in (self.crm, self.notes, self.identities_label, self.identities, self.suggestions_label, self.suggestions):
             layout.addWidget(w)
         buttons = QHBoxLayout()
         buttons.addWidget(self.accept)
@@ -86,12 +99,19 @@ class CustomerPanel(QWidget):
         self.history.clear()
         self.suggestions.clear()
         if customer_id is None:
+            self.picture.hide()
             self.name.setText(self._tr("no customer"))
             self.crm.clear()
             self.notes.clear()
             self._toggle_suggestions(False)
             return
         customer = self._repo.customer(customer_id)
+        picture = self._avatar(customer_id) if self._avatar else None
+        pixmap = QPixmap(str(picture)) if picture is not None else QPixmap()
+        self.picture.setVisible(not pixmap.isNull())
+        if not pixmap.isNull():
+            self.picture.setPixmap(pixmap.scaled(56, 56, Qt.AspectRatioMode.KeepAspectRatio,
+                                                 Qt.TransformationMode.SmoothTransformation))
         self.name.setText(one_line(customer.display_name, 80) + ("  ★ VIP" if customer.vip else ""))
         self.crm.setText(f"{self._tr('CRM number')}: {customer.crm_number or '—'}")
         self.notes.setText(one_line(customer.notes, 400))

@@ -110,6 +110,7 @@ FR: dict[str, str] = {
     "click to save": "cliquer pour enregistrer",
     "New conversation": "Nouvelle conversation",
     "Filter": "Filtre",
+    "Profile picture": "Photo de profil",
     "Switch the interface language": "Changer la langue de l'interface",
     "The language changes at the next start": "La langue change au prochain démarrage",
     "Email": "E-mail",

@@ -101,6 +101,7 @@ class MainWindow(QMainWindow):
         open_canned_manager: Callable[[], None] | None = None,
         original_source: OriginalSource | None = None,
         switch_language: Callable[[str], None] | None = None,
+        avatar: Callable[[int], Path | None] | None = None,
     ) -> None:
         super().__init__()
         self.repo = repo
@@ -160,7 +161,7 @@ class MainWindow(QMainWindow):
         self.composer = Composer(tr, weighted_length)
         self.composer.send_requested.connect(self._send)
         self.composer.draft_changed.connect(self._draft_changed)
-        self.customer = CustomerPanel(repo, tr)
+        self.customer = CustomerPanel(repo, tr, avatar)
         self.customer.open_conversation.connect(self.open_conversation)
         self.customer.customer_changed.connect(lambda: self._after_change())
         self.customer.setMaximumWidth(360)
