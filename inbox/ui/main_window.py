@@ -32,22 +32,22 @@ from PySide6.QtWidgets import (
     QTabWidget,
     QTextBrowser,
     QToolBar,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from inbox.models import AttachmentFile, Channel, Conversation, Direction, QueueFilter, QueueSort, Status
+from inbox.models import AttachmentFile, Conversation, Direction, QueueSort, Status
 from inbox.repository import Repository
 from inbox.sla import SlaLogEntry, TargetStatus
-from inbox.triage import NEGATIVE_BELOW
 from inbox.ui.composer import Composer
 from inbox.ui.customer_panel import CustomerPanel
+from inbox.ui.filter_chips import FilterChips
 from inbox.ui.i18n import Translator
 from inbox.ui.icons import icon
 from inbox.ui.original_view import OriginalSource, OriginalView
 from inbox.ui.queue_delegate import QueueDelegate
 from inbox.ui.queue_model import QueueModel
+from inbox.ui.shortcuts import SHORTCUTS
 from inbox.ui.thread_html import render_thread
 from inbox.ui.views import QueueView, channel_views, standard_views, tag_view
 
@@ -56,28 +56,6 @@ Clock = Callable[[], datetime]
 SlaDetails = Callable[[int], tuple[list[TargetStatus], list[SlaLogEntry]]]
 Notices = Callable[[], list[tuple[str, str, int]]]
 
-SHORTCUTS = [
-    ("j / ↓", "next conversation", "conversation suivante"),
-    ("k / ↑", "previous conversation", "conversation précédente"),
-    ("Enter", "open the thread", "ouvrir le fil"),
-    ("r", "reply", "répondre"),
-    ("n", "private note", "note privée"),
-    ("e", "solve", "résoudre"),
-    ("p", "set pending", "mettre en attente"),
-    ("o", "reopen", "rouvrir"),
-    ("a", "assign to me", "m'assigner"),
-    ("t", "add a tag", "ajouter une étiquette"),
-    ("!", "raise priority", "augmenter la priorité"),
-    ("/", "search", "rechercher"),
-    ("Ctrl+Enter", "send", "envoyer"),
-    ("Ctrl+Shift+P / S", "send and set pending / solve", "envoyer et mettre en attente / résoudre"),
-    ("Esc", "back to the queue", "retour à la file"),
-    ("m", "mute / unmute notifications", "couper / rétablir les notifications"),
-    ("Ctrl+K", "canned responses in the composer", "réponses types dans l'éditeur"),
-    ("Ctrl+1 / Ctrl+2", "queue / dashboard", "file / tableau de bord"),
-    ("Ctrl+,", "settings: accounts and SLA policies", "réglages : comptes et politiques SLA"),
-    ("?", "this list", "cette liste"),
-]
 
 
 class MainWindow(QMainWindow):
@@ -177,7 +155,10 @@ class MainWindow(QMainWindow):
         top.addWidget(self.search, 1)
         top.addWidget(self.sort)
         ql.addLayout(top)
-        ql.addLayout(self._build_chips())
+        self.filter_chips = FilterChips(tr)
+        self.filter_chips.changed.connect(self._apply_search)
+        self.chips = self.filter_chips.chips
+        ql.addWidget(self.filter_chips)
         ql.addWidget(self.count_label)
         ql.addWidget(self.queue, 1)
         conversation_box = QWidget()
@@ -232,42 +213,6 @@ class MainWindow(QMainWindow):
         self.refresh_views()
         self._apply_search()
         self.show_accounts()
-
-    def _build_chips(self) -> QHBoxLayout:
-        """Filter chips that narrow the current view: channels (any of those checked), unhappy
-        customers, unassigned."""
-        row = QHBoxLayout()
-        row.setSpacing(4)
-        self.chips: dict[str, QToolButton] = {}
-        labels = [("twitter", "X"), ("facebook", "Facebook"), ("email", "Email"), ("webform", "Web forms"),
-                  ("unhappy", "Unhappy customers"), ("unassigned", "Unassigned")]
-        for key, label in labels:
-            chip = QToolButton()
-            chip.setToolTip(self.tr_(label))
-            if key in ("twitter", "facebook", "email", "webform"):
-                chip.setIcon(icon(key))  # icon-only chips keep the queue column narrow
-            else:
-                chip.setText("☹" if key == "unhappy" else self.tr_(label))
-            chip.setCheckable(True)
-            chip.setAccessibleName(f"{self.tr_('Filter')}: {self.tr_(label)}")
-            chip.setStyleSheet("QToolButton { border: 1px solid #9AA0A6; border-radius: 9px; padding: 1px 8px; }"
-                               "QToolButton:checked { background: #1F6FEB; color: white; border-color: #1F6FEB; }")
-            chip.toggled.connect(lambda _on: self._apply_search())
-            self.chips[key] = chip
-            row.addWidget(chip)
-        row.addStretch(1)
-        return row
-
-    def _with_chips(self, flt: QueueFilter) -> QueueFilter:
-        chips = getattr(self, "chips", {})
-        channels = frozenset(Channel(k) for k in ("twitter", "facebook", "email", "webform") if k in chips and chips[k].isChecked())
-        if channels:
-            flt = dataclasses.replace(flt, channels=channels)
-        if "unhappy" in chips and chips["unhappy"].isChecked():
-            flt = dataclasses.replace(flt, sentiment_below=NEGATIVE_BELOW)
-        if "unassigned" in chips and chips["unassigned"].isChecked():
-            flt = dataclasses.replace(flt, assignee="")
-        return flt
 
     def _build_toolbar(self) -> None:
         bar = QToolBar(self.tr_("Views"))
@@ -408,7 +353,7 @@ class MainWindow(QMainWindow):
         return view if isinstance(view, QueueView) else standard_views(self.agent)[2]
 
     def _apply_search(self) -> None:
-        flt = self._with_chips(self.current_view().filter)
+        flt = self.filter_chips.narrow(self.current_view().filter)
         flt = dataclasses.replace(flt, sort=QueueSort(self.sort.currentData()))
         text = self.search.text().strip()
         if text:
