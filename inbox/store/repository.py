@@ -325,6 +325,14 @@ class Store(CustomerRepository):
 
         self._write(write)
 
+    def agent_names(self) -> list[str]:
+        """Agents configured in the workspace and anyone already assigned a conversation."""
+        rows = self._rows(
+            """SELECT name FROM agents WHERE active = 1
+               UNION SELECT DISTINCT assignee FROM conversations WHERE assignee IS NOT NULL ORDER BY 1"""
+        )
+        return [str(r[0]) for r in rows]
+
     def tags(self) -> list[tuple[str, int]]:
         rows = self._rows(
             """SELECT t.tag, COUNT(*) AS n FROM conversation_tags t JOIN conversations c ON c.id = t.conversation_id

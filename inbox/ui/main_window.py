@@ -414,6 +414,7 @@ class MainWindow(QMainWindow):
         key("p", lambda: self.change_status(Status.PENDING))
         key("o", lambda: self.change_status(Status.OPEN))
         key("a", self.assign_to_me)
+        key("Shift+A", self.ask_assignee)
         key("t", self.ask_tag)
         key("!", self.raise_priority)
         key("/", self.search.setFocus)
@@ -451,8 +452,22 @@ class MainWindow(QMainWindow):
         self._after_change(advance=status in (Status.SOLVED, Status.PENDING))
 
     def assign_to_me(self) -> None:
+        self.assign_to(self.agent)
+
+    def ask_assignee(self) -> None:
+        """Assign to any agent (typing filters the list; empty unassigns)."""
+        if self._current is None:
+            return
+        names = [""] + self.repo.agent_names()
+        current = self._current.assignee or ""
+        name, ok = QInputDialog.getItem(self, self.tr_("Assignee"), self.tr_("Assignee"), names,
+                                        names.index(current) if current in names else 0, True)
+        if ok:
+            self.assign_to(name.strip() or None)
+
+    def assign_to(self, agent: str | None) -> None:
         if self._current is not None:
-            self.repo.assign(self._current.id, self.agent, self.clock(), self.agent)
+            self.repo.assign(self._current.id, agent, self.clock(), self.agent)
             self._after_change()
 
     def raise_priority(self) -> None:

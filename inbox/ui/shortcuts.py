@@ -12,6 +12,7 @@ SHORTCUTS = [
     ("p", "set pending", "mettre en attente"),
     ("o", "reopen", "rouvrir"),
     ("a", "assign to me", "m'assigner"),
+    ("Shift+A", "assign to an agent", "assigner à un agent"),
     ("t", "add a tag", "ajouter une étiquette"),
     ("!", "raise priority", "augmenter la priorité"),
     ("/", "search", "rechercher"),

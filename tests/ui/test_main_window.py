@@ -180,3 +180,12 @@ def test_switching_language_rebuilds_the_window_in_french(qtbot: object, store: 
     expected = "Non assignées" if other == "fr" else "Unassigned"
     assert any(label.startswith(expected) for label in labels)
     second.close()
+
+
+def test_assign_to_another_agent(qtbot: object, window: MainWindow, store: Store) -> None:
+    assert "yanis" in store.agent_names()
+    conv = window.current_conversation()
+    assert conv is not None
+    window.assign_to("yanis")
+    assert store.conversation(conv.id).assignee == "yanis"
+    assert store.events(conv.id)[-1].value == "yanis"
