@@ -17,7 +17,7 @@ import logging
 import random as random_module
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
@@ -265,7 +265,9 @@ class SyncService:
             return await self._failed(account_id, AccountState.NEEDS_SIGN_IN, str(exc))
         except RateLimited as exc:
             wait = max(0.0, float(exc.retry_after))
-            return await self._failed(account_id, AccountState.RATE_LIMITED, str(exc), wait)
+            resume = (self._clock() + timedelta(seconds=wait)).astimezone().strftime("%H:%M")
+            reason = f"resumes at {resume} ({exc})"  # the account shows when it will resume
+            return await self._failed(account_id, AccountState.RATE_LIMITED, reason, wait)
         except TransientError as exc:
             return await self._failed(account_id, AccountState.OFFLINE, str(exc))
         except InboxError as exc:  # PermanentError, ProviderBug, StoreError

@@ -227,7 +227,8 @@ def test_rate_limit_waits_what_the_service_asks() -> None:
     run(sync.run())
     assert slept == [840.0]
     assert sync.status(MAILBOX.id).state is AccountState.RATE_LIMITED
-    assert store.account_state(MAILBOX.id)[0] == "rate_limited"
+    state, reason = store.account_state(MAILBOX.id)
+    assert state == "rate_limited" and reason.startswith("resumes at ")  # shown beside the account
 
 
 def test_auth_error_pauses_fetching_until_credentials_change() -> None:
