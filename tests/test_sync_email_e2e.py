@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import argparse
 import email
 import email.policy
 from collections.abc import Iterator
@@ -16,10 +15,10 @@ from aiosmtpd.controller import Controller
 from keyrings.alt.file import PlaintextKeyring  # type: ignore[import-untyped]
 
 from inbox.cli import sync_commands
-from inbox.errors import InboxError
 from inbox.models import Account, Channel, Direction, OutboxState
 from inbox.providers.keyring_store import KeyringSecretStore
 from inbox.store.repository import Store
+from tests.cli.only import run_only
 from tests.providers.email.servers import (  # noqa: F401 - pytest fixtures
     DovecotServer,
     SmtpServer,
@@ -45,16 +44,8 @@ def customer_mail() -> bytes:
 
 
 def cli(*argv: str) -> int:
-    parser = argparse.ArgumentParser(prog="inbox")
-    parser.add_argument("--db", type=Path)
-    parser.add_argument("--demo", action="store_true")
-    sync_commands.register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(argv)
-    try:
-        return int(args.handler(args))
-    except InboxError as exc:
-        print(f"inbox: {exc}")
-        return 2
+    """Like ``inbox.cli.main`` with only these commands registered."""
+    return run_only(sync_commands.register, *argv)
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 from pathlib import Path
@@ -10,21 +9,12 @@ from pathlib import Path
 import pytest
 
 from inbox.cli import canned_commands
-from inbox.errors import InboxError
+from tests.cli.only import run_only
 
 
 def cli(*argv: str) -> int:
     """Like ``inbox.cli.main`` with only these commands registered."""
-    parser = argparse.ArgumentParser(prog="inbox")
-    parser.add_argument("--db", type=Path)
-    parser.add_argument("--demo", action="store_true")
-    canned_commands.register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(argv)
-    try:
-        return int(args.handler(args))
-    except InboxError as exc:
-        print(f"inbox: {exc}")
-        return 2
+    return run_only(canned_commands.register, *argv)
 
 
 def listed(db: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> list[dict[str, object]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import socket
@@ -15,28 +14,20 @@ import pytest
 from keyrings.alt.file import PlaintextKeyring  # type: ignore[import-untyped]
 
 from inbox.cli import sync_commands
-from inbox.errors import AuthError, InboxError, InputError
+from inbox.errors import AuthError, InputError
 from inbox.models import Account, Channel, OutboxState, Status
 from inbox.providers.keyring_store import KeyringSecretStore
 from inbox.providers.registry import build_provider, provider_kind
 from inbox.providers.webform.provider import WebformProvider
 from inbox.secrets import MemorySecretStore
 from inbox.store.repository import Store
+from tests.cli.only import run_only
 from tests.test_sync import MAILBOX, FakeProvider, mail, page
 
 
 def cli(*argv: str) -> int:
     """Like ``inbox.cli.main`` with only these commands registered."""
-    parser = argparse.ArgumentParser(prog="inbox")
-    parser.add_argument("--db", type=Path)
-    parser.add_argument("--demo", action="store_true")
-    sync_commands.register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(argv)
-    try:
-        return int(args.handler(args))
-    except InboxError as exc:
-        print(f"inbox: {exc}")
-        return 2
+    return run_only(sync_commands.register, *argv)
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ from inbox.providers.twitter.payload import (
     id_text,
     integer,
     legacy_time,
+    media_attachment,
     obj,
     objs,
     snowflake_time,
@@ -64,15 +65,7 @@ def media_attachments(media_list: object) -> tuple[Attachment, ...]:
         video = best_variant(obj(media.get("video_info")).get("variants"))
         if kind in ("video", "animated_gif") and video is not None:
             url, media_type = video
-        extension = media_type.rsplit("/", 1)[-1].replace("jpeg", "jpg")
-        found.append(
-            Attachment(
-                filename=f"{kind or 'media'}-{media_id}.{extension}",
-                content_type=media_type,
-                url=url or None,
-                content_id=media_id,
-            )
-        )
+        found.append(media_attachment(kind, media_id, url, media_type))
     return tuple(found)
 
 

@@ -27,6 +27,7 @@ from inbox.providers.twitter.payload import (
     content_type_for,
     integer,
     iso_time,
+    media_attachment,
     obj,
     objs,
     snowflake_time,
@@ -89,15 +90,7 @@ def attachments(media_keys: object, includes: Includes) -> tuple[Attachment, ...
         if not url:
             url = text(media.get("preview_image_url"))
             media_type = content_type_for(url, "photo") if url else "application/octet-stream"
-        extension = media_type.rsplit("/", 1)[-1].replace("jpeg", "jpg")
-        found.append(
-            Attachment(
-                filename=f"{kind or 'media'}-{key}.{extension}",
-                content_type=media_type,
-                url=url or None,
-                content_id=key,
-            )
-        )
+        found.append(media_attachment(kind, key, url, media_type))
     return tuple(found)
 
 

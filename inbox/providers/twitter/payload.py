@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from inbox.models import Message, Rejection
+from inbox.models import Attachment, Message, Rejection
 
 #: X's snowflake epoch (2010-11-04T01:42:54.657Z) in milliseconds.
 SNOWFLAKE_EPOCH_MS = 1288834974657
@@ -178,3 +178,14 @@ class Collected:
         self.account_hint = self.account_hint or other.account_hint
         self.posts_seen = self.posts_seen or other.posts_seen
         self.others.extend(kind for kind in other.others if kind not in self.others)
+
+
+def media_attachment(kind: str, media_id: str, url: str, media_type: str) -> Attachment:
+    """An attached photo, video or GIF as metadata: a readable file name and where it lives."""
+    extension = media_type.rsplit("/", 1)[-1].replace("jpeg", "jpg")
+    return Attachment(
+        filename=f"{kind or 'media'}-{media_id}.{extension}",
+        content_type=media_type,
+        url=url or None,
+        content_id=media_id,
+    )
