@@ -11,15 +11,12 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-from inbox.app import build_window
-from inbox.live_sync import LiveSync
 from inbox.models import Account, Channel, QueueFilter, Status, Surface
 from inbox.secrets import MemorySecretStore
 from inbox.store.repository import Store
-from inbox.ui.main_window import MainWindow
 from tests.providers.facebook.fake_graph import PAGE_ID, PAGE_TOKEN, FakeGraph, fake_graph  # noqa: F401
 from tests.providers.twitter.fake_x import CLIENT_ID, OWN_USER, FakeX, fake_x  # noqa: F401
-from tests.ui.test_live_window import loop, until  # noqa: F401
+from tests.ui.test_live_window import live_app, loop, until  # noqa: F401
 
 pytestmark = pytest.mark.servers
 
@@ -34,15 +31,9 @@ def reply_from_window(
     text: str,
     privately: bool = False,
 ) -> None:
-    live: LiveSync | None = None
-    window = build_window(store, language="en", after_send=lambda: live.wake_outbox() if live else None)
-    assert isinstance(window, MainWindow)
-    qtbot.addWidget(window)  # type: ignore[attr-defined]
-    window.show()
-    live = LiveSync(store, secrets, on_accounts=window.show_accounts, on_conversations=window.conversations_changed)
+    window, live = live_app(store, secrets, qtbot)
 
     async def body() -> None:
-        assert live is not None
         await live.start()
         try:
             await until(lambda: "up_to_date" in window.account_label.text())

@@ -18,7 +18,9 @@ from PySide6.QtWidgets import QApplication
 from inbox.app import build_window
 from inbox.live_sync import LiveSync
 from inbox.providers.keyring_store import KeyringSecretStore
+from inbox.secrets import SecretStore
 from inbox.store.repository import Store
+from inbox.sync import Backoff
 from inbox.ui.main_window import MainWindow
 from tests.providers.email.servers import DovecotServer, SmtpServer, dovecot_server, smtp_server  # noqa: F401
 from tests.test_sync_email_e2e import CUSTOMER_ID, customer_mail, secrets, workspace  # noqa: F401
@@ -37,6 +39,21 @@ def loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
     ev.close()
     asyncio.set_event_loop(None)
     assert not errors, errors
+
+
+def live_app(
+    store: Store, secrets: SecretStore, qtbot: object, backoff: Backoff | None = None  # noqa: F811
+) -> tuple[MainWindow, LiveSync]:
+    """The window and the sync service wired as the app wires them (sends wake the outbox)."""
+    holder: list[LiveSync] = []
+    window = build_window(store, language="en", after_send=lambda: holder[0].wake_outbox() if holder else None)
+    assert isinstance(window, MainWindow)
+    qtbot.addWidget(window)  # type: ignore[attr-defined]
+    window.show()
+    live = LiveSync(store, secrets, on_accounts=window.show_accounts, on_conversations=window.conversations_changed,
+                    backoff=backoff)
+    holder.append(live)
+    return window, live
 
 
 async def until(check: Callable[[], bool], timeout: float = 45.0) -> None:
@@ -62,15 +79,9 @@ def test_mail_arrives_and_the_reply_goes_out_once(
     db = tmp_path / "inbox.db"
     workspace(db, dovecot_server, smtp_server.port, secrets)
     store = Store.open(db)
-    live: LiveSync | None = None
-    window = build_window(store, language="en", after_send=lambda: live.wake_outbox() if live else None)
-    assert isinstance(window, MainWindow)
-    qtbot.addWidget(window)  # type: ignore[attr-defined]
-    window.show()
-    live = LiveSync(store, secrets, on_accounts=window.show_accounts, on_conversations=window.conversations_changed)
+    window, live = live_app(store, secrets, qtbot)
 
     async def body() -> None:
-        assert live is not None
         await live.start()
         try:
             await until(lambda: "up_to_date" in window.account_label.text())
@@ -108,7 +119,6 @@ def test_offline_then_back_sends_the_queued_reply_once(
 ) -> None:
     from aiosmtpd.controller import Controller
 
-    from inbox.sync import Backoff
     from tests.providers.email.servers import _authenticator, _Recorder, free_port
 
     smtp = SmtpServer(host=dovecot_server.host, port=free_port())
@@ -116,17 +126,10 @@ def test_offline_then_back_sends_the_queued_reply_once(
     workspace(db, dovecot_server, smtp.port, secrets)
     dovecot_server.append(customer_mail())
     store = Store.open(db)
-    live: LiveSync | None = None
-    window = build_window(store, language="en", after_send=lambda: live.wake_outbox() if live else None)
-    assert isinstance(window, MainWindow)
-    qtbot.addWidget(window)  # type: ignore[attr-defined]
-    window.show()
-    live = LiveSync(store, secrets, on_accounts=window.show_accounts, on_conversations=window.conversations_changed,
-                    backoff=Backoff(base=0.5, cap=1.0))
+    window, live = live_app(store, secrets, qtbot, Backoff(base=0.5, cap=1.0))
     controllers: list[Controller] = []
 
     async def body() -> None:
-        assert live is not None
         await live.start()
         try:
             await until(lambda: window.model.total() == 1)

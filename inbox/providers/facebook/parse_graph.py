@@ -32,6 +32,7 @@ from inbox.providers.facebook.payload import (
     permalink_ids,
     post_object_id,
     post_of_comment,
+    post_root,
     post_thread,
     story_attachment,
     text,
@@ -288,17 +289,5 @@ def _visitor_post(item: Mapping[str, object], out: Collected, post: str, author:
         return
     attachments = [a for a in map(story_attachment, objs(item.get("attachments"))) if a]
     link = text(item.get("permalink_url"))
-    out.messages.append(
-        Message(
-            provider_id=post,
-            channel=Channel.FACEBOOK,
-            surface=Surface.COMMENT,
-            direction=Direction.INBOUND,
-            author=author,
-            text=text(item.get("message")),
-            sent_at=sent_at,
-            attachments=tuple(attachments),
-            thread_key=post_thread(post),
-            meta={"post_id": post, "root": "1"} | ({"permalink_url": link} if link else {}),
-        )
-    )
+    meta = {"permalink_url": link} if link else {}
+    out.messages.append(post_root(post, author, text(item.get("message")), sent_at, tuple(attachments), meta))

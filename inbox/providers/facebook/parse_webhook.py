@@ -31,6 +31,7 @@ from inbox.providers.facebook.payload import (
     parse_time,
     post_object_id,
     post_of_comment,
+    post_root,
     post_thread,
     text,
     unknown_author,
@@ -269,17 +270,4 @@ def _post(
     if when is None:
         out.reject(f"post {post}: no created_time")
         return
-    out.messages.append(
-        Message(
-            provider_id=post,
-            channel=Channel.FACEBOOK,
-            surface=Surface.COMMENT,
-            direction=Direction.INBOUND,
-            author=author,
-            text=text(value.get("message")),
-            sent_at=when,
-            attachments=tuple(_media(value)),
-            thread_key=post_thread(post),
-            meta={"post_id": post, "root": "1"} | meta,
-        )
-    )
+    out.messages.append(post_root(post, author, text(value.get("message")), when, tuple(_media(value)), meta))

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
-from inbox.models import Attachment, Author, IdentityKind
+from inbox.models import Attachment, Author, Channel, Direction, IdentityKind, Message, Surface
 
 #: Messenger allows a standard reply this long after the customer's last message.
 MESSENGER_WINDOW_SECONDS = 24 * 3600.0
@@ -285,3 +285,21 @@ def messenger_attachment(item: Mapping[str, object]) -> Attachment | None:
         return None
     name = text(item.get("title")) or file_name(url, kind or "attachment")
     return Attachment(filename=name, content_type=content_type_for(url, kind), url=url)
+
+
+def post_root(
+    post: str, author: Author, body: str, sent_at: datetime, attachments: tuple[Attachment, ...], meta: dict[str, str]
+) -> Message:
+    """A post a visitor wrote on the Page: the root message of that post's comment thread."""
+    return Message(
+        provider_id=post,
+        channel=Channel.FACEBOOK,
+        surface=Surface.COMMENT,
+        direction=Direction.INBOUND,
+        author=author,
+        text=body,
+        sent_at=sent_at,
+        attachments=attachments,
+        thread_key=post_thread(post),
+        meta={"post_id": post, "root": "1"} | meta,
+    )
