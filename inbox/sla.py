@@ -327,7 +327,27 @@ def evaluate(
     """Each target at ``at`` (events after it are ignored): first reply, the current or last
     next-reply round, and resolution, for the targets the applying policy measures."""
     now = epoch_seconds(at)
-    replay = _replay(subject, events, policies, now, log=False)
+    return _statuses(subject, _replay(subject, events, policies, now, log=False), now)
+
+
+def sla_log(
+    subject: SlaSubject, events: Sequence[ConversationEvent], policies: PolicySet, at: datetime
+) -> list[SlaLogEntry]:
+    """Every transition up to ``at``, including warning and breach instants that passed."""
+    replay = _replay(subject, events, policies, epoch_seconds(at), log=True)
+    return sorted(replay.log or [], key=lambda entry: entry.at)
+
+
+def assess(
+    subject: SlaSubject, events: Sequence[ConversationEvent], policies: PolicySet, at: datetime
+) -> tuple[list[TargetStatus], list[SlaLogEntry]]:
+    """``evaluate`` and ``sla_log`` from one replay of the events (what a refresh needs)."""
+    now = epoch_seconds(at)
+    replay = _replay(subject, events, policies, now, log=True)
+    return _statuses(subject, replay, now), sorted(replay.log or [], key=lambda entry: entry.at)
+
+
+def _statuses(subject: SlaSubject, replay: _Replay, now: float) -> list[TargetStatus]:
     rows: list[TargetStatus] = []
     for target in replay.active():
         policy = target.met_policy if target.met_at is not None else replay.policy
@@ -348,14 +368,6 @@ def evaluate(
             )
         )  # fmt: skip
     return rows
-
-
-def sla_log(
-    subject: SlaSubject, events: Sequence[ConversationEvent], policies: PolicySet, at: datetime
-) -> list[SlaLogEntry]:
-    """Every transition up to ``at``, including warning and breach instants that passed."""
-    replay = _replay(subject, events, policies, epoch_seconds(at), log=True)
-    return sorted(replay.log or [], key=lambda entry: entry.at)
 
 
 def countdown(status: TargetStatus, calendar: BusinessCalendar, now: datetime) -> TargetStatus:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from inbox import crisis, sla
 from inbox import triage as triage_module
@@ -14,7 +15,10 @@ from inbox.models import Priority
 from inbox.sla_holidays import country_holidays
 from inbox.sla_policy import PolicySet, default_policies, load_policies
 from inbox.store.database import to_db_time
-from inbox.store.repository import Store
+from inbox.store.repository import SlaCacheRow, Store
+
+if TYPE_CHECKING:
+    from inbox.remote_images import ImageLimits
 
 POLICY_SETTING = "sla_policies"
 
@@ -35,7 +39,7 @@ def statuses_at(store: Store, at: datetime, ids: Sequence[int] | None = None) ->
     """Every SLA target of every conversation not closed, as of ``at`` (later events ignored)."""
     rules = policies(store)
     rows: list[sla.TargetStatus] = []
-    for cid, (channel, vip, events) in store.sla_inputs(ids).items():
+    for cid, (channel, vip, events, _last) in store.sla_inputs(ids).items():
         past = [e for e in events if e.at <= at]
         if not past:
             continue
@@ -44,29 +48,41 @@ def statuses_at(store: Store, at: datetime, ids: Sequence[int] | None = None) ->
     return rows
 
 
-def refresh_sla(store: Store, now: datetime, ids: Sequence[int] | None = None, rules: PolicySet | None = None) -> int:
-    """Recompute targets, cache each conversation's most urgent running deadline for the queue,
-    and rewrite the SLA event log of each conversation, all in one transaction. Returns how many
-    conversations."""
+def refresh_sla(
+    store: Store,
+    now: datetime,
+    ids: Sequence[int] | None = None,
+    rules: PolicySet | None = None,
+    force: bool = False,
+) -> int:
+    """Bring the cached SLA state of conversations (default: every one not closed) up to ``now``:
+    recompute the targets, the queue's most urgent running deadline and the SLA event log of each
+    conversation whose cache can be wrong (``Store.sla_stale``), all in one transaction. A cached
+    state stays exact until its next warning or breach instant or the next event, so the others
+    are left as they are; ``force`` recomputes them all (new policies). Returns how many
+    conversations were recomputed."""
+    stale: Sequence[int] | None = ids if force else store.sla_stale(now, ids)
+    if stale is not None and not stale:
+        return 0
     rules = rules or policies(store)
-    cache: list[tuple[int, str | None, str | None]] = []
+    at = to_db_time(now)
+    cache: list[SlaCacheRow] = []
     logs: dict[int, list[tuple[str, str, str, int, str, float | None]]] = {}
-    inputs = store.sla_inputs(ids)
-    for cid, (channel, vip, events) in inputs.items():
+    for cid, (channel, vip, events, last_event_id) in store.sla_inputs(stale).items():
         subj = subject(cid, channel, vip)
-        statuses = sla.evaluate(subj, events, rules, now)
+        statuses, log = sla.assess(subj, events, rules, now)
         live = sorted((s for s in statuses if s.state is not sla.TargetState.MET), key=sla.urgency_key)
-        if live:
-            top = live[0]
-            cache.append((cid, to_db_time(top.due_at) if top.due_at else None, top.state.value))
-        else:
-            cache.append((cid, None, "met" if statuses else None))
-        logs[cid] = [
-            (to_db_time(e.at), e.kind, e.target.value, e.round, e.policy, e.business_s)
-            for e in sla.sla_log(subj, events, rules, now)
-        ]
+        due = to_db_time(live[0].due_at) if live and live[0].due_at else None
+        state = live[0].state.value if live else "met" if statuses else None
+        # The cache holds until the next warning/breach, or until an event dated later than now
+        # (a clock ahead of ours) starts to count.
+        later = [e.at for e in events if e.at > now]
+        upcoming = [when for when in (sla.next_transition(statuses), min(later, default=None)) if when]
+        next_at = to_db_time(min(upcoming)) if upcoming else None
+        cache.append(SlaCacheRow(cid, due, state, at, next_at, last_event_id))
+        logs[cid] = [(to_db_time(e.at), e.kind, e.target.value, e.round, e.policy, e.business_s) for e in log]
     store.replace_sla_logs(logs, cache)
-    return len(inputs)
+    return len(cache)
 
 
 class Workspace:
@@ -80,6 +96,9 @@ class Workspace:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.outbox = Outbox(store, clock=self.clock)
         self._rules: PolicySet | None = None  # loaded once; settings changes reopen the workspace
+        # Messages whose remote images the agent allowed, until the app quits (never stored).
+        self.remote_allowed: set[int] = set()
+        self.image_limits: ImageLimits | None = None  # None: the defaults of inbox.remote_images
 
     def send_reply(
         self, conversation_id: int, text: str, note: bool, then_status: str, privately: bool = False
@@ -115,26 +134,48 @@ class Workspace:
         safe = sanitize_html(source, allow_remote=False)
         return safe, [(text, href, misleading(text, href)) for text, href in link_targets(source)]
 
+    def _remote_html(self, message_id: int) -> str:
+        from inbox.providers.email.sanitize import sanitize_html
+
+        return sanitize_html(self.store.message(message_id).html or "", allow_remote=True)
+
+    def remote_image_count(self, message_id: int) -> int:
+        """How many distinct remote images the message's original formatting blocks."""
+        from inbox.remote_images import remote_image_sources
+
+        return len(remote_image_sources(self._remote_html(message_id)))
+
+    def remote_images_allowed(self, message_id: int) -> bool:
+        """Whether the agent already allowed this message's remote images (since the app started)."""
+        return message_id in self.remote_allowed
+
+    async def load_remote_images(self, message_id: int) -> tuple[str, dict[str, bytes], int]:
+        """Allow this message's remote images until the app quits and fetch them (through a
+        cookieless client of their own): the HTML with its images back, the images by address
+        as written in it, and how many could not be loaded."""
+        from inbox.remote_images import cookieless_client, fetch_images, remote_image_sources
+
+        self.remote_allowed.add(message_id)
+        html = self._remote_html(message_id)
+        async with cookieless_client(self.image_limits) as http:
+            fetched = await fetch_images(http, remote_image_sources(html), self.image_limits)
+        return html, dict(fetched.images), fetched.failed
+
     def sla_details(self, conversation_id: int) -> tuple[list[sla.TargetStatus], list[sla.SlaLogEntry]]:
         """Every target of one conversation now, and its SLA history, for the conversation view."""
         now = self.clock()
         inputs = self.store.sla_inputs([conversation_id])
         if conversation_id not in inputs:
             return [], []
-        channel, vip, events = inputs[conversation_id]
+        channel, vip, events, _last = inputs[conversation_id]
         if not events:
             return [], []
-        rules = policies(self.store)
-        subj = subject(conversation_id, channel, vip)
-        return sla.evaluate(subj, events, rules, now), sla.sla_log(subj, events, rules, now)
+        return sla.assess(subject(conversation_id, channel, vip), events, policies(self.store), now)
 
     def tick_sla(self) -> None:
-        """Recompute the conversations whose state may change within the next minutes."""
-        from inbox.store.notices import due_soon
-
-        ids = due_soon(self.store, self.clock(), horizon_s=120)
-        if ids:
-            self.refresh_sla(self.clock(), ids)
+        """Recompute the conversations whose SLA state changed since the last refresh (a warning
+        or breach instant passed, or a new event): usually none or a few."""
+        self.refresh_sla(self.clock())
 
     def new_notices(self) -> list[tuple[str, str, int]]:
         """SLA warnings and breaches not yet shown, as (title, text, conversation id), once each."""

@@ -68,7 +68,7 @@ def cmd_policy_load(args: argparse.Namespace) -> int:
     rules = load_policies(text, str(args.file), country_holidays)
     store = open_store(args)
     store.set_setting(POLICY_SETTING, text)
-    refresh_sla(store, parse_instant(None))
+    refresh_sla(store, parse_instant(None), force=True)
     print(describe(rules))
     return 0
 

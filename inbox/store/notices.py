@@ -35,19 +35,6 @@ def unseen_sla_transitions(store: Store, since: datetime, until: datetime) -> li
     return store._write(write)
 
 
-def due_soon(store: Store, now: datetime, horizon_s: float) -> list[int]:
-    """Conversations whose cached deadline falls before ``now + horizon``: the ones whose state
-    can change soon and need their SLA recomputed."""
-    from datetime import timedelta
-
-    rows = store._rows(
-        """SELECT id FROM conversations WHERE status IN ('new', 'open') AND sla_due_at IS NOT NULL
-           AND sla_state IN ('ok', 'warning') AND sla_due_at <= ?""",
-        [to_db_time(now + timedelta(seconds=horizon_s))],
-    )
-    return [int(r["id"]) for r in rows]
-
-
 def last_inbound_at(store: Store, conversation_id: int) -> datetime | None:
     """When the customer last wrote in a conversation (Messenger's 24-hour window starts there)."""
     rows = store._rows("SELECT last_inbound_at FROM conversations WHERE id = ?", [conversation_id])

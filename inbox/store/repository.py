@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from sqlite_utils import Database
 
@@ -49,6 +49,27 @@ from inbox.store.database import connect, explain, from_db_time, to_db_time
 from inbox.store.search import fts_query
 
 T = TypeVar("T")
+
+
+class SlaInput(NamedTuple):
+    """What a conversation's SLA is computed from."""
+
+    channel: str
+    vip: bool
+    events: list[ConversationEvent]
+    last_event_id: int
+
+
+class SlaCacheRow(NamedTuple):
+    """A conversation's cached SLA: the most urgent running deadline and its state for the
+    queue, and what makes it valid (``at`` until ``next_at``, no event after ``event_id``)."""
+
+    conversation_id: int
+    due_at: str | None
+    state: str | None
+    at: str
+    next_at: str | None
+    event_id: int
 
 
 class Store(CustomerRepository):
@@ -340,59 +361,56 @@ class Store(CustomerRepository):
         )
         return [(r["tag"], int(r["n"])) for r in rows]
 
-    def set_sla_cache(self, rows: Sequence[tuple[int, str | None, str | None]]) -> None:
-        """Cache each conversation's most urgent due instant and state, for sorting the queue."""
-        self._write(
-            lambda db: db.conn.executemany(
-                "UPDATE conversations SET sla_due_at = ?, sla_state = ? WHERE id = ?",
-                [(due, state, cid) for cid, due, state in rows],
-            )
-        )
-
-    def sla_inputs(self, conversation_ids: Sequence[int] | None = None) -> dict[int, tuple[str, bool, list[ConversationEvent]]]:
-        """For each conversation (default: every one not closed): channel, VIP, events in order."""
-        params: list[Any] = []
+    def sla_inputs(self, conversation_ids: Sequence[int] | None = None) -> dict[int, SlaInput]:
+        """For each conversation (default: every one not closed): channel, VIP, events in order,
+        and the id of its newest event (what a cached SLA state was computed from)."""
         if conversation_ids is None:
             where = "c.status != 'closed'"
         else:
             where = f"c.id IN ({','.join(str(int(i)) for i in conversation_ids) or '-1'})"
-        out: dict[int, tuple[str, bool, list[ConversationEvent]]] = {}
+        out: dict[int, SlaInput] = {}
         for r in self._rows(
             f"""SELECT c.id, c.channel, COALESCE(cu.vip, 0) AS vip FROM conversations c
-                LEFT JOIN customers cu ON cu.id = c.customer_id WHERE {where}""",
-            params,
+                LEFT JOIN customers cu ON cu.id = c.customer_id WHERE {where}"""
         ):
-            out[int(r["id"])] = (r["channel"], bool(r["vip"]), [])
+            out[int(r["id"])] = SlaInput(r["channel"], bool(r["vip"]), [], 0)
         if not out:
             return out
+        last: dict[int, int] = {}
         for r in self._rows(
-            f"""SELECT e.conversation_id, e.kind, e.at, e.actor, e.value FROM events e
-                JOIN conversations c ON c.id = e.conversation_id WHERE {where} ORDER BY e.conversation_id, e.at, e.id""",
-            params,
+            f"""SELECT e.id, e.conversation_id, e.kind, e.at, e.actor, e.value FROM events e
+                JOIN conversations c ON c.id = e.conversation_id WHERE {where} ORDER BY e.conversation_id, e.at, e.id"""
         ):
-            entry = out.get(int(r["conversation_id"]))
+            cid = int(r["conversation_id"])
+            entry = out.get(cid)
             if entry is not None:
-                entry[2].append(
-                    ConversationEvent(int(r["conversation_id"]), EventKind(r["kind"]), from_db_time(r["at"]), r["actor"], r["value"])
-                )
-        return out
+                entry.events.append(ConversationEvent(cid, EventKind(r["kind"]), from_db_time(r["at"]), r["actor"], r["value"]))
+                last[cid] = max(last.get(cid, 0), int(r["id"]))
+        return {cid: entry._replace(last_event_id=last.get(cid, 0)) for cid, entry in out.items()}
 
-    def replace_sla_log(self, conversation_id: int, entries: Sequence[tuple[str, str, str, int, str, float | None]]) -> None:
-        """Replace a conversation's SLA log with (at, kind, target, round, policy, business_s) rows."""
-
-        def write(db: Database) -> None:
-            db.execute("DELETE FROM sla_log WHERE conversation_id = ?", [conversation_id])
-            db.conn.executemany(
-                "INSERT INTO sla_log (conversation_id, at, kind, target, round, policy, business_s) VALUES (?,?,?,?,?,?,?)",
-                [(conversation_id, *e) for e in entries],
-            )
-
-        self._write(write)
+    def sla_stale(self, now: datetime, conversation_ids: Sequence[int] | None = None) -> list[int]:
+        """The conversations (default: every one not closed) whose cached SLA state may be wrong
+        at ``now``: never computed, computed for a later instant, a warning or breach instant
+        passed since, or an event (reply, status, priority, tag...) newer than the computation."""
+        if conversation_ids is None:
+            where = "c.status != 'closed'"
+        else:
+            where = f"c.id IN ({','.join(str(int(i)) for i in conversation_ids) or '-1'})"
+        at = to_db_time(now)
+        rows = self._rows(
+            f"""SELECT c.id FROM conversations c WHERE {where} AND (
+                    c.sla_event_id IS NULL OR c.sla_at IS NULL OR c.sla_at > ?
+                    OR c.sla_next_at <= ?
+                    OR c.sla_event_id < COALESCE((SELECT MAX(e.id) FROM events e WHERE e.conversation_id = c.id), 0))
+                ORDER BY c.id""",
+            [at, at],
+        )
+        return [int(r["id"]) for r in rows]
 
     def replace_sla_logs(
         self,
         logs: Mapping[int, Sequence[tuple[str, str, str, int, str, float | None]]],
-        cache: Sequence[tuple[int, str | None, str | None]],
+        cache: Sequence[SlaCacheRow],
     ) -> None:
         """Replace the SLA logs of many conversations and their cached deadlines, in one transaction."""
 
@@ -406,8 +424,9 @@ class Store(CustomerRepository):
                 [(cid, *entry) for cid, entries in logs.items() for entry in entries],
             )
             db.conn.executemany(
-                "UPDATE conversations SET sla_due_at = ?, sla_state = ? WHERE id = ?",
-                [(due, state, cid) for cid, due, state in cache],
+                """UPDATE conversations SET sla_due_at = ?, sla_state = ?, sla_at = ?, sla_next_at = ?,
+                   sla_event_id = ? WHERE id = ?""",
+                [(row.due_at, row.state, row.at, row.next_at, row.event_id, row.conversation_id) for row in cache],
             )
 
         self._write(write)

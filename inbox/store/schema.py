@@ -249,3 +249,30 @@ def m0003_bench_indexes(db: Database) -> None:
         ANALYZE conversations;
         """
     )
+
+
+@MIGRATIONS(name="0004_sla_freshness")
+def m0004_sla_freshness(db: Database) -> None:
+    """What the cached SLA state of a conversation was computed from, so a refresh replays only
+    the conversations whose state can have changed (bench/RESULTS.md: replaying 10,000 open
+    conversations took 2.4 s). The cache is valid from ``sla_at`` until ``sla_next_at`` (the next
+    warning or breach instant) while no event newer than ``sla_event_id`` exists. A change of the
+    customer's VIP flag or of the conversation's customer changes the policy, so triggers mark
+    those conversations stale."""
+    db.executescript(
+        """
+        ALTER TABLE conversations ADD COLUMN sla_at TEXT;
+        ALTER TABLE conversations ADD COLUMN sla_next_at TEXT;
+        ALTER TABLE conversations ADD COLUMN sla_event_id INTEGER;
+        CREATE TRIGGER conversations_sla_customer AFTER UPDATE OF customer_id ON conversations
+        WHEN OLD.customer_id IS NOT NEW.customer_id
+        BEGIN
+            UPDATE conversations SET sla_event_id = NULL WHERE id = NEW.id;
+        END;
+        CREATE TRIGGER customers_sla_vip AFTER UPDATE OF vip ON customers
+        WHEN OLD.vip IS NOT NEW.vip
+        BEGIN
+            UPDATE conversations SET sla_event_id = NULL WHERE customer_id = NEW.id;
+        END;
+        """
+    )
