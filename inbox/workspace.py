@@ -61,9 +61,15 @@ def refresh_sla(
     state stays exact until its next warning or breach instant or the next event, so the others
     are left as they are; ``force`` recomputes them all (new policies). Returns how many
     conversations were recomputed."""
-    stale: Sequence[int] | None = ids if force else store.sla_stale(now, ids)
-    if stale is not None and not stale:
-        return 0
+    stale: Sequence[int] | None = ids
+    mark: int | None = None
+    if not force:
+        stale, newest = store.sla_stale(now, ids)
+        mark = newest if ids is None else None
+        if not stale:
+            if mark is not None:
+                store.replace_sla_logs({}, [], mark)
+            return 0
     rules = rules or policies(store)
     at = to_db_time(now)
     cache: list[SlaCacheRow] = []
@@ -81,7 +87,7 @@ def refresh_sla(
         next_at = to_db_time(min(upcoming)) if upcoming else None
         cache.append(SlaCacheRow(cid, due, state, at, next_at, last_event_id))
         logs[cid] = [(to_db_time(e.at), e.kind, e.target.value, e.round, e.policy, e.business_s) for e in log]
-    store.replace_sla_logs(logs, cache)
+    store.replace_sla_logs(logs, cache, mark)
     return len(cache)
 
 

@@ -98,3 +98,17 @@ def test_incremental_refresh_leaves_the_same_state_as_a_full_one() -> None:
         refresh_sla(full, now, force=True)
         assert replayed < len(incremental.open_conversation_ids())
         assert snapshot(incremental) == snapshot(full), f"step {step}"
+
+
+def test_a_refresh_of_some_conversations_does_not_hide_events_of_others() -> None:
+    store = Store.open(":memory:")
+    store.save_account(X)
+    store.ingest(X, [tweet("1"), tweet("2", user="300", handle="@bob", minutes=10)])
+    first, second = sorted(c.id for c in store.queue(QueueFilter()))
+    now = T0 + timedelta(minutes=11)
+    assert refresh_sla(store, now) == 2
+    store.set_status(first, Status.PENDING, now, "camille")
+    store.set_status(second, Status.PENDING, now, "camille")
+    assert refresh_sla(store, now, [first]) == 1  # the window refreshes what it just changed
+    assert refresh_sla(store, now) == 1  # the tick still sees the other one's event
+    assert refresh_sla(store, now) == 0

@@ -51,6 +51,10 @@ from inbox.store.search import fts_query
 T = TypeVar("T")
 
 
+#: Setting: the newest event every open conversation's cached SLA state reflects.
+SLA_EVENT_MARK = "sla.event_mark"
+
+
 class SlaInput(NamedTuple):
     """What a conversation's SLA is computed from."""
 
@@ -388,31 +392,49 @@ class Store(CustomerRepository):
                 last[cid] = max(last.get(cid, 0), int(r["id"]))
         return {cid: entry._replace(last_event_id=last.get(cid, 0)) for cid, entry in out.items()}
 
-    def sla_stale(self, now: datetime, conversation_ids: Sequence[int] | None = None) -> list[int]:
+    def sla_stale(self, now: datetime, conversation_ids: Sequence[int] | None = None) -> tuple[list[int], int | None]:
         """The conversations (default: every one not closed) whose cached SLA state may be wrong
         at ``now``: never computed, computed for a later instant, a warning or breach instant
-        passed since, or an event (reply, status, priority, tag...) newer than the computation."""
+        passed since, or an event (reply, status, priority, tag...) newer than the computation.
+        Also returns the newest event id when it is past the stored mark: the mark to store after
+        refreshing every conversation (events up to it are then reflected in every open
+        conversation's cache, so later calls only look at the events after it)."""
         if conversation_ids is None:
-            where = "c.status != 'closed'"
+            where, indexed = "status IN ('new', 'open', 'pending', 'solved')", "INDEXED BY conversations_sla"
         else:
-            where = f"c.id IN ({','.join(str(int(i)) for i in conversation_ids) or '-1'})"
+            where, indexed = f"id IN ({','.join(str(int(i)) for i in conversation_ids) or '-1'})", ""
+        mark = int(self.setting(SLA_EVENT_MARK) or 0)
+        with self._guard() as db:
+            newest = int(db.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0])
+            recent: dict[int, int] = {}
+            # By the primary key (a GROUP BY would make SQLite walk the whole events index).
+            for cid, event_id in db.execute("SELECT conversation_id, id FROM events WHERE id > ? ORDER BY id", [mark]):
+                recent[cid] = event_id
+            # INDEXED BY: with most conversations closed, the statistics make SQLite scan them all.
+            rows = db.execute(
+                f"SELECT id, sla_at, sla_next_at, sla_event_id FROM conversations {indexed} WHERE {where}"
+            ).fetchall()
         at = to_db_time(now)
-        rows = self._rows(
-            f"""SELECT c.id FROM conversations c WHERE {where} AND (
-                    c.sla_event_id IS NULL OR c.sla_at IS NULL OR c.sla_at > ?
-                    OR c.sla_next_at <= ?
-                    OR c.sla_event_id < COALESCE((SELECT MAX(e.id) FROM events e WHERE e.conversation_id = c.id), 0))
-                ORDER BY c.id""",
-            [at, at],
-        )
-        return [int(r["id"]) for r in rows]
+        stale = [
+            cid
+            for cid, computed, next_at, seen in rows
+            if seen is None
+            or computed is None
+            or computed > at
+            or (next_at is not None and next_at <= at)
+            or recent.get(cid, 0) > seen
+        ]
+        stale.sort()
+        return stale, (newest if newest > mark else None)
 
     def replace_sla_logs(
         self,
         logs: Mapping[int, Sequence[tuple[str, str, str, int, str, float | None]]],
         cache: Sequence[SlaCacheRow],
+        event_mark: int | None = None,
     ) -> None:
-        """Replace the SLA logs of many conversations and their cached deadlines, in one transaction."""
+        """Replace the SLA logs of many conversations and their cached deadlines, in one
+        transaction; ``event_mark``: every open conversation now reflects the events up to it."""
 
         def write(db: Database) -> None:
             ids = list(logs)
@@ -428,6 +450,8 @@ class Store(CustomerRepository):
                    sla_event_id = ? WHERE id = ?""",
                 [(row.due_at, row.state, row.at, row.next_at, row.event_id, row.conversation_id) for row in cache],
             )
+            if event_mark is not None:
+                db.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", [SLA_EVENT_MARK, str(event_mark)])
 
         self._write(write)
 
