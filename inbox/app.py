@@ -77,6 +77,7 @@ def build_window(
     agent: str | None = None,
     after_send: Callable[[], None] | None = None,
     switch_language: Callable[[str], None] | None = None,
+    remote_allowed: set[int] | None = None,
 ) -> object:
     from PySide6.QtCore import QSettings
 
@@ -94,6 +95,8 @@ def build_window(
     agent = agent or store.setting("agent", "camille")
     language = language or str(QSettings("inbox", "inbox").value("ui/language", "")) or None
     workspace = Workspace(store, agent)  # the queue shows the SLA cached in the store at once
+    if remote_allowed is not None:  # remote images allowed per message outlive a language switch
+        workspace.remote_allowed = remote_allowed
     ensure_defaults(store)
     tr = Translator(language)
 
@@ -139,6 +142,7 @@ def build_window(
         open_settings=open_settings,
         open_canned_manager=open_canned_manager,
         original_source=workspace.original,
+        remote_images=workspace,
         switch_language=switch_language,
         avatar=lambda customer_id: avatars.for_customer(store, customer_id),
     )
@@ -197,11 +201,17 @@ class Shell:
         self.dark = dark
         self.demo = demo
         self.live: LiveSync | None = None
+        self.remote_allowed: set[int] = set()  # messages whose remote images the agent allowed
         self.window: Any = self.build(None)
 
     def build(self, language: str | None) -> Any:
         window: Any = build_window(
-            self.store, language=language, dark=self.dark, after_send=self.wake, switch_language=self.switch
+            self.store,
+            language=language,
+            dark=self.dark,
+            after_send=self.wake,
+            switch_language=self.switch,
+            remote_allowed=self.remote_allowed,
         )
         if self.demo:
             window.setWindowTitle("Inbox — demo workspace")

@@ -237,6 +237,20 @@ FR: dict[str, str] = {
     "Returns our JSON shape": "Renvoie notre format JSON",
     "API key": "Clé d'API",
     "X username": "Nom d'utilisateur X",
+    "Remote images": "Images distantes",
+    "Remote images are blocked to protect your privacy": "Les images distantes sont bloquées pour protéger votre vie privée",
+    "Load remote images for this message": "Charger les images distantes de ce message",
+    "Fetches this message's images from the sender's servers: the sender may learn that it was read.":
+        "Télécharge les images de ce message depuis les serveurs de l'expéditeur : il peut ainsi savoir qu'il a été lu.",
+    "cannot load now: the app's event loop is not running": "chargement impossible : la boucle d'événements de l'application ne tourne pas",
+    "Loading 1 image…": "Chargement d'une image…",
+    "Loading {n} images…": "Chargement de {n} images…",
+    "Images could not be loaded": "Les images n'ont pas pu être chargées",
+    "Remote images shown for this message": "Images distantes affichées pour ce message",
+    "1 image loaded": "1 image chargée",
+    "{n} images loaded": "{n} images chargées",
+    "1 could not be loaded": "1 n'a pas pu être chargée",
+    "{n} could not be loaded": "{n} n'ont pas pu être chargées",
 }
 
 

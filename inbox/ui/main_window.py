@@ -44,7 +44,7 @@ from inbox.ui.customer_panel import CustomerPanel
 from inbox.ui.filter_chips import FilterChips
 from inbox.ui.i18n import Translator
 from inbox.ui.icons import icon
-from inbox.ui.original_view import OriginalSource, OriginalView
+from inbox.ui.original_view import OriginalSource, OriginalView, RemoteImageSource
 from inbox.ui.queue_delegate import QueueDelegate
 from inbox.ui.queue_model import QueueModel
 from inbox.ui.shortcuts import SHORTCUTS
@@ -78,6 +78,7 @@ class MainWindow(QMainWindow):
         open_settings: Callable[[], None] | None = None,
         open_canned_manager: Callable[[], None] | None = None,
         original_source: OriginalSource | None = None,
+        remote_images: RemoteImageSource | None = None,
         switch_language: Callable[[str], None] | None = None,
         avatar: Callable[[int], Path | None] | None = None,
     ) -> None:
@@ -135,6 +136,7 @@ class MainWindow(QMainWindow):
         self.thread_view.setOpenExternalLinks(False)
         self.thread_view.anchorClicked.connect(self._anchor)
         self._original_source = original_source
+        self._remote_images = remote_images
         self._switch_language = switch_language
         self.composer = Composer(tr, weighted_length)
         self.composer.send_requested.connect(self._send)
@@ -275,7 +277,7 @@ class MainWindow(QMainWindow):
             return
         if url.scheme() == "inbox" and url.path().startswith("original/") and self._original_source:
             message_id = int(url.path().split("/", 1)[1])
-            self.original = OriginalView(self._original_source, message_id, self.tr_, self)
+            self.original = OriginalView(self._original_source, message_id, self.tr_, self, self._remote_images)
             self.original.show()
 
     def attachment(self, file_id: int) -> AttachmentFile | None:

@@ -18,6 +18,8 @@ import nh3
 BLOCKED_CLASS = "inbox-blocked-image"
 _REMOTE_ATTR = "data-inbox-remote-src"
 _ALT_ATTR = "data-inbox-alt"
+# A marker keeps the image's declared size, so a restored image lays out as the sender meant.
+_SIZE_ATTRS = {"width": "data-inbox-width", "height": "data-inbox-height"}
 
 _TAGS = (set(nh3.ALLOWED_TAGS) | {"font", "tfoot"}) - {"map", "area"}
 _CLEAN_CONTENT = {
@@ -43,7 +45,7 @@ _ATTRIBUTES: dict[str, set[str]] = {
 }
 _ATTRIBUTES.setdefault("*", set()).update({"style", "dir", "lang", "title"})
 _ATTRIBUTES.setdefault("font", set()).update({"color", "face", "size"})
-_ATTRIBUTES.setdefault("span", set()).update({"class", _REMOTE_ATTR, _ALT_ATTR})
+_ATTRIBUTES.setdefault("span", set()).update({"class", _REMOTE_ATTR, _ALT_ATTR, *_SIZE_ATTRS.values()})
 for _tag in ("table", "td", "th", "tr"):
     _ATTRIBUTES.setdefault(_tag, set()).update({"bgcolor", "width", "valign"})
 _ATTRIBUTES["table"].update({"border", "cellpadding", "cellspacing"})
@@ -147,6 +149,9 @@ class _ImageGate(HTMLParser):
             marker = {"class": BLOCKED_CLASS, "title": "Remote image blocked", _REMOTE_ATTR: src}
             if alt:
                 marker[_ALT_ATTR] = alt
+            for size, kept in _SIZE_ATTRS.items():
+                if attrs.get(size, "").strip():
+                    marker[kept] = attrs[size].strip()
             self.out.append(f"<span{_attrs_text(marker)}>{html_lib.escape(label)}</span>")
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -158,7 +163,9 @@ class _ImageGate(HTMLParser):
             self._image(values)
             return
         if tag == "span" and self.allow_remote and _REMOTE.match(values.get(_REMOTE_ATTR, "")):
-            self._image({"src": values[_REMOTE_ATTR], "alt": values.get(_ALT_ATTR, "")})
+            image = {"src": values[_REMOTE_ATTR], "alt": values.get(_ALT_ATTR, "")}
+            image.update({size: values[kept] for size, kept in _SIZE_ATTRS.items() if values.get(kept)})
+            self._image(image)
             self._marker_depth = 1  # swallow the marker's label
             return
         self.out.append(self.get_starttag_text() or "")
