@@ -3,12 +3,17 @@ the IDLE latency (a message APPENDed by a sender until it is committed in the st
 
 `python -m bench.measure_imap [--messages 10000] [--rounds 10]`. Needs root and Dovecot (as the
 tests do); prints a table and writes bench/out/imap.json.
+
+`python -m bench.measure_imap --polls [--messages 5000] [--rounds 300]` instead times the sync
+engine's common call, a fetch when nothing changed, on a Dovecot that offers CONDSTORE and on one
+configured not to (and a poll after one flag changed elsewhere); writes bench/out/imap_poll.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import statistics
@@ -109,12 +114,118 @@ async def measure(server: object, messages: int, rounds: int) -> dict[str, objec
     }
 
 
+def _spread(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {
+        "p50_ms": round(statistics.median(ordered) * 1000, 3),
+        "p90_ms": round(ordered[int(len(ordered) * 0.9)] * 1000, 3),
+        "mean_ms": round(statistics.fmean(ordered) * 1000, 3),
+    }
+
+
+async def _poll_once(provider: EmailProvider, cursor: str | None) -> float:
+    began = time.perf_counter()
+    result = await provider.fetch(cursor)
+    spent = time.perf_counter() - began
+    if result.batch.messages or result.cursor != cursor:
+        raise SystemExit("a no-change poll returned messages or moved the cursor")
+    return spent
+
+
+async def measure_polls(servers: dict[str, object], rounds: int) -> dict[str, object]:
+    """Time ``fetch(cursor)`` when nothing changed, after a complete first sync, alternating
+    between the servers so that both sides share the machine's load; then, on the CONDSTORE
+    server, a poll after another client flagged one message."""
+    figures: dict[str, object] = {}
+    async with contextlib.AsyncExitStack() as stack:
+        providers: dict[str, EmailProvider] = {}
+        cursors: dict[str, str | None] = {}
+        for name, server in servers.items():
+            secrets = MemorySecretStore()
+            account = account_for(server)
+            secrets.set(account.id, "password", server.password)  # type: ignore[attr-defined]
+            provider = await stack.enter_async_context(
+                EmailProvider(account, secrets, chunk_size=1000)
+            )
+            cursor, synced = None, 0
+            while True:
+                result = await provider.fetch(cursor)
+                cursor, synced = result.cursor, synced + len(result.batch.messages)
+                if not result.more:
+                    break
+            providers[name], cursors[name] = provider, cursor
+            last = await provider.fetch(cursor)
+            figures[name] = {"synced": synced, "skipped_search": "unchanged" in last.info}
+        for _ in range(10):  # warm connections and the servers' caches
+            for name, provider in providers.items():
+                await _poll_once(provider, cursors[name])
+        samples: dict[str, list[float]] = {name: [] for name in providers}
+        for _ in range(rounds):
+            for name, provider in providers.items():
+                samples[name].append(await _poll_once(provider, cursors[name]))
+        for name, spent in samples.items():
+            row = figures[name]
+            assert isinstance(row, dict)
+            row.update(_spread(spent))
+        # Another client flags one message before each poll. On a maildir the flag is in the
+        # file name, so the server re-reads the folder: both sides pay that, only CONDSTORE
+        # tells which message changed (CHANGEDSINCE).
+        flagged: dict[str, list[float]] = {name: [] for name in providers}
+        reported: dict[str, set[str]] = {name: set() for name in providers}
+        for n in range(min(rounds, 50)):
+            for name, provider in providers.items():
+                conn = servers[name].client()  # type: ignore[attr-defined]
+                conn.select("INBOX")
+                conn.uid("STORE", str(1 + n * 37 % 5000), "+FLAGS", "(\\Flagged)")
+                conn.logout()
+                began = time.perf_counter()
+                result = await provider.fetch(cursors[name])
+                flagged[name].append(time.perf_counter() - began)
+                cursors[name] = result.cursor
+                reported[name].add(result.info.get("flags_changed", "-"))
+        for name in providers:
+            figures[f"{name}_one_flag_changed"] = {
+                **_spread(flagged[name]),
+                "flags_changed_reported": sorted(reported[name]),
+            }
+    return figures
+
+
+def polls(messages: int, rounds: int) -> dict[str, object]:
+    from tests.providers.email.servers import running_dovecot
+
+    without = "imap_capability = IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE UIDPLUS\n"
+    with running_dovecot() as condstore, running_dovecot(extra_config=without) as plain:
+        servers: dict[str, object] = {"condstore": condstore, "no_condstore": plain}
+        for server in servers.values():
+            fill_maildir(server.maildir, messages)  # type: ignore[attr-defined]
+        figures = asyncio.run(measure_polls(servers, rounds))
+    return {"messages": messages, "rounds": rounds, **figures}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench.measure_imap", description=__doc__)
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--polls", action="store_true", help="time no-change polls instead")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    if args.polls:
+        figures = polls(args.messages, args.rounds)
+        OUT.mkdir(exist_ok=True)
+        (OUT / "imap_poll.json").write_text(json.dumps(figures, indent=2))
+        for name in ("no_condstore", "condstore"):
+            row = figures[name]
+            assert isinstance(row, dict)
+            print(f"no-change poll, {name:12} ({row['synced']:,} messages): p50 {row['p50_ms']} ms, "
+                  f"p90 {row['p90_ms']} ms, mean {row['mean_ms']} ms, "
+                  f"search skipped: {row['skipped_search']}")
+        for name in ("no_condstore", "condstore"):
+            flag = figures[f"{name}_one_flag_changed"]
+            assert isinstance(flag, dict)
+            print(f"poll after one flag changed, {name:12}: p50 {flag['p50_ms']} ms, "
+                  f"p90 {flag['p90_ms']} ms; flags_changed: {flag['flags_changed_reported']}")
+        return 0
     from tests.providers.email.servers import running_dovecot
 
     with running_dovecot() as server:

@@ -2,7 +2,9 @@
 
 Every function here may raise imaplib/socket/ssl exceptions; the provider maps them through
 :func:`inbox.providers.failures.provider_failures`. IDLE (RFC 2177) is done by hand because
-imaplib gained it only in Python 3.14.
+imaplib gained it only in Python 3.14. CONDSTORE (RFC 7162) is used where the server offers
+it: ``EXAMINE ... (CONDSTORE)`` reports HIGHESTMODSEQ, ``UID FETCH ... (CHANGEDSINCE n)`` lists
+the messages whose flags changed since a known modseq.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from datetime import UTC, datetime
 SOCKET_TIMEOUT = 30.0
 _UID = re.compile(rb"\bUID (\d+)")
 _INTERNALDATE = re.compile(rb'INTERNALDATE "([^"]+)"')
+_FLAGS = re.compile(rb"\bFLAGS \(([^)]*)\)", re.IGNORECASE)
+_MODSEQ = re.compile(rb"\bMODSEQ \((\d+)\)", re.IGNORECASE)
 _EXISTS = re.compile(rb"^\* \d+ EXISTS", re.IGNORECASE)
 _LIST = re.compile(rb'^\(([^)]*)\) (?:"(?:[^"\\]|\\.)*"|NIL) (.+)$', re.IGNORECASE)
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -40,9 +44,22 @@ class Endpoint:
 
 @dataclass(frozen=True, slots=True)
 class MailboxState:
+    """What EXAMINE reported. ``highestmodseq`` is None without CONDSTORE or when the server
+    answered NOMODSEQ (the mailbox keeps no permanent mod-sequences)."""
+
     uidvalidity: int
     uidnext: int | None
     exists: int
+    highestmodseq: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FlagChange:
+    """A message whose flags (or other metadata) changed after a given mod-sequence."""
+
+    uid: int
+    flags: frozenset[str]
+    modseq: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,10 +142,30 @@ def connect(endpoint: Endpoint, password: str) -> imaplib.IMAP4:
         else:  # imaplib's LOGIN is ASCII-only; SASL PLAIN carries UTF-8
             secret = f"\0{endpoint.username}\0{password}".encode()
             conn.authenticate("PLAIN", lambda _challenge: secret)
+        _refresh_capabilities(conn)
     except BaseException:
         close(conn)
         raise
     return conn
+
+
+def _refresh_capabilities(conn: imaplib.IMAP4) -> None:
+    """Read the capabilities as they are after sign-in (RFC 3501 §6.2.2): servers announce more
+    then (Dovecot lists CONDSTORE only once signed in). Most put them in the sign-in answer,
+    which costs nothing; otherwise ask once."""
+    _typ, data = conn.response("CAPABILITY")
+    line = next((d for d in reversed(data or []) if isinstance(d, bytes) and d.strip()), None)
+    if line is None:
+        typ, data = conn.capability()
+        line = next((d for d in reversed(data or []) if isinstance(d, bytes) and d.strip()), None)
+        if typ != "OK" or line is None:
+            return  # keep what the greeting said
+    conn.capabilities = tuple(line.decode("ascii", "replace").upper().split())
+
+
+def has_condstore(conn: imaplib.IMAP4) -> bool:
+    """Whether the server offers CONDSTORE (QRESYNC requires it, RFC 7162 §3.2)."""
+    return "CONDSTORE" in conn.capabilities or "QRESYNC" in conn.capabilities
 
 
 def close(conn: imaplib.IMAP4 | None) -> None:
@@ -159,14 +196,22 @@ def _number(conn: imaplib.IMAP4, name: str) -> int | None:
     return None
 
 
-def examine(conn: imaplib.IMAP4, folder: str) -> MailboxState:
-    """Select ``folder`` read-only and report UIDVALIDITY, UIDNEXT and the message count."""
-    data = _ok(conn.select(quote(folder), readonly=True), f"EXAMINE {folder}")
+def examine(conn: imaplib.IMAP4, folder: str, *, condstore: bool = False) -> MailboxState:
+    """Select ``folder`` read-only and report UIDVALIDITY, UIDNEXT and the message count.
+
+    With ``condstore`` (only when :func:`has_condstore`), EXAMINE carries the CONDSTORE
+    parameter (RFC 7162 §3.1.8), which enables CONDSTORE for the session and makes the server
+    report HIGHESTMODSEQ, or NOMODSEQ for a mailbox without permanent mod-sequences."""
+    mailbox = quote(folder) + (" (CONDSTORE)" if condstore else "")
+    data = _ok(conn.select(mailbox, readonly=True), f"EXAMINE {folder}")
     uidvalidity = _number(conn, "UIDVALIDITY")
     if uidvalidity is None:
         raise ImapFailure(f"EXAMINE {folder}: the server sent no UIDVALIDITY")
     exists = int(data[0]) if data and isinstance(data[0], bytes) and data[0].isdigit() else 0
-    return MailboxState(uidvalidity, _number(conn, "UIDNEXT"), exists)
+    highest = None
+    if condstore and all(value is None for value in conn.response("NOMODSEQ")[1]):
+        highest = _number(conn, "HIGHESTMODSEQ")  # absent [NOMODSEQ] reads as [None]
+    return MailboxState(uidvalidity, _number(conn, "UIDNEXT"), exists, highest)
 
 
 def imap_date(when: datetime) -> str:
@@ -185,6 +230,34 @@ def search_uids(conn: imaplib.IMAP4, after_uid: int, since: datetime | None) -> 
             uids.update(int(token) for token in line.split() if token.isdigit())
     # "n:*" always matches the highest UID, even when it is below n.
     return sorted(uid for uid in uids if uid > after_uid)
+
+
+def changed_since(conn: imaplib.IMAP4, last_uid: int, modseq: int) -> list[FlagChange]:
+    """Messages with UIDs up to ``last_uid`` changed after ``modseq`` (RFC 7162 §3.1.4.1),
+    by UID. Only for a mailbox examined with CONDSTORE that reported HIGHESTMODSEQ: the server
+    rejects CHANGEDSINCE with BAD after NOMODSEQ."""
+    if last_uid < 1:
+        return []
+    data = _ok(
+        conn.uid("FETCH", f"1:{last_uid}", "(UID FLAGS)", f"(CHANGEDSINCE {modseq})"),
+        "UID FETCH CHANGEDSINCE",
+    )
+    found: dict[int, FlagChange] = {}
+    for item in data:
+        line = item[0] if isinstance(item, tuple) else item
+        if not isinstance(line, bytes):
+            continue  # None: nothing changed
+        uid = _UID.search(line)
+        flags = _FLAGS.search(line)
+        if uid is None or flags is None or int(uid.group(1)) > last_uid:
+            continue  # an unsolicited FETCH about another message, or one without its UID
+        seq = _MODSEQ.search(line)
+        found[int(uid.group(1))] = FlagChange(
+            int(uid.group(1)),
+            frozenset(flags.group(1).decode("ascii", "replace").split()),
+            int(seq.group(1)) if seq else None,
+        )
+    return [found[uid] for uid in sorted(found)]
 
 
 def _internal_date(meta: bytes) -> datetime | None:

@@ -5,6 +5,14 @@ while the first sync of the last ``initial_days`` is still in progress. It only 
 past messages that were returned, one chunk at a time, so a cut connection costs one chunk.
 A new UIDVALIDITY means the server renumbered the mailbox: the sync starts over and the store's
 Message-ID dedup keeps it from creating duplicates.
+
+Where the server offers CONDSTORE (RFC 7162) the cursor also keeps ``"modseq"`` (the mailbox's
+HIGHESTMODSEQ) and, once a fetch has read everything, ``"uidnext"``. When EXAMINE reports the
+same UIDVALIDITY, UIDNEXT and HIGHESTMODSEQ again, nothing happened in the mailbox and the fetch
+returns at once, without a UID SEARCH: the common poll. When the modseq moved, one
+``UID FETCH ... (CHANGEDSINCE modseq)`` counts the known messages whose flags changed (reported
+as ``info["flags_changed"]``); new mail still comes through the UID search. Cursors written before
+these keys existed still parse; without CONDSTORE, or after NOMODSEQ, they are never written.
 """
 
 from __future__ import annotations
@@ -46,6 +54,8 @@ class Cursor:
     uidvalidity: int
     last_uid: int
     since: date | None = None  # set while the initial window is being fetched
+    modseq: int | None = None  # HIGHESTMODSEQ at the last fetch (CONDSTORE servers only)
+    uidnext: int | None = None  # UIDNEXT when that fetch had read everything
 
     @classmethod
     def parse(cls, text: str | None) -> Cursor | None:
@@ -55,7 +65,9 @@ class Cursor:
         try:
             data = json.loads(text)
             since = date.fromisoformat(data["since"]) if data.get("since") else None
-            return cls(int(data["uidvalidity"]), int(data["last_uid"]), since)
+            modseq = int(data["modseq"]) if data.get("modseq") is not None else None
+            uidnext = int(data["uidnext"]) if data.get("uidnext") is not None else None
+            return cls(int(data["uidvalidity"]), int(data["last_uid"]), since, modseq, uidnext)
         except (ValueError, TypeError, KeyError, AttributeError):
             log.warning("email: unreadable cursor, starting a fresh sync")
             return None
@@ -64,7 +76,24 @@ class Cursor:
         data: dict[str, object] = {"uidvalidity": self.uidvalidity, "last_uid": self.last_uid}
         if self.since is not None:
             data["since"] = self.since.isoformat()
+        if self.modseq is not None:
+            data["modseq"] = self.modseq
+        if self.uidnext is not None:
+            data["uidnext"] = self.uidnext
         return json.dumps(data)
+
+    def unchanged(self, state: imap.MailboxState) -> bool:
+        """Whether EXAMINE shows the very mailbox this complete cursor was taken from: same
+        UIDVALIDITY, no new UID handed out, no mod-sequence spent (RFC 7162: every change to
+        a message, its flags or the message set raises HIGHESTMODSEQ)."""
+        return (
+            self.since is None
+            and state.highestmodseq is not None
+            and self.modseq == state.highestmodseq
+            and self.uidnext is not None
+            and self.uidnext == state.uidnext
+            and self.uidvalidity == state.uidvalidity
+        )
 
 
 class EmailProvider:
@@ -230,8 +259,19 @@ class EmailProvider:
 
     def _fetch_sync(self, previous: Cursor | None) -> FetchResult:
         conn = self._connection()
-        state = imap.examine(conn, INBOX)
+        state = imap.examine(conn, INBOX, condstore=imap.has_condstore(conn))
+        info = {"uidvalidity": str(state.uidvalidity)}
+        if state.highestmodseq is not None:
+            info["highestmodseq"] = str(state.highestmodseq)
+        if previous is not None and previous.unchanged(state):
+            self._fetched_uidnext = state.uidnext
+            info["unchanged"] = "uidnext and highestmodseq"
+            return FetchResult(ParsedBatch(), previous.dump(), info=info)
         resync = previous is not None and previous.uidvalidity != state.uidvalidity
+        if previous is not None and not resync:
+            changes = self._flag_changes(conn, previous, state)
+            if changes is not None:
+                info["flags_changed"] = str(len(changes))
         if previous is None or resync:
             days = max(0, self._int("initial_days"))
             since: date | None = (self._now() - timedelta(days=days)).date()
@@ -255,15 +295,33 @@ class EmailProvider:
             # The first sync is complete: older mail outside the window stays behind us.
             new_last = max(new_last, (state.uidnext or 1) - 1)
             since = None
+        complete = not rest and since is None and state.highestmodseq is not None
         if not rest:
             self._fetched_uidnext = state.uidnext
-        cursor = Cursor(state.uidvalidity, new_last, since)
-        info = {"uidvalidity": str(state.uidvalidity)}
+        cursor = Cursor(
+            state.uidvalidity,
+            new_last,
+            since,
+            modseq=state.highestmodseq,
+            uidnext=state.uidnext if complete else None,
+        )
         if resync:
             info["resync"] = "uidvalidity changed"
         return FetchResult(
             ParsedBatch(messages=tuple(messages)), cursor.dump(), more=bool(rest), info=info
         )
+
+    @staticmethod
+    def _flag_changes(
+        conn: imaplib.IMAP4, previous: Cursor, state: imap.MailboxState
+    ) -> list[imap.FlagChange] | None:
+        """Known messages (UIDs up to the cursor) changed since the cursor's modseq; None when
+        there is nothing to ask (no CONDSTORE, NOMODSEQ, no modseq yet, or none spent)."""
+        if previous.modseq is None or state.highestmodseq is None:
+            return None
+        if state.highestmodseq == previous.modseq or state.exists == 0:
+            return None
+        return imap.changed_since(conn, previous.last_uid, previous.modseq)
 
     async def send(self, draft: Draft) -> str:
         """Submit the reply over SMTP, keep a copy in the Sent folder; return its Message-ID."""

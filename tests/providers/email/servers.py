@@ -105,9 +105,13 @@ def dovecot_available() -> bool:
 class DovecotServer:
     """A private Dovecot instance: ``host``, ``port``, ``user``, ``password``, ``append()``."""
 
-    def __init__(self, directory: Path, sent_special_use: str | None = None) -> None:
+    def __init__(
+        self, directory: Path, sent_special_use: str | None = None, extra_config: str = ""
+    ) -> None:
         """``sent_special_use`` names a folder the server creates and marks ``\\Sent``
-        (RFC 6154), as Gmail and Exchange do under their own names."""
+        (RFC 6154), as Gmail and Exchange do under their own names. ``extra_config`` is
+        appended to dovecot.conf (``{dir}`` is this instance's folder); a setting given there
+        again replaces the default one."""
         self.dir = directory
         self.host = HOST
         self.port = free_port()
@@ -127,6 +131,7 @@ class DovecotServer:
                 f'  mailbox "{sent_special_use}" {{\n    special_use = \\Sent\n'
                 "    auto = create\n  }\n}\n"
             )
+        config += extra_config.replace("{dir}", str(directory))
         self.config.write_text(config)
         (directory / "users").write_text(f"{USER}:{{PLAIN}}{PASSWORD}\n")
         self._pid: int | None = None
@@ -140,19 +145,28 @@ class DovecotServer:
         (self.dir / "run" / "master.pid").unlink(missing_ok=True)
         self._spawned = True
         subprocess.run(["dovecot", "-c", str(self.config)], check=True, timeout=30)
-        pid_file = self.dir / "run" / "master.pid"
-        deadline = time.monotonic() + 15
-        while not pid_file.exists() and time.monotonic() < deadline:
-            time.sleep(0.02)
-        self._pid = int(pid_file.read_text().strip())
+        self._pid = self._master_pid(limit=15)
+        if self._pid is None:
+            raise RuntimeError("dovecot wrote no master.pid")
         _wait_for_port(self.port, up=True)
+
+    def _master_pid(self, limit: float) -> int | None:
+        """The master's pid once its file is written (it exists empty for a moment)."""
+        pid_file = self.dir / "run" / "master.pid"
+        deadline = time.monotonic() + limit
+        while True:
+            text = pid_file.read_text().strip() if pid_file.exists() else ""
+            if text.isdigit():
+                return int(text)
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.02)
 
     def stop(self) -> None:
         """Stop our instance: its master and every process of its group (the master's id),
         including open IMAP sessions, so that "down" really means down."""
-        pid_file = self.dir / "run" / "master.pid"
-        if self._pid is None and self._spawned and pid_file.exists():
-            self._pid = int(pid_file.read_text().strip())  # start() failed after spawning it
+        if self._pid is None and self._spawned:
+            self._pid = self._master_pid(limit=2)  # start() failed after spawning it
         self._spawned = False
         if self._pid is None:
             return
@@ -256,12 +270,14 @@ def _authenticator(server: SmtpServer) -> Any:
 
 class CuttingProxy:
     """A TCP relay to ``target``; with ``cut_after`` set, each new connection is dropped once
-    that many bytes have come back from the server."""
+    that many bytes have come back from the server. ``from_client`` records every byte the
+    clients sent, to see which commands really reached the server."""
 
     def __init__(self, target_port: int) -> None:
         self.target_port = target_port
         self.cut_after: int | None = None
         self.cuts = 0
+        self.from_client = bytearray()
         self._listener = socket.create_server((HOST, 0))
         self.port = int(self._listener.getsockname()[1])
         self._closed = False
@@ -282,17 +298,22 @@ class CuttingProxy:
                 continue
             budget = self.cut_after
             for src, dst, limit in ((client, upstream, None), (upstream, client, budget)):
-                thread = threading.Thread(target=self._pump, args=(src, dst, limit), daemon=True)
+                args = (src, dst, limit, src is client)
+                thread = threading.Thread(target=self._pump, args=args, daemon=True)
                 thread.start()
                 self._threads.append(thread)
 
-    def _pump(self, src: socket.socket, dst: socket.socket, limit: int | None) -> None:
+    def _pump(
+        self, src: socket.socket, dst: socket.socket, limit: int | None, record: bool = False
+    ) -> None:
         sent = 0
         try:
             while True:
                 data = src.recv(4096)
                 if not data:
                     break
+                if record:
+                    self.from_client += data
                 if limit is not None and sent + len(data) > limit:
                     dst.sendall(data[: max(0, limit - sent)])
                     self.cuts += 1
@@ -315,13 +336,15 @@ class CuttingProxy:
 
 
 @contextlib.contextmanager
-def running_dovecot(sent_special_use: str | None = None) -> Iterator[DovecotServer]:
+def running_dovecot(
+    sent_special_use: str | None = None, extra_config: str = ""
+) -> Iterator[DovecotServer]:
     """A started private Dovecot, stopped and deleted on exit (skips when unavailable)."""
     if not dovecot_available():
         pytest.skip("dovecot is not installed (apt-get install dovecot-imapd) or not root")
     # Not under pytest's 0700 base temp: Dovecot's mail process runs as the dovecot user.
     directory = Path(tempfile.mkdtemp(prefix="inbox-dovecot-"))
-    server = DovecotServer(directory, sent_special_use)
+    server = DovecotServer(directory, sent_special_use, extra_config)
     try:
         server.start()
         yield server
