@@ -19,7 +19,7 @@ test: $(STAMP)
 	$(BIN)/ruff check inbox tests
 	$(BIN)/mypy inbox
 	$(BIN)/lint-imports
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -n 2 --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)

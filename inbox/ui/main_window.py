@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
     QSplitter,
     QSystemTrayIcon,
     QTabWidget,
-    QTextBrowser,
     QToolBar,
     QVBoxLayout,
     QWidget,
@@ -44,7 +43,7 @@ from inbox.ui.customer_panel import CustomerPanel
 from inbox.ui.filter_chips import FilterChips
 from inbox.ui.i18n import Translator
 from inbox.ui.icons import icon
-from inbox.ui.original_view import OriginalSource, OriginalView, RemoteImageSource
+from inbox.ui.original_view import OfflineBrowser, OriginalSource, OriginalView, RemoteImageSource
 from inbox.ui.queue_delegate import QueueDelegate
 from inbox.ui.queue_model import QueueModel
 from inbox.ui.shortcuts import SHORTCUTS
@@ -130,7 +129,7 @@ class MainWindow(QMainWindow):
         self.queue.selectionModel().currentChanged.connect(lambda cur, _prev: self._open_row(cur))
         self.count_label = QLabel()
 
-        self.thread_view = QTextBrowser()
+        self.thread_view = OfflineBrowser()  # a mail naming a local file or remote image loads nothing
         self.thread_view.setAccessibleName("Thread")
         self.thread_view.setOpenLinks(False)
         self.thread_view.setOpenExternalLinks(False)
