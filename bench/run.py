@@ -261,7 +261,7 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         found.append(_row(f"SLA full replay, {sl['conversations']:,} open (new policies, ms)", f"{sl['full_replay_ms']:.0f}"))
     found.append(
         _row(
-            f"SLA statuses_at, {sl['conversations']:,} open (ms)",
+            f"SLA statuses_at, {sl.get('replayed_by_statuses_at', sl['conversations']):,} open (ms)",
             f"{sl['statuses_at_ms']:.0f}",
             "<= 50",
             sl["statuses_at_ms"] <= 50,

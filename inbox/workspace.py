@@ -61,15 +61,14 @@ def refresh_sla(
     state stays exact until its next warning or breach instant or the next event, so the others
     are left as they are; ``force`` recomputes them all (new policies). Returns how many
     conversations were recomputed."""
-    stale: Sequence[int] | None = ids
-    mark: int | None = None
-    if not force:
-        stale, newest = store.sla_stale(now, ids)
-        mark = newest if ids is None else None
-        if not stale:
-            if mark is not None:
-                store.replace_sla_logs({}, [], mark)
-            return 0
+    stale, newest = store.sla_stale(now, ids)
+    mark = newest if ids is None else None  # every open conversation is brought up to date
+    if force:
+        stale = list(ids) if ids is not None else store.open_conversation_ids()
+    if not stale:
+        if mark is not None:
+            store.replace_sla_logs({}, [], mark)
+        return 0
     rules = rules or policies(store)
     at = to_db_time(now)
     cache: list[SlaCacheRow] = []

@@ -53,6 +53,8 @@ T = TypeVar("T")
 
 #: Setting: the newest event every open conversation's cached SLA state reflects.
 SLA_EVENT_MARK = "sla.event_mark"
+#: Past this many events since the mark, reading each conversation's newest event is cheaper.
+_MARK_SCAN_LIMIT = 50_000
 
 
 class SlaInput(NamedTuple):
@@ -407,9 +409,16 @@ class Store(CustomerRepository):
         with self._guard() as db:
             newest = int(db.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0])
             recent: dict[int, int] = {}
-            # By the primary key (a GROUP BY would make SQLite walk the whole events index).
-            for cid, event_id in db.execute("SELECT conversation_id, id FROM events WHERE id > ? ORDER BY id", [mark]):
-                recent[cid] = event_id
+            if newest - mark <= _MARK_SCAN_LIMIT and (conversation_ids is None or len(conversation_ids) > 2000):
+                # The events since the mark, by the primary key: usually a handful.
+                for cid, event_id in db.execute("SELECT conversation_id, id FROM events WHERE id > ? ORDER BY id", [mark]):
+                    recent[cid] = event_id
+            else:  # a few conversations, or no recent mark: each conversation's newest event
+                for cid, event_id in db.execute(
+                    f"""SELECT conversation_id, MAX(id) FROM events WHERE conversation_id IN
+                        (SELECT id FROM conversations {indexed} WHERE {where}) GROUP BY conversation_id"""
+                ):
+                    recent[cid] = event_id
             # INDEXED BY: with most conversations closed, the statistics make SQLite scan them all.
             rows = db.execute(
                 f"SELECT id, sla_at, sla_next_at, sla_event_id FROM conversations {indexed} WHERE {where}"
