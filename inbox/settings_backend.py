@@ -3,18 +3,20 @@
 Composition code (like ``app`` and ``workspace``): it joins the store, the provider registry,
 the secret store and the shared HTTP client behind ``inbox.ui.settings_dialog.SettingsBackend``.
 A connection test builds the provider with the secrets typed in the form held in memory only;
-they reach the keyring when the account is saved, never SQLite.
+they reach the keyring when the account is saved, never SQLite. :class:`FacebookSignIn` is
+Facebook Login for Devices in steps the dialog drives: the code, the wait, the Page chosen.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from importlib import resources
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import httpx
 
@@ -36,12 +38,22 @@ from inbox.sla_policy import load_policies
 from inbox.store.repository import Store
 from inbox.workspace import POLICY_SETTING, refresh_sla
 
+if TYPE_CHECKING:  # the connector itself is imported only when a sign-in starts
+    from inbox.providers.facebook.device_login import DeviceLogin, PageChoice
+
 log = logging.getLogger(__name__)
 
 #: A connection test that has not answered by then reports the server as unreachable.
 CHECK_TIMEOUT = 30.0
 
 Factories = dict[str, Callable[[Account, SecretStore, httpx.AsyncClient], Provider]]
+Sleep = Callable[[float], Awaitable[object]]
+
+#: Where a person enters a device-login code when Facebook names no https address.
+FACEBOOK_DEVICE_URL = "https://www.facebook.com/device"
+#: Network failures in a row while waiting for approval before the sign-in gives up.
+POLL_FAILURES_LIMIT = 3
+CODE_EXPIRED = "the code expired before it was approved: start again"
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,12 +97,14 @@ class SettingsBackend:
         *,
         factories: Factories | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         self._store = store
         self._secrets = secrets
         self._http = http
         self._factories = factories
         self._clock = clock
+        self._sleep = sleep  # between device-login polls (tests shorten it)
 
     def __repr__(self) -> str:
         return f"SettingsBackend({self._store.where!r})"
@@ -226,6 +240,35 @@ class SettingsBackend:
         self._store.set_account_state(account_id, "idle", "")
         return account_id
 
+    async def facebook_sign_in(
+        self, settings: Mapping[str, str], secrets: Mapping[str, str]
+    ) -> FacebookSignIn:
+        """Start Facebook Login for Devices with the form's app id and client token.
+
+        Returns the sign-in showing its code; raises SignInFailed with the user's message."""
+        if not settings.get("app_id", "").strip() or not secrets.get("client_token"):
+            raise InputError(
+                "sign-in with Facebook", "fill in the App ID and the App client token first"
+            )
+        names = set(self._secret_names("facebook"))
+        clean = {k: v for k, v in settings.items() if k not in names and k not in PAGE_KEYS}
+        held = MemorySecretStore()
+        pending = Account(
+            "facebook:sign-in", Channel.FACEBOOK, "sign-in", settings={**clean, "provider": "facebook"}
+        )
+        held.set(pending.id, "client_token", secrets["client_token"])
+        try:
+            built = build_provider(pending, held, self._http, factories=self._factories)
+            provider = cast(DeviceLoginProvider, built)  # FacebookProvider's own ability
+            async with asyncio.timeout(CHECK_TIMEOUT), built:
+                login = await provider.device_login_start()
+        except Exception as exc:
+            raise SignInFailed(sign_in_message(exc)) from exc
+        return FacebookSignIn(self, provider, held, pending.id, login, clean)
+
+    def _now(self) -> float:
+        return self._clock().timestamp()
+
     # -- SLA policies ---------------------------------------------------------------------------
 
     def policies_text(self) -> str:
@@ -239,7 +282,150 @@ class SettingsBackend:
         """Validate, store, and recompute every deadline with the new policies."""
         load_policies(text, "SLA policies", country_holidays)
         self._store.set_setting(POLICY_SETTING, text)
-        refresh_sla(self._store, self._clock())
+        refresh_sla(self._store, self._clock(), force=True)
 
     def country_holidays(self, country: str, years: range) -> set[date]:
         return country_holidays(country, years)
+
+
+# -- Facebook Login for Devices -------------------------------------------------------------------
+
+#: Form settings that describe one Page: the Page chosen at sign-in replaces them.
+PAGE_KEYS = frozenset({"page_id", "page_name", "provider"})
+
+
+class SignInFailed(InboxError):
+    """A sign-in step failed; the text is the user's message (no secret in it)."""
+
+
+def sign_in_message(exc: BaseException) -> str:
+    """:func:`check_message`, logging the type of what no provider should raise."""
+    if not isinstance(exc, InboxError | TimeoutError):
+        log.warning("settings: Facebook sign-in failed: %r", type(exc))
+    return check_message(exc)
+
+
+class DeviceLoginProvider(Protocol):
+    """What ``FacebookProvider`` offers for Login for Devices."""
+
+    async def device_login_start(self) -> DeviceLogin: ...
+
+    async def device_login_poll(self, login: DeviceLogin) -> str | None: ...
+
+    async def pages_for_user(self, user_token: str) -> list[PageChoice]: ...
+
+    def adopt_page(self, page: PageChoice) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PageOption:
+    """A Page the signed-in person manages, as the dialog lists it (its token stays behind)."""
+
+    id: str
+    name: str
+
+
+class FacebookSignIn:
+    """One Facebook Login for Devices under way: show ``user_code`` and ``verification_uri``,
+    :meth:`wait` while the person approves (it lists their Pages), then :meth:`adopt` one.
+
+    The user token lives only inside :meth:`wait`; the Page tokens stay in this object's memory
+    until :meth:`adopt` puts the chosen one in the secret store or :meth:`close` drops them.
+    """
+
+    def __init__(
+        self,
+        backend: SettingsBackend,
+        provider: DeviceLoginProvider,
+        held: MemorySecretStore,
+        pending_id: str,
+        login: DeviceLogin,
+        settings: Mapping[str, str],
+    ) -> None:
+        self._backend = backend
+        self._provider = provider
+        self._held = held
+        self._pending_id = pending_id
+        self._login = login
+        self._settings = dict(settings)
+        self._pages: dict[str, PageChoice] = {}
+        # the provider dates the expiry on its own wall clock; ours may be a test's
+        self._expires_at = backend._now() + max(0.0, login.expires_at - time.time())
+
+    def __repr__(self) -> str:
+        return f"FacebookSignIn(user_code={self.user_code!r})"
+
+    @property
+    def user_code(self) -> str:
+        return self._login.user_code
+
+    @property
+    def verification_uri(self) -> str:
+        uri = self._login.verification_uri
+        return uri if uri.startswith("https://") else FACEBOOK_DEVICE_URL
+
+    @property
+    def interval(self) -> float:
+        """Seconds between two polls, as Facebook asked."""
+        return self._login.interval
+
+    def seconds_left(self) -> float:
+        return max(0.0, self._expires_at - self._backend._now())
+
+    async def wait(self) -> list[PageOption]:
+        """Poll every ``interval`` until approved, then list the person's Pages.
+
+        Raises SignInFailed when the code expires, the login is refused, or the network fails
+        :data:`POLL_FAILURES_LIMIT` times in a row. Cancelling it stops the polling."""
+        interval, failures = self.interval, 0
+        token: str | None = None
+        while token is None:
+            await self._backend._sleep(min(interval, self.seconds_left()))
+            if self.seconds_left() < 1.0:  # too late for anyone to approve it now
+                raise SignInFailed(CODE_EXPIRED)
+            try:
+                async with asyncio.timeout(CHECK_TIMEOUT):
+                    token = await self._provider.device_login_poll(self._login)
+                failures = 0
+            except RateLimited as exc:  # Facebook's "slow down": poll less often
+                interval = max(interval, exc.retry_after)
+            except (TransientError, TimeoutError) as exc:
+                failures += 1
+                if failures >= POLL_FAILURES_LIMIT:
+                    raise SignInFailed(check_message(exc)) from exc
+            except AuthError as exc:  # refused, or the code expired on Facebook's side
+                raise SignInFailed(f"sign-in not completed: {exc}") from exc
+            except Exception as exc:
+                raise SignInFailed(sign_in_message(exc)) from exc
+        try:
+            async with asyncio.timeout(CHECK_TIMEOUT):
+                pages = await self._provider.pages_for_user(token)
+        except Exception as exc:
+            raise SignInFailed(sign_in_message(exc)) from exc
+        self._pages = {page.id: page for page in pages}
+        return [PageOption(page.id, page.name or page.id) for page in pages]
+
+    def adopt(self, page_id: str) -> str:
+        """Save the chosen Page as an account, its token in the secret store; returns its id."""
+        page = self._pages.get(page_id)
+        if page is None:
+            raise InputError("Page", "not one of the Pages listed at sign-in")
+        try:
+            self._provider.adopt_page(page)
+        except Exception as exc:
+            raise SignInFailed(sign_in_message(exc)) from exc
+        account_id = f"facebook:{page.id}"
+        secrets = {
+            "page_token": self._held.get(self._pending_id, "page_token") or "",
+            "client_token": self._held.get(self._pending_id, "client_token") or "",
+        }
+        settings = self._settings | {"page_id": page.id, "page_name": page.name}
+        self._backend.save_account("facebook", account_id, page.name, settings, secrets)
+        self.close()
+        return account_id
+
+    def close(self) -> None:
+        """Forget every token this sign-in holds."""
+        self._pages.clear()
+        for name in ("page_token", "client_token"):
+            self._held.delete(self._pending_id, name)

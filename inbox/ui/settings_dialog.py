@@ -5,17 +5,19 @@ are masked and go to the secret store through the backend, never to SQLite. "Tes
 runs the provider's ``check()`` as an asyncio task on the app's qasync loop: the dialog keeps a
 strong reference to it, cancels it on close and shows the answer inline (no modal dialog ever
 runs inside a coroutine). The dialog talks to the app only through :class:`SettingsBackend`.
+A Facebook Page can instead be added by signing in with Facebook (Login for Devices): the
+steps run in :class:`inbox.ui.facebook_sign_in.FacebookSignInPanel`, shown in place of the form.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Protocol
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QCloseEvent, QFontDatabase
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QCloseEvent, QDesktopServices, QFontDatabase
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -30,6 +32,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
+    QStackedWidget,
     QTableView,
     QTabWidget,
     QVBoxLayout,
@@ -38,6 +41,7 @@ from PySide6.QtWidgets import (
 
 from inbox.errors import InboxError, InputError
 from inbox.sla_policy import load_policies
+from inbox.ui.facebook_sign_in import DeviceSignIn, FacebookSignInPanel
 from inbox.ui.i18n import Translator
 from inbox.ui.settings_accounts import (
     AccountForm,
@@ -86,6 +90,11 @@ class SettingsBackend(Protocol):
 
     async def sign_in(self, kind: str, settings: Mapping[str, str]) -> str: ...
 
+    async def facebook_sign_in(
+        self, settings: Mapping[str, str], secrets: Mapping[str, str]
+    ) -> DeviceSignIn:
+        """Start Facebook Login for Devices with the form's app id and client token."""
+
 
 class SettingsDialog(QDialog):
     """Accounts and SLA policies. Signals: ``accounts_changed()``, ``policies_applied()``."""
@@ -94,11 +103,17 @@ class SettingsDialog(QDialog):
     policies_applied = Signal()
 
     def __init__(
-        self, backend: SettingsBackend, tr: Translator, parent: QWidget | None = None
+        self,
+        backend: SettingsBackend,
+        tr: Translator,
+        parent: QWidget | None = None,
+        *,
+        open_url: Callable[[QUrl], object] = QDesktopServices.openUrl,
     ) -> None:
         super().__init__(parent)
         self._backend = backend
         self._tr = tr
+        self._open_url = open_url
         self._check_task: asyncio.Task[None] | None = None
         self._confirm_remove = False
         self.setWindowTitle(tr("Settings"))
@@ -161,7 +176,14 @@ class SettingsDialog(QDialog):
             self.kind.addItem(tr(spec.display_name), spec.kind)
         self.add_form.addRow(tr("Account type"), self.kind)
         area.setWidget(holder)
-        add.addWidget(area, 1)
+        self.facebook_panel = FacebookSignInPanel(self._tr, self._open_url)
+        self.facebook_panel.signed_in.connect(self._facebook_signed_in)
+        self.facebook_panel.failed.connect(lambda message: self.show_result(self._message(message)))
+        self.facebook_panel.ended.connect(self._facebook_ended)
+        self.add_stack = QStackedWidget()
+        self.add_stack.addWidget(area)
+        self.add_stack.addWidget(self.facebook_panel)
+        add.addWidget(self.add_stack, 1)
         self.account_form: AccountForm | None = None
         actions = QHBoxLayout()
         self.test_button = QPushButton(tr("Test connection"))
@@ -169,11 +191,17 @@ class SettingsDialog(QDialog):
         self.sign_in_button = QPushButton(tr("Sign in with X in the browser"))
         self.sign_in_button.setAccessibleName(tr("Sign in with X in the browser"))
         self.sign_in_button.clicked.connect(self._sign_in_clicked)
+        self.facebook_button = QPushButton(tr("Sign in with Facebook"))
+        self.facebook_button.setToolTip(
+            tr("Enter a code at facebook.com/device, then choose the Page; needs the App ID and client token")
+        )
+        self.facebook_button.clicked.connect(self._facebook_clicked)
         self.check_result = QLabel()
         self.check_result.setWordWrap(True)
         self.check_result.setAccessibleName(tr("Connection test result"))
         actions.addWidget(self.check_result, 1)
         actions.addWidget(self.sign_in_button)
+        actions.addWidget(self.facebook_button)
         actions.addWidget(self.test_button)
         actions.addWidget(self.save_button)
         add.addLayout(actions)
@@ -204,6 +232,7 @@ class SettingsDialog(QDialog):
         self.account_form = AccountForm(spec, self._tr, self.add_form)
         if hasattr(self, "sign_in_button"):
             self.sign_in_button.setVisible(spec.kind == "x")
+            self.facebook_button.setVisible(spec.kind == "facebook")
         for widget in self.account_form.inputs.values():
             signal = widget.toggled if isinstance(widget, QCheckBox) else widget.textEdited
             signal.connect(lambda *_: self.show_result(""))
@@ -284,6 +313,42 @@ class SettingsDialog(QDialog):
                 self._check_task = None
             self.sign_in_button.setEnabled(True)
 
+    def _facebook_clicked(self) -> None:
+        """Facebook: a code to enter on facebook.com/device, then the Page to add."""
+        form = self.account_form
+        if form is None:
+            return
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            self.show_result(self._tr("cannot test now: the app's event loop is not running"))
+            return
+        secret = {f.name for f in form.spec.fields if f.secret}
+        values = {name: form.value(name) for name in form.inputs}
+        settings = {k: v for k, v in values.items() if k not in secret}
+        secrets = {k: v for k, v in values.items() if k in secret and v}
+        self._cancel_check()
+        self.show_result("")
+        for button in (self.facebook_button, self.test_button, self.save_button):
+            button.setEnabled(False)
+        self.kind.setEnabled(False)
+        self.add_stack.setCurrentWidget(self.facebook_panel)
+        self.facebook_panel.start(lambda: self._backend.facebook_sign_in(settings, secrets))
+
+    def _facebook_signed_in(self, account_id: str) -> None:
+        self.show_result(f"{self._tr('Signed in')}: {account_id}", ok=True)
+        if self.account_form is not None:
+            self.account_form.clear_secrets()
+        self.refresh_accounts()
+        self.accounts_changed.emit()
+
+    def _facebook_ended(self) -> None:
+        """Back to the form, whatever ended the sign-in."""
+        self.add_stack.setCurrentIndex(0)
+        for button in (self.facebook_button, self.test_button, self.save_button):
+            button.setEnabled(True)
+        self.kind.setEnabled(True)
+
     def _message(self, message: str) -> str:
         """Translate a backend message: whole, else the phrase before its detail."""
         whole = self._tr(message)
@@ -293,6 +358,8 @@ class SettingsDialog(QDialog):
         return f"{self._tr(head)}: {rest}"
 
     def _cancel_check(self) -> None:
+        if hasattr(self, "facebook_panel"):
+            self.facebook_panel.cancel()
         task, self._check_task = self._check_task, None
         if task is not None and not task.done():
             task.cancel()
@@ -301,8 +368,8 @@ class SettingsDialog(QDialog):
             self.test_button.setEnabled(True)
 
     def checking(self) -> bool:
-        """True while a connection test runs."""
-        return self._check_task is not None
+        """True while a connection test or a Facebook sign-in runs."""
+        return self._check_task is not None or self.facebook_panel.running()
 
     def _save_clicked(self) -> None:
         collected = self._collected()

@@ -99,6 +99,7 @@ class FakeGraph:
     max_limit: int = 100
     app_usage: dict[str, int] = field(default_factory=lambda: {"call_count": 3})
     pending_polls: int = 1
+    device_code_expired: bool = False
     url: str = ""
     _failures: list[tuple[str, str]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -171,6 +172,11 @@ class FakeGraph:
             post["comments"].append({"id": cid, "message": text, "created_time": created,
                                      "from": {"id": sender, "name": "New Commenter"}})  # fmt: skip
             return cid
+
+    def approve_device_login(self) -> None:
+        """The person entered the code and approved: the next poll gets the user token."""
+        with self._lock:
+            self.pending_polls = 0
 
     def posted(self) -> list[Recorded]:
         return [r for r in self.requests if r.method == "POST"]
@@ -278,6 +284,9 @@ class FakeGraph:
             }
         if body.get("code") != DEVICE_CODE:
             return 400, {"error": {"message": "Invalid code", "type": "OAuthException",
+                                   "code": 100, "error_subcode": 1349152}}  # fmt: skip
+        if self.device_code_expired:
+            return 400, {"error": {"message": "This code has expired.", "type": "OAuthException",
                                    "code": 100, "error_subcode": 1349152}}  # fmt: skip
         with self._lock:
             if self.pending_polls > 0:
