@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench screenshots clean
+.PHONY: run test lint bench screenshots translations clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+# The French catalogue: edit inbox/data/i18n/inbox_fr.ts (Qt Linguist or by hand), then compile.
+translations: $(STAMP)
+	$(BIN)/pyside6-lrelease -silent inbox/data/i18n/inbox_fr.ts -qm inbox/data/i18n/inbox_fr.qm
 
 screenshots: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/inbox screenshot docs/screenshot-en-light.png --demo --lang en --theme light

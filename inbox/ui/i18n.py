@@ -1,284 +1,26 @@
-"""French and English for the interface, following the system locale and switchable.
+"""French and English for the interface, following the system locale and switchable live.
 
-A small catalogue keyed by the English text: the app has a few hundred strings, all here, so a
-translator sees them in one place.
+The catalogue is a Qt Linguist file, ``inbox/data/i18n/inbox_fr.ts``: each English text of the
+interface (the key, in the context ``Inbox``) with its French. Translators edit it with Qt
+Linguist or by hand; ``make translations`` compiles it to ``inbox_fr.qm`` with ``lrelease``, the
+file the app loads. ``tests/ui/test_translations.py`` fails when a string the interface passes
+to ``tr()`` has no French, or when the ``.qm`` is older than the ``.ts``.
 """
 
 from __future__ import annotations
 
 import locale
+import logging
 import os
+from pathlib import Path
 
-FR: dict[str, str] = {
-    "Unassigned": "Non assignées",
-    "Mine": "Les miennes",
-    "All open": "Toutes ouvertes",
-    "Pending": "En attente",
-    "Solved": "Résolues",
-    "SLA at risk": "SLA en danger",
-    "Breached": "SLA dépassé",
-    "Views": "Vues",
-    "Channels": "Canaux",
-    "Tags": "Étiquettes",
-    "Search all messages (/)": "Rechercher dans tous les messages (/)",
-    "Customer": "Client",
-    "Identities": "Identités",
-    "History": "Historique",
-    "Suggested links": "Liens suggérés",
-    "Accept": "Accepter",
-    "Reject": "Refuser",
-    "CRM number": "N° client CRM",
-    "Notes": "Notes",
-    "Reply": "Répondre",
-    "Note": "Note",
-    "Send": "Envoyer",
-    "Send and set pending": "Envoyer et mettre en attente",
-    "Send and solve": "Envoyer et résoudre",
-    "Private note (only the team sees it)": "Note privée (visible par l'équipe seulement)",
-    "Write a reply…": "Écrire une réponse…",
-    "characters left": "caractères restants",
-    "Messenger window closes in": "La fenêtre Messenger se ferme dans",
-    "Messenger window closed: the customer must write first": "Fenêtre Messenger fermée : le client doit écrire d'abord",
-    "Select a conversation": "Sélectionnez une conversation",
-    "queued": "en file",
-    "sending": "envoi…",
-    "sent": "envoyé",
-    "failed": "échec",
-    "uncertain": "peut-être envoyé",
-    "Offline: replies wait in the outbox and go out when the network is back":
-        "Hors ligne : les réponses attendent dans la boîte d'envoi et partiront au retour du réseau",
-    "Keyboard shortcuts": "Raccourcis clavier",
-    "new": "nouvelle",
-    "open": "ouverte",
-    "pending": "en attente",
-    "solved": "résolue",
-    "closed": "fermée",
-    "low": "basse",
-    "normal": "normale",
-    "high": "haute",
-    "urgent": "urgente",
-    "first reply": "1re réponse",
-    "next reply": "réponse suivante",
-    "resolution": "résolution",
-    "no customer": "aucun client",
-    "Reply as public post": "Réponse publique",
-    "Reply by DM": "Réponse en message privé",
-    "Reply by email": "Réponse par e-mail",
-    "Reply on Messenger": "Réponse Messenger",
-    "Reply to comment": "Réponse au commentaire",
-    "conversations": "conversations",
-    "Tag": "Étiquette",
-    "Assign to me": "M'assigner",
-    "Dashboard": "Tableau de bord",
-    "Queue": "File d'attente",
-    "Accounts": "Comptes",
-    "up to date": "à jour",
-    "syncing": "synchronisation",
-    "offline": "hors ligne",
-    "needs sign-in": "connexion requise",
-    "error": "erreur",
-    "idle": "en veille",
-    "Attachments": "Pièces jointes",
-    "Remote content blocked": "Contenu distant bloqué",
-    "Show original HTML": "Afficher le HTML d'origine",
-    "Merge into…": "Fusionner avec…",
-    "Open": "Ouvrir",
-    "Status": "Statut",
-    "Priority": "Priorité",
-    "Assignee": "Assigné à",
-    "SLA": "SLA",
-    "met": "tenu",
-    "due": "échéance",
-    "ok": "dans les temps",
-    "warning": "bientôt dépassé",
-    "breached": "dépassé",
-    "paused": "en pause",
-    "warned": "alerte",
-    "fulfilled": "tenu",
-    "resumed": "reprise",
-    "Mute notifications": "Couper les notifications",
-    "Unhappy customers": "Clients mécontents",
-    "Original formatting": "Mise en forme d'origine",
-    "Show original formatting": "Afficher la mise en forme d'origine",
-    "links open nothing from here": "aucun lien ne s'ouvre d'ici",
-    "Where the links go": "Où mènent les liens",
-    "misleading": "trompeur",
-    "Sign in with X in the browser": "Se connecter à X dans le navigateur",
-    "Finish signing in in your browser…": "Terminez la connexion dans votre navigateur…",
-    "Signed in": "Connecté",
-    "Reply privately": "Répondre en privé",
-    "click to save": "cliquer pour enregistrer",
-    "New conversation": "Nouvelle conversation",
-    "Filter": "Filtre",
-    "Profile picture": "Photo de profil",
-    "Switch the interface language": "Changer la langue de l'interface",
-    "The language changes at the next start": "La langue change au prochain démarrage",
-    "Email": "E-mail",
-    "Web forms": "Formulaires web",
-    "Save attachment": "Enregistrer la pièce jointe",
-    "The attachment file is missing": "Le fichier de la pièce jointe est introuvable",
-    "Move a public post to a direct message (X) or answer a comment in Messenger":
-        "Passer un message public en message privé (X) ou répondre à un commentaire par Messenger",
-    "Notifications muted": "Notifications coupées",
-    "Notifications on": "Notifications activées",
-    "demo workspace: replies are kept in the outbox, nothing is sent":
-        "espace de démonstration : les réponses restent dans la boîte d'envoi, rien n'est envoyé",
-    # Team lead's dashboard and reports
-    "Crisis alerts": "Alertes de crise",
-    "Crisis: {n} negative public messages in the last hour (usually {u})":
-        "Crise : {n} messages publics négatifs dans la dernière heure (d'habitude {u})",
-    "Channel": "Canal",
-    "Total": "Total",
-    "Conversation": "Conversation",
-    "Due in": "Échéance dans",
-    "Overdue": "Dépassé de",
-    "Subject": "Sujet",
-    "Waiting": "Attente",
-    "Agent": "Agent",
-    "Max load": "Charge max",
-    "Open conversations": "Conversations ouvertes",
-    "Oldest unanswered": "Plus ancien message sans réponse",
-    "Agent load": "Charge par agent",
-    "Report": "Rapport",
-    "Report by": "Rapport par",
-    "by channel": "par canal",
-    "by policy": "par politique",
-    "by agent": "par agent",
-    "by day": "par jour",
-    "Export CSV…": "Exporter en CSV…",
-    "Report, last {d} days": "Rapport, {d} derniers jours",
-    "Customer messages per channel (4 h)": "Messages clients par canal (4 h)",
-    "Waiting on us (last hours)": "En attente de notre réponse (dernières heures)",
-    "hours before now": "heures avant maintenant",
-    "First reply time": "Délai de première réponse",
-    "SLA met per channel (%)": "SLA respecté par canal (%)",
-    "SLA met per policy (%)": "SLA respecté par politique (%)",
-    "Received": "Reçues",
-    "First reply median": "1re réponse, médiane",
-    "First reply p90": "1re réponse, p90",
-    "Resolution median": "Résolution, médiane",
-    "Resolution p90": "Résolution, p90",
-    "First reply SLA": "SLA 1re réponse",
-    "Next reply SLA": "SLA réponse suivante",
-    "Resolution SLA": "SLA résolution",
-    "Canned responses": "Réponses types",
-    "Search canned responses…": "Rechercher une réponse type…",
-    "Language": "Langue",
-    "All languages": "Toutes les langues",
-    "Preview": "Aperçu",
-    "↑↓ choose · Enter insert · Esc close": "↑↓ choisir · Entrée insérer · Échap fermer",
-    "No canned response matches": "Aucune réponse type ne correspond",
-    "To complete before sending:": "À compléter avant l'envoi :",
-    "Manage canned responses": "Gérer les réponses types",
-    "New response": "Nouvelle réponse",
-    "comma-separated": "séparées par des virgules",
-    "Title": "Titre",
-    "Text": "Texte",
-    "Placeholders:": "Champs à remplir :",
-    "Message": "Message",
-    "Delete": "Supprimer",
-    "Click again to delete": "Cliquez à nouveau pour supprimer",
-    "Save": "Enregistrer",
-    "Close": "Fermer",
-    "Not a placeholder the app fills:": "Champ inconnu de l'application :",
-    "Settings": "Paramètres",
-    "SLA policies": "Politiques SLA",
-    "Name": "Nom",
-    "Account id": "Identifiant du compte",
-    "The account's own id: mailbox address, Page id, X user id, form id": "L'identifiant propre du compte : adresse de la boîte, ID de la Page, ID utilisateur X, ID du formulaire",
-    "Type": "Type",
-    "State": "État",
-    "rate limited": "limite de débit",
-    "required": "obligatoire",
-    "Also wipe its local data (conversations and messages)": "Effacer aussi ses données locales (conversations et messages)",
-    "Remove account": "Retirer le compte",
-    "Click again to remove": "Cliquez à nouveau pour retirer",
-    "Select an account to remove": "Sélectionnez un compte à retirer",
-    "Add account": "Ajouter un compte",
-    "Account type": "Type de compte",
-    "Test connection": "Tester la connexion",
-    "Save account": "Enregistrer le compte",
-    "Connection test result": "Résultat du test de connexion",
-    "Testing the connection…": "Test de la connexion…",
-    "Connected": "Connecté",
-    "Saved": "Enregistré",
-    "cannot test now: the app's event loop is not running": "test impossible : la boucle d'événements de l'application ne tourne pas",
-    "needs sign-in: wrong password or token": "connexion requise : mot de passe ou jeton incorrect",
-    "cannot reach the server": "serveur injoignable",
-    "the service asks to wait": "le service demande d'attendre",
-    "refused by the service": "refusé par le service",
-    "unexpected error in the connector": "erreur inattendue dans le connecteur",
-    "unexpected error": "erreur inattendue",
-    "Validate": "Valider",
-    "Validation result": "Résultat de la validation",
-    "Apply": "Appliquer",
-    "Valid": "Valide",
-    "policies": "politiques",
-    "Applied: deadlines are computed with these policies": "Appliqué : les échéances sont calculées avec ces politiques",
-    "Web form (JSON endpoint)": "Formulaire web (point d'accès JSON)",
-    "Facebook Page": "Page Facebook",
-    "IMAP server": "Serveur IMAP",
-    "IMAP port": "Port IMAP",
-    "IMAP security": "Sécurité IMAP",
-    "SMTP server": "Serveur SMTP",
-    "SMTP port": "Port SMTP",
-    "SMTP security": "Sécurité SMTP",
-    "ssl, starttls or none": "ssl, starttls ou none",
-    "starttls, ssl or none": "starttls, ssl ou none",
-    "User name": "Nom d'utilisateur",
-    "Password": "Mot de passe",
-    "Sent folder": "Dossier des messages envoyés",
-    "Days to fetch at first sync": "Jours d'historique au premier import",
-    "the user name when left empty": "le nom d'utilisateur si vide",
-    "Page ID": "ID de la Page",
-    "Page name": "Nom de la Page",
-    "Page access token": "Jeton d'accès de la Page",
-    "Submissions URL": "Adresse des soumissions",
-    "Returns our JSON shape": "Renvoie notre format JSON",
-    "API key": "Clé d'API",
-    "X username": "Nom d'utilisateur X",
-    "Remote images": "Images distantes",
-    "Remote images are blocked to protect your privacy": "Les images distantes sont bloquées pour protéger votre vie privée",
-    "Load remote images for this message": "Charger les images distantes de ce message",
-    "Fetches this message's images from the sender's servers: the sender may learn that it was read.":
-        "Télécharge les images de ce message depuis les serveurs de l'expéditeur : il peut ainsi savoir qu'il a été lu.",
-    "cannot load now: the app's event loop is not running": "chargement impossible : la boucle d'événements de l'application ne tourne pas",
-    "Loading 1 image…": "Chargement d'une image…",
-    "Loading {n} images…": "Chargement de {n} images…",
-    "Images could not be loaded": "Les images n'ont pas pu être chargées",
-    "Remote images shown for this message": "Images distantes affichées pour ce message",
-    "1 image loaded": "1 image chargée",
-    "{n} images loaded": "{n} images chargées",
-    "1 could not be loaded": "1 n'a pas pu être chargée",
-    "{n} could not be loaded": "{n} n'ont pas pu être chargées",
-    "Sign in with Facebook": "Se connecter avec Facebook",
-    "Enter a code at facebook.com/device, then choose the Page; needs the App ID and client token": "Saisissez un code sur facebook.com/device, puis choisissez la Page ; l'ID d'app et le jeton client sont nécessaires",
-    "Cancel sign-in": "Annuler la connexion",
-    "Asking Facebook for a code…": "Demande d'un code à Facebook…",
-    "1. On a phone or computer, open": "1. Sur un téléphone ou un ordinateur, ouvrez",
-    "2. Enter this code there:": "2. Saisissez-y ce code :",
-    "3. Allow access to your Pages there; they are listed here by themselves.": "3. Autorisez-y l'accès à vos Pages ; elles s'afficheront ici d'elles-mêmes.",
-    "Code to enter on Facebook": "Code à saisir sur Facebook",
-    "Copy code": "Copier le code",
-    "Copied": "Copié",
-    "Sign-in status": "État de la connexion",
-    "Waiting for you to approve on Facebook": "En attente de votre approbation sur Facebook",
-    "time left": "temps restant",
-    "Signed in. Choose the Page to add as an account:": "Connecté. Choisissez la Page à ajouter comme compte :",
-    "Pages you manage": "Pages que vous gérez",
-    "Add this Page": "Ajouter cette Page",
-    "the code expired before it was approved: start again": "le code a expiré avant d'être approuvé : recommencez",
-    "sign-in not completed": "connexion non terminée",
-    "sign-in with Facebook: fill in the App ID and the App client token first": "connexion avec Facebook : renseignez d'abord l'ID d'app et le jeton client de l'app",
-    "the Facebook account that approved manages no Page: sign in as a Page admin": "le compte Facebook qui a approuvé ne gère aucune Page : connectez-vous en tant qu'administrateur d'une Page",
-    "App ID (for sign-in with Facebook)": "ID d'app (pour la connexion avec Facebook)",
-    "App client token": "Jeton client de l'app",
-    "Graph API version": "Version de l'API Graph",
-    "Days of history on first sync": "Jours d'historique au premier import",
-    "Paste a Page token, or sign in with Facebook to fetch one": "Collez un jeton de Page, ou connectez-vous avec Facebook pour en obtenir un",
-    "The numeric id of the Page": "L'identifiant numérique de la Page",
-    "0 reads everything the Graph API still has": "0 lit tout ce que l'API Graph conserve encore",
-}
+from PySide6.QtCore import QCoreApplication, QLibraryInfo, QTranslator
+
+log = logging.getLogger(__name__)
+
+#: Where inbox_fr.ts and inbox_fr.qm are (package data).
+CATALOGUE = Path(__file__).resolve().parents[1] / "data" / "i18n"
+CONTEXT = "Inbox"
 
 
 def system_language() -> str:
@@ -294,15 +36,35 @@ def system_language() -> str:
 
 
 class Translator:
-    """``tr("Pending")`` in the current language; ``set_language`` switches at run time."""
+    """``tr("Pending")`` in the current language; ``set_language`` switches at run time.
+
+    The French comes from ``inbox_fr.qm`` through a ``QTranslator``; when a Qt application
+    exists, that translator and Qt's own (``qtbase_fr``: standard buttons, context menus) are
+    installed on it, so Qt's widgets follow the switch too."""
 
     def __init__(self, language: str | None = None) -> None:
-        self.language = language or system_language()
+        self._ours = QTranslator()
+        self._qt = QTranslator()
+        self._loaded = False
+        self.language = "en"
+        self.set_language(language or system_language())
 
     def set_language(self, language: str) -> None:
         self.language = "fr" if language == "fr" else "en"
+        if self.language == "fr" and not self._loaded:
+            if not self._ours.load(str(CATALOGUE / "inbox_fr.qm")):
+                log.warning("i18n: %s cannot be read; the interface stays in English", CATALOGUE / "inbox_fr.qm")
+            self._qt.load("qtbase_fr", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath))
+            self._loaded = True
+        app = QCoreApplication.instance()
+        if app is None:
+            return
+        for translator in (self._ours, self._qt):
+            app.removeTranslator(translator)
+            if self.language == "fr":
+                app.installTranslator(translator)
 
     def __call__(self, text: str) -> str:
-        if self.language == "fr":
-            return FR.get(text, text)
-        return text
+        if self.language != "fr":
+            return text
+        return self._ours.translate(CONTEXT, text) or text
