@@ -121,13 +121,16 @@ class CustomerPanel(QWidget):
             if ident.kind.value == "facebook" and not ident.handle:
                 text = f"{ident.display_name or 'Facebook'} (id {ident.key})"
             if ident.followers:
-                text += f"   ({ident.followers:,} followers)".replace(",", " ")
+                text += f"   ({ident.followers:,} {self._tr('followers')})".replace(",", " ")
             item = QListWidgetItem(icon(_identity_icon(ident.kind.value)), one_line(text, 80))
             self.identities.addItem(item)
         for s in self._repo.suggestions(customer_id):
             who = s.identity.handle or s.identity.display_name or s.identity.key
             item = QListWidgetItem(
-                one_line(f"{s.identity.kind.value} {who} → #{s.customer_id} {s.customer_name} ({s.reason})", 140)
+                one_line(
+                    f"{s.identity.kind.value} {who} → #{s.customer_id} {s.customer_name} ({reason_text(s.reason, self._tr)})",
+                    140,
+                )
             )
             item.setData(Qt.ItemDataRole.UserRole, s.id)
             self.suggestions.addItem(item)
@@ -177,3 +180,11 @@ class CustomerPanel(QWidget):
 
 def _identity_icon(kind: str) -> str:
     return {"twitter": "twitter", "facebook": "facebook", "email": "email", "phone": "form"}.get(kind, "email")
+
+
+def reason_text(reason: str, tr: Translator) -> str:
+    """Why the store suggests a link ("wrote a@b.fr", "same name: Léa Martin"), in the UI's language."""
+    for phrase, sep in (("same name", ": "), ("wrote", " ")):
+        if reason.startswith(phrase + sep):
+            return f"{tr(phrase)}{sep}{reason[len(phrase) + len(sep):]}"
+    return reason

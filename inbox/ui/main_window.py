@@ -48,6 +48,7 @@ from inbox.ui.queue_delegate import QueueDelegate
 from inbox.ui.queue_model import QueueModel
 from inbox.ui.shortcuts import SHORTCUTS
 from inbox.ui.thread_html import render_thread
+from inbox.ui.view_list import COUNT_ROLE, ViewCountDelegate
 from inbox.ui.views import QueueView, channel_views, standard_views, tag_view
 
 SendReply = Callable[[int, str, bool, str, bool], None]  # conversation, text, note, then, privately
@@ -102,7 +103,9 @@ class MainWindow(QMainWindow):
 
         self.views = QListWidget()
         self.views.setAccessibleName(tr("Views"))
-        self.views.setMaximumWidth(230)
+        self.views.setMaximumWidth(260)
+        self.views.setItemDelegate(ViewCountDelegate(self.views))
+        self.views.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.views.currentItemChanged.connect(lambda cur, _prev: self._view_selected(cur))
         self.search = QLineEdit()
         self.search.setPlaceholderText(tr("Search all messages (/)"))
@@ -171,7 +174,7 @@ class MainWindow(QMainWindow):
         self.splitter = splitter
         for w in (self.views, queue_box, conversation_box, self.customer):
             splitter.addWidget(w)
-        splitter.setSizes([200, 430, 560, 300])
+        splitter.setSizes([215, 415, 505, 290])  # fits 1440 px: the views column keeps French names whole
         splitter.setChildrenCollapsible(False)
         central = QWidget()
         outer = QVBoxLayout(central)
@@ -335,7 +338,9 @@ class MainWindow(QMainWindow):
                 self.views.addItem(header)
                 continue
             count = self.repo.count(entry.filter)
-            item = QListWidgetItem(f"{self.tr_(entry.label)}    {count}")
+            item = QListWidgetItem(self.tr_(entry.label))
+            item.setData(COUNT_ROLE, count)
+            item.setToolTip(f"{self.tr_(entry.label)}: {count}")
             if entry.key.startswith("channel:"):
                 item.setIcon(icon(entry.key.split(":", 1)[1]))
             item.setData(Qt.ItemDataRole.UserRole, entry)

@@ -1051,5 +1051,17 @@
         <source>0 reads everything the Graph API still has</source>
         <translation>0 lit tout ce que l'API Graph conserve encore</translation>
     </message>
+    <message>
+        <source>followers</source>
+        <translation>abonnés</translation>
+    </message>
+    <message>
+        <source>same name</source>
+        <translation>même nom</translation>
+    </message>
+    <message>
+        <source>wrote</source>
+        <translation>a écrit</translation>
+    </message>
 </context>
 </TS>
