@@ -126,6 +126,8 @@ def test_crisis_banner_and_french(qtbot: object) -> None:
     ]
     widget = Dashboard(source, Translator("fr"), clock=lambda: NOW)
     qtbot.addWidget(widget)  # type: ignore[attr-defined]
+    assert widget.snapshot is None  # nothing read until the board is shown
+    widget.show()
     assert not widget.alert_banner.isHidden()
     assert "18" in widget.alert_banner.text() and "Crise" in widget.alert_banner.text()
     assert widget.risk_model.headerData(1, Qt.Orientation.Horizontal) == "Échéance dans"
