@@ -222,6 +222,11 @@ class Store(CustomerRepository):
             QueueSort.OLDEST: "c.last_message_at ASC",
             QueueSort.PRIORITY: _PRIORITY_ORDER + ", c.last_message_at DESC",
         }[flt.sort]
+        if flt.sort is QueueSort.OLDEST and flt.statuses and Status.CLOSED not in flt.statuses:
+            # The oldest conversations are closed: walking the date index from the oldest reads
+            # most of the table before the first open one (111 ms at 1M); "+" sorts the few
+            # conversations the status index finds instead (14 ms).
+            order = "+c.last_message_at ASC"
         # The page's ids first (sorting only needs the conversations table), then the names, tags
         # and sentiment of those rows alone.
         ids = [
