@@ -105,7 +105,10 @@ def build_window(
         if after_send is not None:
             after_send()
 
-    dashboard = Dashboard(AnalyticsSource(store), tr)
+    # The dashboard reads in a worker thread through a connection of its own (WAL: concurrent
+    # readers), so its seconds at a million messages never hold the window's store lock.
+    analytics = AnalyticsSource.own_connection(store)
+    dashboard = Dashboard(analytics, tr)
     holder: dict[str, object] = {}
 
     def open_settings() -> None:
@@ -156,6 +159,7 @@ def build_window(
         )
 
     window.attach_canned(CannedPicker(CannedLibrary(store), tr, context, window))
+    window.destroyed.connect(analytics.close)  # a language switch builds a new window and source
     return window
 
 

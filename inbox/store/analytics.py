@@ -28,7 +28,7 @@ from inbox.reports import (
     build_report,
 )
 from inbox.sla import SlaLogEntry, TargetKind
-from inbox.store.database import from_db_time, to_db_time
+from inbox.store.database import connect, from_db_time, to_db_time
 from inbox.store.ingest import _event
 from inbox.store.repository import Store
 from inbox.triage import NEGATIVE_BELOW, TriageInput, TriageResult
@@ -272,6 +272,10 @@ def acknowledge_alert(store: Store, alert_id: int) -> bool:
 
 # -- reports and dashboard -----------------------------------------------------------------------
 
+# The enum members by value: a dict look-up, not EnumType.__call__ (0.5 s over 300k rows).
+_EVENT_KINDS = {k.value: k for k in EventKind}
+_TARGET_KINDS = {k.value: k for k in TargetKind}
+
 
 def _conversations(store: Store, where: str, params: Sequence[Any]) -> list[ReportConversation]:
     heads = store._rows(f"SELECT c.id, c.channel, COALESCE(c.assignee, '') AS a FROM conversations c WHERE {where}",
@@ -283,7 +287,7 @@ def _conversations(store: Store, where: str, params: Sequence[Any]) -> list[Repo
         params,
     ):
         events[int(r["conversation_id"])].append(
-            ConversationEvent(int(r["conversation_id"]), EventKind(r["kind"]), from_db_time(r["at"]), r["actor"],
+            ConversationEvent(int(r["conversation_id"]), _EVENT_KINDS[r["kind"]], from_db_time(r["at"]), r["actor"],
                               r["value"])
         )  # fmt: skip
     return [
@@ -302,7 +306,7 @@ def report_inputs(
     convs = _conversations(store, where, span + span)
     ids = ",".join(str(c.id) for c in convs) or "-1"
     entries = [
-        SlaLogEntry(int(r["conversation_id"]), from_db_time(r["at"]), r["kind"], TargetKind(r["target"]),
+        SlaLogEntry(int(r["conversation_id"]), from_db_time(r["at"]), r["kind"], _TARGET_KINDS[r["target"]],
                     int(r["round"]), r["policy"], r["business_s"])
         for r in store._rows(f"SELECT * FROM sla_log WHERE conversation_id IN ({ids}) ORDER BY at, id")
     ]  # fmt: skip
@@ -314,11 +318,62 @@ def all_conversations(store: Store) -> list[ReportConversation]:
     return _conversations(store, "c.noise = 0", [])
 
 
+def backlog_events(store: Store, start: datetime) -> dict[int, list[ConversationEvent]]:
+    """For :func:`inbox.reports.backlog` from ``start`` on: the conversations new, open or pending
+    or with an event since ``start``, each with what decides its state from then on.
+
+    :func:`inbox.reports.waiting_open` only reads messages in and status changes, and before an
+    instant only the last of them and whether one closed the conversation count; so each
+    conversation gets that one event before ``start`` and its events since, not its whole history
+    (1M messages: 1.1 s of SQL and 2 s of Python -> 0.2 s)."""
+    params = {"start": to_db_time(start)}
+    chosen = """SELECT c.id FROM conversations c WHERE c.status IN ('new', 'open', 'pending')
+                UNION SELECT conversation_id FROM events WHERE at >= :start"""
+    decisive = "e.kind IN ('message_in', 'status')"
+    events: dict[int, list[ConversationEvent]] = {}
+    for r in store._rows(
+        # A "closed" first if there is one (closed stays closed), else the latest.
+        f"""SELECT k.id AS cid, p.id AS eid, p.kind, p.at, p.actor, p.value FROM ({chosen}) k
+            LEFT JOIN events p ON p.id = (SELECT e.id FROM events e WHERE e.conversation_id = k.id AND e.at < :start
+              AND {decisive} ORDER BY e.kind = 'status' AND e.value = 'closed' DESC, e.at DESC, e.id DESC LIMIT 1)
+            UNION ALL
+            SELECT e.conversation_id, e.id, e.kind, e.at, e.actor, e.value FROM events e WHERE e.at >= :start AND {decisive}
+            ORDER BY cid, at, eid""",
+        params,
+    ):  # fmt: skip
+        cid = int(r["cid"])
+        evs = events.setdefault(cid, [])
+        if r["at"] is not None:
+            evs.append(ConversationEvent(cid, _EVENT_KINDS[r["kind"]], from_db_time(r["at"]), r["actor"], r["value"]))
+    return events
+
+
 class AnalyticsSource:
-    """The dashboard's data source over a store (see ``inbox.ui.dashboard.DashboardSource``)."""
+    """The dashboard's data source over a store (see ``inbox.ui.dashboard.DashboardSource``).
+
+    Only reads. The dashboard calls it from a worker thread: :meth:`own_connection` gives it a
+    read-only connection of its own to the store's file, so its seconds of reading at a million
+    messages never wait on, or hold up, the window's queries on the shared connection."""
 
     def __init__(self, store: Store, *, hours: int = 12, volume_days: int = 3) -> None:
         self.store, self.hours, self.volume_days = store, hours, volume_days
+        self._owned = False
+
+    @classmethod
+    def own_connection(cls, store: Store, *, hours: int = 12, volume_days: int = 3) -> AnalyticsSource:
+        """A source reading ``store``'s file through its own read-only connection (WAL lets it
+        read while the app writes); an in-memory store has no file to share, so it is used as is."""
+        if store.files_dir is None:
+            return cls(store, hours=hours, volume_days=volume_days)
+        source = cls(Store(connect(store.where, readonly=True), store.where), hours=hours, volume_days=volume_days)
+        source._owned = True
+        return source
+
+    def close(self) -> None:
+        """Close the connection this source opened (none when it reads the shared store)."""
+        if self._owned:
+            self.store.close()
+            self._owned = False
 
     def alerts(self) -> list[StoredAlert]:
         return alerts(self.store)
@@ -326,6 +381,11 @@ class AnalyticsSource:
     def report(self, since: datetime, until: datetime, by: str) -> Report:
         convs, entries = report_inputs(self.store, since, until)
         return build_report(convs, entries, since, until, by)
+
+    def reports(self, since: datetime, until: datetime, groupings: Sequence[str]) -> dict[str, Report]:
+        """The report for ``[since, until)`` by each grouping, reading the store once."""
+        convs, entries = report_inputs(self.store, since, until)
+        return {by: build_report(convs, entries, since, until, by) for by in groupings}
 
     def snapshot(self, now: datetime) -> Snapshot:
         s = self.store
@@ -350,16 +410,14 @@ class AnalyticsSource:
         loads = agent_loads(s)
         team = {a.name: a.max_load for a in agents(s)}
         names = sorted(set(loads) | set(team))
-        start = to_db_time(now - timedelta(hours=self.hours))
-        recent = _conversations(
-            s, "c.status IN ('new', 'open', 'pending') OR c.id IN (SELECT conversation_id FROM events WHERE at >= ?)",
-            [start],
-        )  # fmt: skip
         since = now - timedelta(days=self.volume_days)
+        # Only conversations with a message since then can hold one: the store keeps
+        # last_message_at >= every message's sent_at, and its index finds them (1M: 0.7 s -> 0.04 s).
         volume = bucket_counts(
             ((r["channel"], from_db_time(r["sent_at"])) for r in s._rows(
-                f"SELECT m.channel, m.sent_at FROM messages m WHERE {_CUSTOMER_MESSAGE} AND m.sent_at >= ?",
-                [to_db_time(since)])),
+                f"""SELECT m.channel, m.sent_at FROM conversations c JOIN messages m ON m.conversation_id = c.id
+                    WHERE c.last_message_at >= :since AND {_CUSTOMER_MESSAGE} AND m.sent_at >= :since""",
+                {"since": to_db_time(since)})),
             since, now, timedelta(hours=4), keys=counts.keys(),
         )  # fmt: skip
         return Snapshot(
@@ -369,6 +427,6 @@ class AnalyticsSource:
             breached=tuple(r for r in risk if r.state == "breached"),
             oldest_unanswered=tuple(sorted(oldest.values(), key=lambda o: o[2])),
             agent_loads=tuple((n, loads.get(n, 0), team.get(n)) for n in names),
-            backlog=tuple(backlog({c.id: c.events for c in recent}, now, self.hours)),
+            backlog=tuple(backlog(backlog_events(s, now - timedelta(hours=self.hours)), now, self.hours)),
             volume=volume,
         )

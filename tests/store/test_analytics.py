@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from inbox.assignment import Agent
 from inbox.demo import populate
+from inbox.errors import StoreError
 from inbox.models import Author, Direction, EventKind, IdentityKind, Priority, QueueFilter, Status
-from inbox.reports import build_report
+from inbox.reports import backlog, bucket_counts, build_report
 from inbox.store import analytics
+from inbox.store.database import from_db_time, to_db_time
 from inbox.store.repository import Store
 from inbox.triage import DEFAULT_RULES, evaluate, load_rules
 from inbox.workspace import refresh_sla, statuses_at
@@ -160,3 +163,77 @@ def test_dashboard_snapshot_on_the_demo(store: Store) -> None:
     assert {name for name, _, _ in snap.agent_loads} == {"camille", "sophie", "yanis"}
     assert snap.backlog[-1][1] >= snap.backlog[0][1] and len(snap.backlog) == 13
     assert sum(n for series in snap.volume.values() for _, n in series) > 300
+
+
+def _backlog_from_whole_history(store: Store, now: datetime, hours: int) -> list[tuple[datetime, int]]:
+    """The backlog as first written: every event of every conversation concerned, replayed."""
+    start = to_db_time(now - timedelta(hours=hours))
+    convs = analytics._conversations(
+        store, "c.status IN ('new', 'open', 'pending') OR c.id IN (SELECT conversation_id FROM events WHERE at >= ?)",
+        [start],
+    )  # fmt: skip
+    return backlog({c.id: c.events for c in convs}, now, hours)
+
+
+def _volume_from_all_messages(store: Store, now: datetime, days: int, channels: Iterable[str]) -> object:
+    since = now - timedelta(days=days)
+    rows = store._rows(
+        """SELECT channel, sent_at FROM messages WHERE direction = 'in' AND private = 0 AND automated = 0
+           AND sent_at >= ?""",
+        [to_db_time(since)],
+    )
+    return bucket_counts(((r["channel"], from_db_time(r["sent_at"])) for r in rows), since, now,
+                         timedelta(hours=4), keys=channels)  # fmt: skip
+
+
+def test_backlog_and_volume_read_only_the_window_yet_match_the_whole_history(store: Store) -> None:
+    now = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
+    populate(store, now)
+    refresh_sla(store, now)
+    # A conversation closed and then written to again (it stays closed for the backlog), and one
+    # solved then reopened by a customer message inside the window.
+    ids = [int(r["id"]) for r in store._rows("SELECT id FROM conversations ORDER BY id LIMIT 2")]
+    store.set_status(ids[0], Status.CLOSED, now - timedelta(hours=30), "camille")
+    store.set_status(ids[1], Status.SOLVED, now - timedelta(hours=20), "camille")
+    store._write(lambda db: [db.execute(
+        "INSERT INTO events (conversation_id, kind, at, actor, value) VALUES (?, 'message_in', ?, '', '')",
+        [cid, to_db_time(now - timedelta(hours=h))]) for cid, h in ((ids[0], 20), (ids[0], 10), (ids[1], 5))])  # fmt: skip
+    seen = set()
+    for shift_h, hours, days in ((0, 12, 3), (-5, 12, 3), (-30, 24, 2), (7, 6, 1), (-200, 12, 3)):
+        at = now + timedelta(hours=shift_h)
+        source = analytics.AnalyticsSource(store, hours=hours, volume_days=days)
+        snap = source.snapshot(at)
+        assert list(snap.backlog) == _backlog_from_whole_history(store, at, hours)
+        assert snap.volume == _volume_from_all_messages(store, at, days, snap.open_by_channel)
+        seen |= {n for _, n in snap.backlog}
+    assert len(seen) > 3  # the windows cover a backlog that moves, not a flat line
+
+
+def test_own_connection_reads_the_same_file_read_only(tmp_path: Path) -> None:
+    now = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
+    shared = Store.open(tmp_path / "inbox.db")
+    try:
+        populate(shared, now)
+        refresh_sla(shared, now)
+        source = analytics.AnalyticsSource.own_connection(shared)
+        assert source.store is not shared and source.store.db.conn is not shared.db.conn
+        assert source.snapshot(now) == analytics.AnalyticsSource(shared).snapshot(now)
+        week = now - timedelta(days=7)
+        both = source.reports(week, now, ["channel", "agent"])
+        assert both["agent"] == analytics.AnalyticsSource(shared).report(week, now, "agent")
+        with pytest.raises(StoreError, match="read-only"):
+            source.store._write(lambda db: db.execute("DELETE FROM alerts"))
+        source.close()
+        with pytest.raises(StoreError):
+            source.store._rows("SELECT 1")
+        assert shared._rows("SELECT COUNT(*) AS n FROM conversations")[0]["n"] > 0  # still open
+    finally:
+        shared.close()
+    memory = Store.open(":memory:")
+    try:
+        in_memory = analytics.AnalyticsSource.own_connection(memory)
+        assert in_memory.store is memory  # no file to share: the store itself
+        in_memory.close()
+        assert memory._rows("SELECT 1 AS n")[0]["n"] == 1  # not closed by the source
+    finally:
+        memory.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,7 +25,7 @@ class FakeSource:
     """Hand-made figures: two conversations at risk, one breached, one report row per channel."""
 
     def __init__(self) -> None:
-        self.reports: list[str] = []
+        self.asked: list[str] = []
         self.alert_list: list[StoredAlert] = []
 
     def snapshot(self, now: datetime) -> Snapshot:
@@ -43,13 +43,16 @@ class FakeSource:
         )  # fmt: skip
 
     def report(self, since: datetime, until: datetime, by: str) -> Report:
-        self.reports.append(by)
+        self.asked.append(by)
         t0 = until - timedelta(hours=5)
         convs = [ReportConversation(1, "email", "camille", (
             ConversationEvent(1, EventKind.MESSAGE_IN, t0), ConversationEvent(1, EventKind.REPLY, t0 + timedelta(minutes=20))))]  # fmt: skip
         entries = [SlaLogEntry(1, t0, "started", TargetKind.FIRST_REPLY, 1, "standard", 0.0),
                    SlaLogEntry(1, t0 + timedelta(minutes=20), "fulfilled", TargetKind.FIRST_REPLY, 1, "standard", 1200.0)]  # fmt: skip
         return build_report(convs, entries, since, until, by)
+
+    def reports(self, since: datetime, until: datetime, groupings: Sequence[str]) -> dict[str, Report]:
+        return {by: self.report(since, until, by) for by in groupings}
 
     def alerts(self) -> list[StoredAlert]:
         return self.alert_list

@@ -1063,5 +1063,17 @@
         <source>wrote</source>
         <translation>a écrit</translation>
     </message>
+    <message>
+        <source>Updating…</source>
+        <translation>Mise à jour…</translation>
+    </message>
+    <message>
+        <source>Dashboard status</source>
+        <translation>État du tableau de bord</translation>
+    </message>
+    <message>
+        <source>The figures could not be read</source>
+        <translation>Les chiffres n'ont pas pu être lus</translation>
+    </message>
 </context>
 </TS>
