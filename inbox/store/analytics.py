@@ -325,7 +325,7 @@ def backlog_events(store: Store, start: datetime) -> dict[int, list[Conversation
     :func:`inbox.reports.waiting_open` only reads messages in and status changes, and before an
     instant only the last of them and whether one closed the conversation count; so each
     conversation gets that one event before ``start`` and its events since, not its whole history
-    (1M messages: 1.1 s of SQL and 2 s of Python -> 0.2 s)."""
+    (1M messages, 11,737 conversations: read 2.3-3.8 s -> 0.5-0.8 s, replay 0.6-1.1 s -> 0.1 s)."""
     params = {"start": to_db_time(start)}
     chosen = """SELECT c.id FROM conversations c WHERE c.status IN ('new', 'open', 'pending')
                 UNION SELECT conversation_id FROM events WHERE at >= :start"""
