@@ -39,12 +39,20 @@ class _Reader:
 
     def __init__(self, msg: Message) -> None:
         self._raw: dict[str, str] = {}
+        self._text: dict[str, str] = {}
         with suppress(Exception):  # unreadable headers are no evidence either way
             for name, value in msg.raw_items():
                 self._raw.setdefault(name.lower(), str(value))
 
     def __call__(self, name: str) -> str:
-        text = re.sub(r"\r?\n[ \t]*", " ", self._raw.get(name.lower(), ""))
+        key = name.lower()
+        if key not in self._text:  # most asked headers are absent: read each once
+            self._text[key] = self._decode(self._raw[key]) if key in self._raw else ""
+        return self._text[key]
+
+    @staticmethod
+    def _decode(raw: str) -> str:
+        text = re.sub(r"\r?\n[ \t]*", " ", raw)
         with suppress(UnicodeError):  # raw 8-bit header bytes, as the parser escaped them
             text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
         if "=?" in text:
@@ -58,7 +66,10 @@ class _Reader:
 
 def _content_type(msg: Message) -> tuple[str, str]:
     try:
-        return msg.get_content_type(), str(msg.get_param("report-type") or "").lower()
+        ctype = msg.get_content_type()
+        if ctype != "multipart/report":  # the only type whose report-type matters
+            return ctype, ""
+        return ctype, str(msg.get_param("report-type") or "").lower()
     except Exception:  # a broken Content-Type is no evidence either way
         return "", ""
 

@@ -260,3 +260,119 @@ def test_recipients_are_to_then_cc_without_repeats() -> None:
         ("w@y.example", ""),
         ("v@y.example", ""),
     ]
+
+
+def _subject(encoded: str) -> str | None:
+    raw = f"From: a@b.c\r\nSubject: {encoded}\r\n\r\nx\r\n".encode("ascii")
+    return parse_email(raw, "x", FALLBACK).subject
+
+
+@pytest.mark.parametrize(
+    ("encoded", "decoded"),
+    [
+        # whitespace between two encoded words goes, between a word and plain text stays
+        ("=?utf-8?q?Caf=C3=A9?= =?utf-8?q?_cr=C3=A8me?= du jour", "Café crème du jour"),
+        ("Re: =?utf-8?q?Caf=C3=A9?=\r\n =?utf-8?b?IMOgIGxh?=", "Re: Café à la"),
+        ("Vos=?utf-8?q?_r=C3=A9sultats?=", "Vos résultats"),  # no space before the word
+        # a character split across two words, in UTF-8 and in a multibyte legacy charset
+        ("=?utf-8?q?=C3?= =?utf-8?q?=A9t=C3=A9?=", "été"),
+        ("=?gb2312?q?=D6?= =?gb2312?q?=D0=CE=C4?=", "中文"),
+        ("=?iso-8859-1?q?5_=80?=", "5 €"),  # latin-1 read as its superset cp1252
+        ("=?utf-8*fr?q?caf=C3=A9?=", "café"),  # RFC 2231 language suffix
+        ("=?UTF-8?B?w6k?=", "é"),  # missing base64 padding
+        ("=?x-unknown?q?caf=C3=A9?=", "café"),  # unknown charset: UTF-8
+        ("=?utf-8?q?caf=E9?= ok", "caf\ufffd ok"),  # lying charset: one replacement
+        ("=?utf-8?x?abc?= =?utf-8?q?a?b?=", "=?utf-8?x?abc?= =?utf-8?q?a?b?="),  # not words
+        ("=?utf-8?q?unterminated", "=?utf-8?q?unterminated"),
+    ],
+)
+def test_rfc2047_encoded_words(encoded: str, decoded: str) -> None:
+    assert _subject(encoded) == decoded
+
+
+def test_eight_bit_headers_in_latin1_or_cut_utf8() -> None:
+    raw = b"From: =?utf-8?q?Ren=C3=A9?= <r@b.c>\r\nSubject: Caf\xe9 cr\xe8me\r\n\r\nx\r\n"
+    assert parse_email(raw, "x", FALLBACK).subject == "Café crème"
+    cut = "Картинка длинная".encode()[:-1]  # the last character cut in half
+    raw = b"From: a@b.c\r\nSubject: " + cut + b"\r\n\r\nx\r\n"
+    assert parse_email(raw, "x", FALLBACK).subject == "Картинка длинна\ufffd"
+
+
+def test_encoded_display_name_with_a_comma_stays_one_address() -> None:
+    raw = b"From: =?utf-8?q?Doe=2C_J=C3=BCrgen?= <j@x.example>\r\nTo: a@b.c\r\n\r\nx\r\n"
+    msg = parse_email(raw, "x", FALLBACK)
+    assert (msg.author.handle, msg.author.display_name) == ("j@x.example", "Doe, Jürgen")
+
+
+def test_address_comments_names_and_glued_addresses() -> None:
+    raw = (
+        b"From: bob@example.org (Bob Smith)\r\n"
+        b"To: Support (ACME) <help@acme.example>, <Undisclosed-Recipient:@mailman.example;>\r\n"
+        b"Cc: vishnu@chatwoot.com www.chatwoot.com\r\n"
+        b"Cc: Second <second@cc.example>\r\n\r\nx\r\n"
+    )
+    msg = parse_email(raw, "x", FALLBACK)
+    assert (msg.author.key, msg.author.display_name) == ("bob@example.org", "Bob Smith")
+    assert [(r.key, r.display_name) for r in msg.recipients] == [
+        ("help@acme.example", "Support"),
+        ("undisclosed-recipient", ""),
+        ("vishnu@chatwoot.com", ""),
+        ("second@cc.example", "Second"),
+    ]
+
+
+def _attachment_names(disposition: str, content_type: str = "application/pdf") -> list[str]:
+    raw = (
+        "From: a@b.c\r\nContent-Type: multipart/mixed; boundary=XX\r\n\r\n--XX\r\n"
+        "Content-Type: text/plain\r\n\r\nsee attached\r\n--XX\r\n"
+        f"Content-Type: {content_type}\r\nContent-Disposition: {disposition}\r\n\r\n%PDF\r\n--XX--\r\n"
+    )
+    return [a.filename for a in parse_email(raw.encode("ascii"), "x", FALLBACK).attachments]
+
+
+@pytest.mark.parametrize(
+    ("disposition", "name"),
+    [
+        ("attachment; filename*=utf-8''%C3%A9t%C3%A9%20final.pdf", "été final.pdf"),
+        ("attachment; filename*0*=utf-8''caf%C3%A9; filename*1=-menu.pdf", "café-menu.pdf"),
+        ("attachment; filename*=iso-8859-1'fr'r%E9sum%E9.pdf", "résumé.pdf"),
+        ("attachment; filename*=x-unknown''%C3%A9.pdf", "é.pdf"),  # unknown charset: UTF-8
+        ('attachment; filename="=?utf-8?b?w6l0w6kucGRm?="', "été.pdf"),
+        ("attachment; filename==?utf-8?B?VGhpcyBpcyBhIHRlc3QucGRm?=", "This is a test.pdf"),
+        ("attachment; filename=This is a test.pdf", "This is a test.pdf"),  # unquoted spaces
+        ('attachment;\r\n\tfilename="a very long\r\n name.pdf"', "a very long name.pdf"),
+    ],
+)
+def test_attachment_filenames(disposition: str, name: str) -> None:
+    assert _attachment_names(disposition) == [name]
+
+
+def test_unquoted_boundary_with_an_equals_sign_is_split() -> None:
+    raw = (
+        b"From: a@b.c\r\nContent-Type: multipart/alternative; boundary=----=_Part_1.2\r\n\r\n"
+        b"------=_Part_1.2\r\nContent-Type: text/plain; charset=windows-1251\r\n\r\n"
+        b"\xcf\xf0\xe8\xe2\xe5\xf2\r\n------=_Part_1.2\r\nContent-Type: text/html\r\n\r\n"
+        b"<p>hello</p>\r\n------=_Part_1.2--\r\n"
+    )
+    msg = parse_email(raw, "x", FALLBACK)
+    assert msg.text.strip() == "Привет"
+    assert msg.html is not None and "<p>hello</p>" in msg.html
+
+
+def test_body_charsets_unknown_lying_or_missing() -> None:
+    def body(charset: str, data: bytes) -> str:
+        head = f"From: a@b.c\r\nContent-Type: text/plain{charset}\r\n\r\n".encode("ascii")
+        return parse_email(head + data, "x", FALLBACK).text.strip()
+
+    assert body("; charset=windows-1252", b"5 \x80") == "5 €"
+    assert body('; charset="utf-8"', b"caf\xe9 ok") == "caf\ufffd ok"  # lying: replacement
+    assert body("; charset=koi8-r", b"\xf0\xd2\xc9\xd7\xc5\xd4") == "Привет"
+    assert body("", b"caf\xc3\xa9") == "café"  # no charset: UTF-8 first
+    assert body("", b"caf\xe9") == "café"  # then cp1252
+
+
+def test_a_nul_in_the_charset_name_keeps_the_structure() -> None:
+    raw = b'From: a@b.c\r\nContent-Type: text/plain; charset="utf\x00-8"\r\n\r\ncaf\xc3\xa9\r\n'
+    msg = parse_email(raw, "x", FALLBACK)
+    assert msg.text.strip() == "café" and "parse_error" not in msg.meta
+    assert msg.author.key == "a@b.c"
