@@ -27,6 +27,10 @@ SECRET_NAMES = (
     "client_token",
     "app_secret",
     "api_key",
+    "oauth_access_token",
+    "oauth_refresh_token",
+    "oauth_expires_at",
+    "oauth_client_secret",
 )
 
 

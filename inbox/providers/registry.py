@@ -32,7 +32,7 @@ class ProviderKind:
 
 
 KINDS: dict[str, ProviderKind] = {
-    "imap": ProviderKind("inbox.providers.email.provider", "EmailProvider", http=False),
+    "imap": ProviderKind("inbox.providers.email.provider", "EmailProvider"),
     "x": ProviderKind("inbox.providers.twitter.provider", "XProvider", base_url=True),
     "facebook": ProviderKind(
         "inbox.providers.facebook.provider", "FacebookProvider", base_url=True

@@ -1075,5 +1075,45 @@
         <source>The figures could not be read</source>
         <translation>Les chiffres n'ont pas pu être lus</translation>
     </message>
+    <message>
+        <source>Sign-in method</source>
+        <translation>Méthode de connexion</translation>
+    </message>
+    <message>
+        <source>password or oauth2 (XOAUTH2 token)</source>
+        <translation>password ou oauth2 (jeton XOAUTH2)</translation>
+    </message>
+    <message>
+        <source>needed with sign-in method password</source>
+        <translation>requis avec la méthode de connexion password</translation>
+    </message>
+    <message>
+        <source>OAuth access token</source>
+        <translation>Jeton d'accès OAuth</translation>
+    </message>
+    <message>
+        <source>needed with sign-in method oauth2</source>
+        <translation>requis avec la méthode de connexion oauth2</translation>
+    </message>
+    <message>
+        <source>OAuth refresh token</source>
+        <translation>Jeton de rafraîchissement OAuth</translation>
+    </message>
+    <message>
+        <source>OAuth token URL</source>
+        <translation>URL des jetons OAuth</translation>
+    </message>
+    <message>
+        <source>to refresh the token, e.g. https://oauth2.googleapis.com/token</source>
+        <translation>pour rafraîchir le jeton, p. ex. https://oauth2.googleapis.com/token</translation>
+    </message>
+    <message>
+        <source>OAuth client id</source>
+        <translation>Identifiant client OAuth</translation>
+    </message>
+    <message>
+        <source>OAuth client secret</source>
+        <translation>Secret client OAuth</translation>
+    </message>
 </context>
 </TS>

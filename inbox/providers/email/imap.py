@@ -20,6 +20,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from inbox.errors import PermanentError
+from inbox.providers.email.oauth import SERVICE, sasl_string
+
 #: How long one blocking socket operation may take before the server counts as unreachable.
 SOCKET_TIMEOUT = 30.0
 _UID = re.compile(rb"\bUID (\d+)")
@@ -124,8 +127,13 @@ def _ok(result: tuple[str, Sequence[object]], what: str) -> list[object]:
     return list(data)
 
 
-def connect(endpoint: Endpoint, password: str) -> imaplib.IMAP4:
-    """Open a signed-in IMAP connection (TLS per ``endpoint.security``)."""
+class SignInRefused(ImapFailure):
+    """The server refused the XOAUTH2 token (AUTHENTICATE answered NO): worth one refresh."""
+
+
+def connect(endpoint: Endpoint, password: str, *, oauth: bool = False) -> imaplib.IMAP4:
+    """Open a signed-in IMAP connection (TLS per ``endpoint.security``). With ``oauth``,
+    ``password`` is an OAuth 2.0 access token presented by ``AUTHENTICATE XOAUTH2``."""
     context = ssl.create_default_context()
     conn: imaplib.IMAP4
     if endpoint.security == "ssl":
@@ -137,7 +145,9 @@ def connect(endpoint: Endpoint, password: str) -> imaplib.IMAP4:
         if endpoint.security == "starttls":
             conn.starttls(context)
     try:
-        if password.isascii():
+        if oauth:
+            _xoauth2(conn, endpoint.username, password)
+        elif password.isascii():
             conn.login(endpoint.username, password)
         else:  # imaplib's LOGIN is ASCII-only; SASL PLAIN carries UTF-8
             secret = f"\0{endpoint.username}\0{password}".encode()
@@ -147,6 +157,24 @@ def connect(endpoint: Endpoint, password: str) -> imaplib.IMAP4:
         close(conn)
         raise
     return conn
+
+
+def _xoauth2(conn: imaplib.IMAP4, username: str, token: str) -> None:
+    """``AUTHENTICATE XOAUTH2``. A refusing server first sends an error challenge (JSON, in
+    base64) and waits for an empty answer before its NO; that answer is empty here."""
+    if "AUTH=XOAUTH2" not in conn.capabilities:
+        raise PermanentError(
+            f"{SERVICE}: the IMAP server does not offer XOAUTH2 sign-in (no AUTH=XOAUTH2);"
+            " use auth=password for this account"
+        )
+    answers = iter([sasl_string(username, token)])
+    try:
+        conn.authenticate("XOAUTH2", lambda _challenge: next(answers, b""))
+    except imaplib.IMAP4.abort:
+        raise
+    except imaplib.IMAP4.error as exc:
+        # The server's text only: imaplib never echoes what we sent.
+        raise SignInRefused(f"XOAUTH2 sign-in refused: {exc}"[:300]) from None
 
 
 def _refresh_capabilities(conn: imaplib.IMAP4) -> None:

@@ -13,6 +13,9 @@ returns at once, without a UID SEARCH: the common poll. When the modseq moved, o
 ``UID FETCH ... (CHANGEDSINCE modseq)`` counts the known messages whose flags changed (reported
 as ``info["flags_changed"]``); new mail still comes through the UID search. Cursors written before
 these keys existed still parse; without CONDSTORE, or after NOMODSEQ, they are never written.
+
+The setting ``auth`` chooses the sign-in: ``password`` (the default) or ``oauth2``, an OAuth 2.0
+access token presented with XOAUTH2 to both servers and refreshed as :mod:`.oauth` describes.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import imaplib
 import itertools
 import json
 import logging
+import smtplib
 import threading
 import time
 from collections.abc import Callable
@@ -30,10 +34,12 @@ from datetime import UTC, date, datetime, timedelta
 from types import TracebackType
 from typing import ClassVar, Self, TypeVar
 
+import httpx
+
 from inbox.errors import AuthError, PermanentError
 from inbox.models import Account, Channel, Draft, Message, ParsedBatch
 from inbox.providers.base import FetchResult, FormField, ProviderInfo
-from inbox.providers.email import compose, imap, smtp
+from inbox.providers.email import compose, imap, oauth, smtp
 from inbox.providers.email.parse import parse_email
 from inbox.providers.failures import provider_failures
 from inbox.providers.webform.mail_rule import file_form_mail
@@ -44,6 +50,7 @@ SERVICE = "email"
 INBOX = "INBOX"
 DEFAULT_SENT = "Sent"
 _SECURITY = ("ssl", "starttls", "none")
+_AUTH = ("password", "oauth2")
 T = TypeVar("T")
 #: How long a dropped IDLE connection is retried before the wait fails as transient.
 RECONNECT_WINDOW = 15.0
@@ -116,7 +123,47 @@ class EmailProvider:
                 "smtp_security", "SMTP security", default="starttls", help="starttls, ssl or none"
             ),
             FormField("username", "User name"),
-            FormField("password", "Password", secret=True, kind="password"),
+            FormField(
+                "auth", "Sign-in method", default="password", help="password or oauth2 (XOAUTH2 token)"
+            ),
+            FormField(
+                "password",
+                "Password",
+                secret=True,
+                kind="password",
+                required=False,
+                help="needed with sign-in method password",
+            ),
+            FormField(
+                oauth.ACCESS_TOKEN,
+                "OAuth access token",
+                secret=True,
+                kind="password",
+                required=False,
+                help="needed with sign-in method oauth2",
+            ),
+            FormField(
+                oauth.REFRESH_TOKEN,
+                "OAuth refresh token",
+                secret=True,
+                kind="password",
+                required=False,
+            ),
+            FormField(
+                "oauth_token_url",
+                "OAuth token URL",
+                kind="url",
+                required=False,
+                help="to refresh the token, e.g. https://oauth2.googleapis.com/token",
+            ),
+            FormField("oauth_client_id", "OAuth client id", required=False),
+            FormField(
+                oauth.CLIENT_SECRET,
+                "OAuth client secret",
+                secret=True,
+                kind="password",
+                required=False,
+            ),
             FormField("sent_folder", "Sent folder", default="Sent", required=False),
             FormField(
                 "initial_days",
@@ -133,15 +180,16 @@ class EmailProvider:
         self,
         account: Account,
         secrets: SecretStore,
-        http: object | None = None,
+        http: httpx.AsyncClient | None = None,
         *,
         clock: Callable[[], float] = time.time,
         chunk_size: int = 200,
     ) -> None:
-        """``http`` is accepted for a uniform construction and unused: mail needs no HTTP."""
+        """``http`` (the shared client) is used only to refresh an OAuth 2.0 token."""
         self._account = account
         self._secrets = secrets
         self._clock = clock
+        self._tokens = oauth.MailTokens(account, secrets, http, clock)
         self._chunk_size = max(1, chunk_size)
         self._conn: imaplib.IMAP4 | None = None
         self._conn_lock = asyncio.Lock()
@@ -190,6 +238,17 @@ class EmailProvider:
             raise AuthError(f"{SERVICE}: no password stored for {self._account.id}")
         return password
 
+    def _oauth(self) -> bool:
+        """Whether this account signs in with an OAuth 2.0 token (``auth=oauth2``)."""
+        auth = self._setting("auth").lower()
+        if auth not in _AUTH:
+            raise PermanentError(f"{SERVICE}: setting auth must be password or oauth2")
+        return auth == "oauth2"
+
+    def _secret(self) -> str:
+        """What signs in: the password, or the stored OAuth access token (blocking)."""
+        return self._tokens.current() if self._oauth() else self._password()
+
     def _address(self) -> str:
         """Our address: the ``address`` setting, else the account id's, else the user name."""
         _kind, _, rest = self._account.id.partition(":")
@@ -231,28 +290,62 @@ class EmailProvider:
             imap.close(self._conn)
             self._conn = None
         if self._conn is None:
-            self._conn = imap.connect(self._endpoint("imap"), self._password())
+            self._conn = imap.connect(self._endpoint("imap"), self._secret(), oauth=self._oauth())
         return self._conn
 
     async def _run(self, work: Callable[[], T]) -> T:
-        """Run blocking IMAP work on the main connection; a failure drops the connection."""
+        """Run blocking IMAP work on the main connection; a failure drops the connection.
+
+        With OAuth, a token about to expire is renewed before signing in, and a token the
+        server refuses is refreshed and the work run once more: every piece of work signs in
+        (``_connection``) before doing anything, so nothing ran twice."""
         async with self._conn_lock:
             with provider_failures(SERVICE):
+                if self._conn is None and self._oauth():
+                    await self._tokens.fresh()
                 try:
-                    return await asyncio.to_thread(work)
-                except BaseException:
-                    conn, self._conn = self._conn, None
-                    await asyncio.to_thread(imap.close, conn)
-                    raise
+                    return await self._in_thread(work)
+                except imap.SignInRefused:
+                    log.info("email: the IMAP server refused the OAuth token, refreshing it")
+                await self._tokens.fresh(force=True)
+                try:
+                    return await self._in_thread(work)
+                except imap.SignInRefused as exc:
+                    raise AuthError(f"{SERVICE}: sign-in refused ({exc}): needs sign-in") from exc
+
+    async def _in_thread(self, work: Callable[[], T]) -> T:
+        try:
+            return await asyncio.to_thread(work)
+        except BaseException:
+            conn, self._conn = self._conn, None
+            await asyncio.to_thread(imap.close, conn)
+            raise
+
+    async def _smtp(self, call: Callable[[str, bool], None]) -> None:
+        """Run a blocking SMTP ``call(secret, oauth)`` signed in with the password or the OAuth
+        token; a refused token is refreshed and the call made once more (the server refuses
+        before MAIL FROM, so nothing was sent)."""
+        with provider_failures(SERVICE):
+            if not self._oauth():
+                await asyncio.to_thread(call, self._password(), False)
+                return
+            token = await self._tokens.fresh()
+            try:
+                await asyncio.to_thread(call, token, True)
+                return
+            except smtplib.SMTPAuthenticationError:
+                log.info("email: the SMTP server refused the OAuth token, refreshing it")
+            await asyncio.to_thread(call, await self._tokens.fresh(force=True), True)
 
     # -- contract -----------------------------------------------------------------------------
 
     async def check(self) -> None:
         """Sign in to IMAP (and open INBOX) and to SMTP; raises the mapped error otherwise."""
+        if self._oauth():
+            await asyncio.to_thread(self._tokens.validate)  # names a missing secret or setting
         await self._run(lambda: imap.examine(self._connection(), INBOX))
-        endpoint, password = self._endpoint("smtp"), self._password()
-        with provider_failures(SERVICE):
-            await asyncio.to_thread(smtp.check, endpoint, password)
+        endpoint = self._endpoint("smtp")
+        await self._smtp(lambda secret, oauth: smtp.check(endpoint, secret, oauth=oauth))
 
     async def fetch(self, cursor: str | None) -> FetchResult:
         return await self._run(lambda: self._fetch_sync(Cursor.parse(cursor)))
@@ -336,9 +429,10 @@ class EmailProvider:
         if not to:
             raise PermanentError(f"{SERVICE}: the reply has no recipient")
         raw = msg.as_bytes()
-        endpoint, password = self._endpoint("smtp"), self._password()
-        with provider_failures(SERVICE):
-            await asyncio.to_thread(smtp.submit, endpoint, password, self._address(), to, raw)
+        endpoint, sender = self._endpoint("smtp"), self._address()
+        await self._smtp(
+            lambda secret, oauth: smtp.submit(endpoint, secret, sender, to, raw, oauth=oauth)
+        )
         message_id = draft.local_id.strip().strip("<>")
         try:
             await self._run(lambda: self._save_sent(raw))
@@ -387,12 +481,23 @@ class EmailProvider:
             if self._closing:
                 return False
             self._idle_stop.clear()
+            if self._idle_conn is None:
+                with provider_failures(SERVICE):
+                    if self._oauth():
+                        await self._tokens.fresh()  # renew one about to expire first
             loop = asyncio.get_running_loop()
             future = loop.run_in_executor(None, self._idle_sync, timeout)
             self._idle_future = future
             try:
                 with provider_failures(SERVICE):
-                    return await asyncio.shield(future)
+                    try:
+                        return await asyncio.shield(future)
+                    except imap.SignInRefused:
+                        # Refresh now; the caller fetches (a change may have been missed) and
+                        # the next wait signs in with the new token.
+                        log.info("email: the IMAP server refused the OAuth token, refreshing it")
+                        await self._tokens.fresh(force=True)
+                        return True
             except asyncio.CancelledError:
                 self._idle_stop.set()  # the worker thread ends within half a second
                 raise
@@ -401,7 +506,7 @@ class EmailProvider:
         """(Re)open the IDLE connection; True when UIDNEXT moved since we last looked."""
         imap.close(self._idle_conn)
         self._idle_conn = None
-        conn = imap.connect(self._endpoint("imap"), self._password())
+        conn = imap.connect(self._endpoint("imap"), self._secret(), oauth=self._oauth())
         state = imap.examine(conn, INBOX)
         self._idle_conn = conn
         # Mail delivered between the last complete fetch and this IDLE connection's EXAMINE is

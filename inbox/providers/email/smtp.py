@@ -8,12 +8,15 @@ from __future__ import annotations
 import smtplib
 import ssl
 
+from inbox.errors import PermanentError
 from inbox.providers.email.imap import Endpoint
+from inbox.providers.email.oauth import SERVICE, sasl_string
 
 
-def connect(endpoint: Endpoint, password: str) -> smtplib.SMTP:
+def connect(endpoint: Endpoint, password: str, *, oauth: bool = False) -> smtplib.SMTP:
     """An SMTP session, with TLS per ``endpoint.security`` and signed in when the server
-    offers AUTH (a plain local relay may not)."""
+    offers AUTH (a plain local relay may not). With ``oauth``, ``password`` is an OAuth 2.0
+    access token and the sign-in is ``AUTH XOAUTH2``, which the server must offer."""
     context = ssl.create_default_context()
     smtp: smtplib.SMTP
     if endpoint.security == "ssl":
@@ -27,12 +30,31 @@ def connect(endpoint: Endpoint, password: str) -> smtplib.SMTP:
         if endpoint.security == "starttls":
             smtp.starttls(context=context)
             smtp.ehlo()
-        if endpoint.username and smtp.has_extn("auth"):
+        if oauth:
+            _xoauth2(smtp, endpoint.username, password)
+        elif endpoint.username and smtp.has_extn("auth"):
             smtp.login(endpoint.username, password)
     except BaseException:
         close(smtp)
         raise
     return smtp
+
+
+def _xoauth2(smtp: smtplib.SMTP, username: str, token: str) -> None:
+    """``AUTH XOAUTH2`` with the initial response. A refusing server sends an error challenge
+    (334, JSON in base64) and waits for an empty line before its 535; smtplib raises
+    SMTPAuthenticationError then."""
+    if "XOAUTH2" not in smtp.esmtp_features.get("auth", "").upper().split():
+        raise PermanentError(
+            f"{SERVICE}: the SMTP server does not offer XOAUTH2 sign-in (no AUTH XOAUTH2);"
+            " use auth=password for this account"
+        )
+    initial = sasl_string(username, token).decode()
+
+    def answer(challenge: bytes | None = None) -> str:
+        return initial if challenge is None else ""
+
+    smtp.auth("XOAUTH2", answer, initial_response_ok=True)
 
 
 def close(smtp: smtplib.SMTP) -> None:
@@ -42,14 +64,22 @@ def close(smtp: smtplib.SMTP) -> None:
         smtp.close()
 
 
-def check(endpoint: Endpoint, password: str) -> None:
+def check(endpoint: Endpoint, password: str, *, oauth: bool = False) -> None:
     """Sign in and out: raises when the server is unreachable or refuses the credentials."""
-    close(connect(endpoint, password))
+    close(connect(endpoint, password, oauth=oauth))
 
 
-def submit(endpoint: Endpoint, password: str, sender: str, to: list[str], raw: bytes) -> None:
+def submit(
+    endpoint: Endpoint,
+    password: str,
+    sender: str,
+    to: list[str],
+    raw: bytes,
+    *,
+    oauth: bool = False,
+) -> None:
     """Send ``raw`` to ``to``; raises when every recipient is refused or the server fails."""
-    smtp = connect(endpoint, password)
+    smtp = connect(endpoint, password, oauth=oauth)
     try:
         smtp.sendmail(sender, to, raw)
     finally:

@@ -10,8 +10,11 @@ number of bytes, to test what a cut in the middle of a download does.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import http.server
 import imaplib
+import json
 import os
 import pwd
 import shutil
@@ -21,6 +24,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -372,5 +376,180 @@ def smtp_server() -> Iterator[SmtpServer]:
     controller.start()
     try:
         yield server
+    finally:
+        controller.stop()
+
+
+# -- OAuth 2.0 (XOAUTH2) ---------------------------------------------------------------------
+
+
+class OAuthServer:
+    """A small OAuth 2.0 authorization server on loopback, for XOAUTH2 tests.
+
+    ``POST /introspect`` answers Dovecot's oauth2 passdb (``introspection_mode = post``):
+    ``{"active": true, "username": ...}`` for a token in ``active``. ``POST /token`` is the token
+    endpoint (RFC 6749 §6): a refresh token in ``refresh_tokens`` gets a new active access token
+    (``token-1``, ``token-2`` ...) and, with ``rotate``, a new refresh token; any other gets
+    400 invalid_grant. ``requests`` keeps (path, form) of every request."""
+
+    def __init__(self, user: str = USER) -> None:
+        self.user = user
+        self.active: set[str] = set()
+        self.refresh_tokens: set[str] = set()
+        self.rotate = False
+        self.expires_in = 3600
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        self._issued = 0
+        self._lock = threading.Lock()
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                form = {
+                    k: v[0] for k, v in urllib.parse.parse_qs(self.rfile.read(length).decode()).items()
+                }
+                status, doc = outer._answer(self.path, form)
+                data = json.dumps(doc).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *_args: object) -> None:  # quiet: tokens are in the bodies
+                pass
+
+        self._httpd = http.server.ThreadingHTTPServer((HOST, 0), Handler)
+        self.port = int(self._httpd.server_address[1])
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread.start()
+
+    @property
+    def introspection_url(self) -> str:
+        return f"http://{HOST}:{self.port}/introspect"
+
+    @property
+    def token_url(self) -> str:
+        return f"http://{HOST}:{self.port}/token"
+
+    def paths(self) -> list[str]:
+        return [path for path, _form in self.requests]
+
+    def _answer(self, path: str, form: dict[str, str]) -> tuple[int, dict[str, object]]:
+        with self._lock:
+            self.requests.append((path, form))
+            if path == "/introspect":
+                if form.get("token") in self.active:
+                    return 200, {"active": True, "username": self.user}
+                return 200, {"active": False}
+            if path != "/token":
+                return 404, {"error": "not_found"}
+            refresh = form.get("refresh_token", "")
+            if form.get("grant_type") != "refresh_token" or refresh not in self.refresh_tokens:
+                return 400, {"error": "invalid_grant", "error_description": "Bad Request"}
+            self._issued += 1
+            access = f"token-{self._issued}"
+            self.active.add(access)
+            doc: dict[str, object] = {
+                "access_token": access,
+                "token_type": "Bearer",
+                "expires_in": self.expires_in,
+            }
+            if self.rotate:
+                self.refresh_tokens.discard(refresh)
+                doc["refresh_token"] = f"refresh-{self._issued}"
+                self.refresh_tokens.add(str(doc["refresh_token"]))
+            return 200, doc
+
+    def close(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+
+
+def xoauth2_dovecot_config(oauth_server: OAuthServer) -> tuple[str, str]:
+    """(extra dovecot.conf, oauth2 passdb file) for a Dovecot that takes XOAUTH2 tokens by
+    asking ``oauth_server`` (Dovecot 2.3 oauth2 passdb, introspection by POST)."""
+    extra = (
+        "auth_mechanisms = plain login xoauth2\n"
+        # Refusals are the point of these tests: answer them at once, without the 2 s failure
+        # delay or anvil's growing per-IP penalty (2.3 docs, "Authentication penalty support").
+        "auth_failure_delay = 0\n"
+        "service anvil {\n  unix_listener anvil-auth-penalty {\n    mode = 0\n  }\n}\n"
+        "passdb {\n  driver = oauth2\n  mechanisms = xoauth2\n  args = {dir}/oauth2.conf\n}\n"
+    )
+    passdb = (
+        "introspection_mode = post\n"
+        f"introspection_url = {oauth_server.introspection_url}\n"
+        "force_introspection = yes\n"
+        "username_attribute = username\n"
+        "active_attribute = active\n"
+        "active_value = true\n"
+    )
+    return extra, passdb
+
+
+@contextlib.contextmanager
+def running_xoauth2_dovecot(oauth_server: OAuthServer) -> Iterator[DovecotServer]:
+    """A private Dovecot offering AUTH=XOAUTH2 (tokens checked by ``oauth_server``) besides
+    the password sign-in of :func:`running_dovecot`."""
+    if not dovecot_available():
+        pytest.skip("dovecot is not installed (apt-get install dovecot-imapd) or not root")
+    extra, passdb = xoauth2_dovecot_config(oauth_server)
+    directory = Path(tempfile.mkdtemp(prefix="inbox-dovecot-"))
+    server = DovecotServer(directory, None, extra)
+    (directory / "oauth2.conf").write_text(passdb)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+class _XOAuth2Recorder(_Recorder):
+    """Also takes ``AUTH XOAUTH2`` with a token ``tokens`` holds; refuses others as Gmail does:
+    an error challenge (JSON), then 535 once the client answered with an empty line."""
+
+    def __init__(self, server: SmtpServer, tokens: OAuthServer) -> None:
+        super().__init__(server)
+        self.tokens = tokens
+        self.mechanisms: list[str] = []
+
+    async def auth_XOAUTH2(self, smtp: SMTP, args: list[str]) -> AuthResult:
+        self.mechanisms.append("XOAUTH2")
+        if len(args) > 1:
+            raw = base64.b64decode(args[1])
+        else:
+            answer = await smtp.challenge_auth("")
+            raw = answer if isinstance(answer, bytes) else b""
+        parts = dict(
+            part.split("=", 1) for part in raw.decode(errors="replace").split("\x01") if "=" in part
+        )
+        token = parts.get("auth", "").removeprefix("Bearer ")
+        if parts.get("user") == self.tokens.user and token in self.tokens.active:
+            return AuthResult(success=True, auth_data=LoginPassword(self.tokens.user.encode(), b""))
+        error = {"status": "401", "schemes": "bearer", "scope": "https://mail.example.test/"}
+        await smtp.challenge_auth(json.dumps(error))
+        return AuthResult(success=False, handled=False)
+
+
+@contextlib.contextmanager
+def running_xoauth2_smtp(tokens: OAuthServer) -> Iterator[tuple[SmtpServer, list[str]]]:
+    """aiosmtpd offering AUTH XOAUTH2 (and PLAIN/LOGIN with the password); yields the server
+    and the list of XOAUTH2 attempts it saw."""
+    server = SmtpServer(host=HOST, port=free_port())
+    handler = _XOAuth2Recorder(server, tokens)
+    controller = Controller(
+        handler,
+        hostname=HOST,
+        port=server.port,
+        authenticator=_authenticator(server),
+        auth_require_tls=False,
+    )
+    controller.start()
+    try:
+        yield server, handler.mechanisms
     finally:
         controller.stop()
