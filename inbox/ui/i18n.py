@@ -42,6 +42,8 @@ class Translator:
     exists, that translator and Qt's own (``qtbase_fr``: standard buttons, context menus) are
     installed on it, so Qt's widgets follow the switch too."""
 
+    _installed: tuple[QTranslator, ...] = ()  # what the last switch installed on the application
+
     def __init__(self, language: str | None = None) -> None:
         self._ours = QTranslator()
         self._qt = QTranslator()
@@ -59,10 +61,18 @@ class Translator:
         app = QCoreApplication.instance()
         if app is None:
             return
-        for translator in (self._ours, self._qt):
-            app.removeTranslator(translator)
-            if self.language == "fr":
+        # The application has one language: the last switch wins, whichever Translator made
+        # the one before (the app has one; tests make many).
+        for translator in Translator._installed:
+            try:
+                app.removeTranslator(translator)
+            except RuntimeError:  # its C++ object is gone, and with it from the application
+                pass
+        Translator._installed = ()
+        if self.language == "fr":
+            for translator in (self._ours, self._qt):
                 app.installTranslator(translator)
+            Translator._installed = (self._ours, self._qt)
 
     def __call__(self, text: str) -> str:
         if self.language != "fr":
