@@ -148,7 +148,13 @@ class DovecotServer:
     def start(self) -> None:
         (self.dir / "run" / "master.pid").unlink(missing_ok=True)
         self._spawned = True
-        subprocess.run(["dovecot", "-c", str(self.config)], check=True, timeout=30)
+        # The daemon must not hold the test process's stdout: under pytest-xdist that is the
+        # worker's channel, and a Dovecot left running by a crashed worker would keep it open.
+        with open(self.dir / "dovecot.start.log", "ab") as log:
+            subprocess.run(
+                ["dovecot", "-c", str(self.config)],
+                check=True, timeout=30, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+            )
         self._pid = self._master_pid(limit=15)
         if self._pid is None:
             raise RuntimeError("dovecot wrote no master.pid")
