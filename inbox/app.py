@@ -243,8 +243,9 @@ class Shell:
 
 
 def run_app(args: argparse.Namespace) -> int:
-    import qasync
     from PySide6.QtWidgets import QApplication
+
+    from inbox.ui.event_loop import InboxEventLoop
 
     store, demo = choose_store(args)
     app = QApplication.instance() or QApplication(sys.argv)
@@ -279,7 +280,7 @@ def run_app(args: argparse.Namespace) -> int:
             if shell.live is not None:
                 await shell.live.stop()
 
-    loop = qasync.QEventLoop(app)
+    loop = InboxEventLoop(app)
     asyncio.set_event_loop(loop)
     try:
         with loop:

@@ -6,8 +6,9 @@ import asyncio
 from collections.abc import Iterator
 
 import pytest
-import qasync
 from PySide6.QtWidgets import QApplication
+
+from inbox.ui.event_loop import InboxEventLoop
 
 
 @pytest.fixture()
@@ -22,7 +23,7 @@ def qasync_loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
     # closing a test's only window must not quit the app (and stop the loop) mid-test
     quit_on_close = qapp.quitOnLastWindowClosed()
     qapp.setQuitOnLastWindowClosed(False)
-    loop = qasync.QEventLoop(qapp)
+    loop = InboxEventLoop(qapp)
     loop.set_exception_handler(lambda _loop, context: errors.append(context))
     asyncio.set_event_loop(loop)
     try:

@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
-import qasync
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
@@ -21,6 +20,7 @@ from inbox.providers.keyring_store import KeyringSecretStore
 from inbox.secrets import SecretStore
 from inbox.store.repository import Store
 from inbox.sync import Backoff
+from inbox.ui.event_loop import InboxEventLoop
 from inbox.ui.main_window import MainWindow
 from tests.providers.email.servers import DovecotServer, SmtpServer, dovecot_server, smtp_server  # noqa: F401
 from tests.test_sync_email_e2e import CUSTOMER_ID, customer_mail, secrets, workspace  # noqa: F401
@@ -32,7 +32,7 @@ pytestmark = pytest.mark.servers
 def loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
     """A qasync loop; an unhandled asyncio error fails the test."""
     errors: list[dict[str, object]] = []
-    ev = qasync.QEventLoop(qapp)
+    ev = InboxEventLoop(qapp)
     ev.set_exception_handler(lambda _loop, ctx: errors.append(ctx))
     asyncio.set_event_loop(ev)
     yield ev
