@@ -35,6 +35,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
+from inbox.models import Account, Channel
+
 HOST = "127.0.0.1"
 USER = "agent@example.test"
 PASSWORD = "s3cret-Pa55"
@@ -559,3 +561,20 @@ def running_xoauth2_smtp(tokens: OAuthServer) -> Iterator[tuple[SmtpServer, list
         yield server, handler.mechanisms
     finally:
         controller.stop()
+
+
+def local_account(imap_port: int, smtp_port: int, **extra: str) -> Account:
+    """The support mailbox agent@example.test on these loopback IMAP and SMTP ports, no TLS."""
+    settings = {
+        "imap_host": "127.0.0.1",
+        "imap_port": str(imap_port),
+        "imap_security": "none",
+        "smtp_host": "127.0.0.1",
+        "smtp_port": str(smtp_port),
+        "smtp_security": "none",
+        "username": "agent@example.test",
+        **extra,
+    }
+    return Account(
+        "email:agent@example.test", Channel.EMAIL, "ACME Support", frozenset({"agent@example.test"}), settings
+    )

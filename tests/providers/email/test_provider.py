@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import pytest
 
 from inbox.errors import AuthError, TransientError
-from inbox.models import Account, Author, Channel, Direction, Draft, IdentityKind, Surface
+from inbox.models import Author, Channel, Direction, Draft, IdentityKind, Surface
 from inbox.providers.base import SupportsDeliveryCheck, SupportsPush
 from inbox.providers.email.imap import encode_mailbox
 from inbox.providers.email.parse import parse_email
@@ -25,6 +25,7 @@ from tests.providers.email.servers import (
     DovecotServer,
     SmtpServer,
     free_port,
+    local_account,
     running_dovecot,
 )
 
@@ -36,24 +37,7 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
 
 
-def _account(imap_port: int, smtp_port: int, **extra: str) -> Account:
-    settings = {
-        "imap_host": "127.0.0.1",
-        "imap_port": str(imap_port),
-        "imap_security": "none",
-        "smtp_host": "127.0.0.1",
-        "smtp_port": str(smtp_port),
-        "smtp_security": "none",
-        "username": "agent@example.test",
-        **extra,
-    }
-    return Account(
-        id="email:agent@example.test",
-        channel=Channel.EMAIL,
-        name="ACME Support",
-        own_keys=frozenset({"agent@example.test"}),
-        settings=settings,
-    )
+_account = local_account
 
 
 def _provider(

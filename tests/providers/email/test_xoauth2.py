@@ -28,6 +28,7 @@ from tests.providers.email.servers import (
     OAuthServer,
     SmtpServer,
     free_port,
+    local_account,
     running_xoauth2_dovecot,
     running_xoauth2_smtp,
 )
@@ -65,18 +66,7 @@ def smtp(tokens: OAuthServer) -> Iterator[tuple[SmtpServer, list[str]]]:
 
 
 def _account(imap_port: int, smtp_port: int, **extra: str) -> Account:
-    settings = {
-        "imap_host": "127.0.0.1",
-        "imap_port": str(imap_port),
-        "imap_security": "none",
-        "smtp_host": "127.0.0.1",
-        "smtp_port": str(smtp_port),
-        "smtp_security": "none",
-        "username": "agent@example.test",
-        "auth": "oauth2",
-        **extra,
-    }
-    return Account(ACCOUNT, Channel.EMAIL, "ACME Support", frozenset({"agent@example.test"}), settings)
+    return local_account(imap_port, smtp_port, **{"auth": "oauth2", **extra})
 
 
 def _secrets(**values: str) -> MemorySecretStore:
