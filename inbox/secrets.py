@@ -32,3 +32,22 @@ class MemorySecretStore:
 
     def __repr__(self) -> str:  # never show values
         return f"MemorySecretStore({len(self._values)} secrets)"
+
+
+#: Every name a provider keeps in the secret store besides its form's secret fields (tokens from
+#: a sign-in, their expiry): removing an account deletes all of them (an absent one is harmless).
+STORED_SECRET_NAMES = (
+    "password",
+    "access_token",
+    "refresh_token",
+    "expires_at",
+    "page_token",
+    "user_token",
+    "client_token",
+    "app_secret",
+    "api_key",
+    "oauth_access_token",
+    "oauth_refresh_token",
+    "oauth_expires_at",
+    "oauth_client_secret",
+)

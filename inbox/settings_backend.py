@@ -32,7 +32,7 @@ from inbox.errors import (
 from inbox.models import Account, Channel
 from inbox.providers.base import Provider, ProviderInfo
 from inbox.providers.registry import KINDS, build_provider, provider_info, provider_kind
-from inbox.secrets import MemorySecretStore, SecretStore
+from inbox.secrets import STORED_SECRET_NAMES, MemorySecretStore, SecretStore
 from inbox.sla_holidays import country_holidays
 from inbox.sla_policy import load_policies
 from inbox.store.repository import Store
@@ -179,7 +179,8 @@ class SettingsBackend:
         account = self._store.account(account_id)
         if account is None:
             raise InputError(f"account {account_id}", "no such account")
-        names = self._secret_names(self._kind(account))
+        # The form's secret fields and what a sign-in stored (an X account's tokens are no field).
+        names = dict.fromkeys([*self._secret_names(self._kind(account)), *STORED_SECRET_NAMES])
         self._store.remove_account(account_id, wipe=wipe)
         for secret in names:
             self._secrets.delete(account_id, secret)

@@ -195,6 +195,17 @@ def test_removing_forgets_the_secrets_and_wipe_the_conversations(make: Maker, st
         backend.remove_account(account.id, wipe=False)
 
 
+def test_removing_an_account_forgets_the_tokens_its_sign_in_stored(make: Maker, store: Store) -> None:
+    """An X account's tokens come from the browser sign-in, not from a form field."""
+    secrets = MemorySecretStore()
+    backend = make(secrets)
+    store.save_account(Account("twitter:42", Channel.TWITTER, "@brand", frozenset({"42"}), {"provider": "x"}))
+    for name in ("access_token", "refresh_token", "expires_at"):
+        secrets.set("twitter:42", name, f"{name}-value")
+    backend.remove_account("twitter:42", wipe=False)
+    assert [secrets.get("twitter:42", n) for n in ("access_token", "refresh_token", "expires_at")] == [None] * 3
+
+
 @pytest.mark.parametrize(
     ("outcome", "message"),
     [

@@ -14,24 +14,7 @@ from typing import Any
 
 from inbox.cli.commands import _add, open_store
 from inbox.errors import InputError
-from inbox.secrets import SecretStore
-
-#: Secret names the providers keep in the keyring (deleting one that is absent is harmless).
-SECRET_NAMES = (
-    "password",
-    "access_token",
-    "refresh_token",
-    "expires_at",
-    "page_token",
-    "user_token",
-    "client_token",
-    "app_secret",
-    "api_key",
-    "oauth_access_token",
-    "oauth_refresh_token",
-    "oauth_expires_at",
-    "oauth_client_secret",
-)
+from inbox.secrets import STORED_SECRET_NAMES, SecretStore
 
 
 def _account_subparsers(sub: Any) -> Any:
@@ -81,7 +64,7 @@ def cmd_account_remove(args: argparse.Namespace, secrets: SecretStore | None = N
     finally:
         store.close()
     ring = secrets if secrets is not None else _keyring()
-    for name in SECRET_NAMES:
+    for name in STORED_SECRET_NAMES:
         try:
             ring.delete(account.id, name)
         except Exception as exc:  # a keyring that cannot delete: say so, the account is gone
