@@ -15,7 +15,6 @@ from typing import TypeVar
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from inbox.models import Account, Channel, OutboxState
@@ -32,8 +31,8 @@ from tests.providers.email.servers import (
     CuttingProxy,
     DovecotServer,
     SmtpServer,
-    _authenticator,
     free_port,
+    serving_smtp,
 )
 from tests.providers.facebook.fake_graph import PAGE_ID, PAGE_TOKEN, FakeGraph
 from tests.providers.twitter.fake_x import CLIENT_ID, OWN_USER, FakeX
@@ -381,18 +380,8 @@ class _Answering:
 def answering_smtp() -> Iterator[tuple[SmtpServer, _Answering]]:
     server = SmtpServer(host=HOST, port=free_port())
     handler = _Answering(server)
-    controller = Controller(
-        handler,
-        hostname=HOST,
-        port=server.port,
-        authenticator=_authenticator(server),
-        auth_require_tls=False,
-    )
-    controller.start()
-    try:
+    with serving_smtp(server, handler):
         yield server, handler
-    finally:
-        controller.stop()
 
 
 def _send_twice(

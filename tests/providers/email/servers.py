@@ -371,11 +371,11 @@ def dovecot_server() -> Iterator[DovecotServer]:
         yield server
 
 
-@pytest.fixture
-def smtp_server() -> Iterator[SmtpServer]:
-    server = SmtpServer(host=HOST, port=free_port())
+@contextlib.contextmanager
+def serving_smtp(server: SmtpServer, handler: object) -> Iterator[SmtpServer]:
+    """aiosmtpd on ``server``'s port with ``handler``, accepting ``server``'s password, no TLS."""
     controller = Controller(
-        _Recorder(server),
+        handler,
         hostname=HOST,
         port=server.port,
         authenticator=_authenticator(server),
@@ -386,6 +386,13 @@ def smtp_server() -> Iterator[SmtpServer]:
         yield server
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    server = SmtpServer(host=HOST, port=free_port())
+    with serving_smtp(server, _Recorder(server)):
+        yield server
 
 
 # -- OAuth 2.0 (XOAUTH2) ---------------------------------------------------------------------
@@ -549,18 +556,8 @@ def running_xoauth2_smtp(tokens: OAuthServer) -> Iterator[tuple[SmtpServer, list
     and the list of XOAUTH2 attempts it saw."""
     server = SmtpServer(host=HOST, port=free_port())
     handler = _XOAuth2Recorder(server, tokens)
-    controller = Controller(
-        handler,
-        hostname=HOST,
-        port=server.port,
-        authenticator=_authenticator(server),
-        auth_require_tls=False,
-    )
-    controller.start()
-    try:
+    with serving_smtp(server, handler):
         yield server, handler.mechanisms
-    finally:
-        controller.stop()
 
 
 def local_account(imap_port: int, smtp_port: int, **extra: str) -> Account:
