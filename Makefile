@@ -4,13 +4,23 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench screenshots translations clean
+.PHONY: run test lint lock bench screenshots translations clean
 
-$(STAMP): pyproject.toml
+# Every install comes from requirements.lock (exact versions and hashes of every package, the build
+# tools included); `make lock` refreshes it on purpose, and the refresh is a change CI tests.
+UV_VERSION := 0.13.9
+LOCK_ARGS := --all-extras --universal --python-version 3.11 --generate-hashes --no-header --quiet
+
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check
 	touch $(STAMP)
+
+lock:
+	test -x $(VENV)-lock/bin/uv || ($(PYTHON) -m venv $(VENV)-lock && $(VENV)-lock/bin/python -m pip install --quiet uv==$(UV_VERSION))
+	$(VENV)-lock/bin/uv pip compile pyproject.toml requirements/build.in $(LOCK_ARGS) $(LOCK_UPGRADE) -o requirements.lock
 
 run: $(STAMP)
 	$(BIN)/inbox
@@ -33,4 +43,4 @@ screenshots: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/inbox screenshot docs/screenshot-fr-dark.png --demo --lang fr --theme dark
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(VENV)-lock build *.egg-info
