@@ -34,7 +34,7 @@ WARM_UP_SECONDS = 30.0
 RSS_GROWTH_LIMIT_MB = 50.0
 WINDOW_TITLE = "Inbox — demo workspace"
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(SOAK_SECONDS + 240)]
 
 
 def _require(tool: str) -> str:
