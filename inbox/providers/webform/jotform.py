@@ -98,6 +98,8 @@ def _anchored_split(pretty: str, values: list[str]) -> list[tuple[str, str]] | N
             if at - start > _MAX_LABEL or budget < 0:
                 break
             follow = n if end == n else end + 2
+            if follow == n and end != n:
+                continue  # a value followed by a trailing ", " and nothing: that ", " belongs to the value
             if follow in best and (start not in best or best[follow][0] + 1 > best[start][0]):
                 best[start] = (best[follow][0] + 1, at, end)
     if budget < 0 or 0 not in best:

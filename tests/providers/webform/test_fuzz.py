@@ -134,3 +134,8 @@ def test_apply_rule_never_raises(text: str, reply_to: str) -> None:
     )
     form = apply_rule([FormMailRule("f", subject_pattern="submission")], mail)
     assert form is None or (form.provider_id == "p@x" and form.author.key)
+
+
+def test_split_pretty_keeps_a_value_that_ends_with_the_separator() -> None:
+    # found by the property above: the text's last ", " belongs to the last value
+    assert split_pretty(":::, :::, ", [":", ":, "]) == [(":", ":"), (":", ":, ")]
