@@ -192,7 +192,7 @@ async def background_triage(store: Store, shell: Shell, interval: float = 30.0) 
                 alert = None
             if alert is not None:
                 shell.window.notify("Crisis alert", "A burst of negative public messages: see the dashboard")
-            shell.window.model.reload()
+            shell.window.reload_queue()  # new priorities and sentiment, the agent's place kept
             await asyncio.sleep(interval)
 
 
@@ -271,7 +271,7 @@ def run_app(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         # Every deadline recomputed once after start (the cached ones show meanwhile).
         await loop.run_in_executor(None, refresh_all, store)
-        shell.window.model.reload()
+        shell.window.reload_queue()
         analysis = loop.create_task(background_triage(store, shell))
         try:
             await closed.wait()

@@ -44,11 +44,12 @@ from inbox.ui.filter_chips import FilterChips
 from inbox.ui.i18n import Translator
 from inbox.ui.icons import icon
 from inbox.ui.original_view import OfflineBrowser, OriginalSource, OriginalView, RemoteImageSource
+from inbox.ui.place import QueuePlace, ScrollPlace
 from inbox.ui.queue_delegate import QueueDelegate
 from inbox.ui.queue_model import QueueModel
 from inbox.ui.shortcuts import SHORTCUTS
 from inbox.ui.thread_html import render_thread
-from inbox.ui.view_list import COUNT_ROLE, ViewCountDelegate
+from inbox.ui.view_list import COUNT_ROLE, ViewCountDelegate, update_counts
 from inbox.ui.views import QueueView, channel_views, standard_views, tag_view
 
 SendReply = Callable[[int, str, bool, str, bool], None]  # conversation, text, note, then, privately
@@ -97,6 +98,7 @@ class MainWindow(QMainWindow):
         self._seen_new: set[str] = set()
         self.shown_notices: list[tuple[str, str, int]] = []
         self._current: Conversation | None = None
+        self._reloading = False  # the queue is being re-read: the place is restored after
         self.setWindowTitle("Inbox")
         self.setWindowIcon(icon("app"))
         self.resize(1440, 860)
@@ -322,12 +324,17 @@ class MainWindow(QMainWindow):
     # -- views and queue ------------------------------------------------------------------------
 
     def refresh_views(self) -> None:
+        """The views and their counts; when the views are the same ones, only the counts change
+        (the column keeps its selection and scroll position)."""
+        tags = self.repo.tags()[:8]
+        keys = [v.key for v in (*standard_views(self.agent), *channel_views(), *(tag_view(t) for t, _n in tags))]
+        if update_counts(self.views, keys, lambda v: self.repo.count(v.filter), lambda v: self.tr_(v.label)):
+            return
         current = self.views.currentItem()
         key = current.data(Qt.ItemDataRole.UserRole).key if current else getattr(self, "_wanted_view", "open")
         self.views.blockSignals(True)
         self.views.clear()
         entries: list[QueueView | str] = [*standard_views(self.agent), self.tr_("Channels"), *channel_views()]
-        tags = self.repo.tags()[:8]
         if tags:
             entries.append(self.tr_("Tags"))
             entries.extend(tag_view(t) for t, _n in tags)
@@ -372,6 +379,8 @@ class MainWindow(QMainWindow):
             self._show(None)
 
     def _open_row(self, index: QModelIndex) -> None:
+        if self._reloading:
+            return
         self._show(self.model.conversation(index.row()) if index.isValid() else None)
 
     def open_conversation(self, conversation_id: int) -> None:
@@ -382,7 +391,11 @@ class MainWindow(QMainWindow):
             self._show(self.repo.conversation(conversation_id))
 
     def _show(self, conv: Conversation | None) -> None:
+        """Open a conversation; showing the open one again (it changed) keeps the thread's scroll
+        position and the composer as they are (text, cursor, note or reply)."""
         self._save_draft()
+        again = conv is not None and self._current is not None and conv.id == self._current.id
+        thread_place = ScrollPlace.of(self.thread_view)
         self._current = conv
         if conv is None:
             self.thread_view.setHtml(f"<p style='color:gray'>{self.tr_('Select a conversation')}</p>")
@@ -395,9 +408,13 @@ class MainWindow(QMainWindow):
         self.thread_view.setHtml(
             render_thread(conv, messages, self.tr_, dark=self.dark, targets=targets, history=history, files=files)
         )
-        self.thread_view.verticalScrollBar().setValue(self.thread_view.verticalScrollBar().maximum())
         last_in = max((m.sent_at for m in messages if m.direction is Direction.INBOUND), default=None)
-        self.composer.set_conversation(conv, self.repo.draft(conv.id), last_in, self.clock())
+        if again:
+            thread_place.restore(self.thread_view)
+            self.composer.update_conversation(conv, last_in, self.clock())
+        else:
+            self.thread_view.verticalScrollBar().setValue(self.thread_view.verticalScrollBar().maximum())
+            self.composer.set_conversation(conv, self.repo.draft(conv.id), last_in, self.clock())
         self.customer.show_customer(conv.customer_id, conv.id)
 
     def current_conversation(self) -> Conversation | None:
@@ -495,19 +512,64 @@ class MainWindow(QMainWindow):
             self._after_change()
 
     def _after_change(self, *, advance: bool = False) -> None:
-        """Reload the queue and keep the agent's place: the next conversation when one left."""
-        row = max(0, self.queue.currentIndex().row())
+        """Reload the queue after the agent changed something, keeping their place; ``advance``
+        (solved, pending): on to the next conversation even when this one stays in the view."""
         current_id = self._current.id if self._current else None
-        self.model.reload()
-        self.refresh_views()
+        self.reload_queue(frozenset({current_id}) if current_id is not None else frozenset())
+        if advance and self._current is not None and self._current.id == current_id:
+            self.move_selection(1)
+
+    def reload_queue(self, touched: frozenset[int] = frozenset()) -> None:
+        """Re-read the queue and the views' counts (SLA tick, sync, a change) without moving the
+        agent: the same conversation stays open and selected, the queue keeps its scroll
+        position, the thread and the composer are left as they are (the thread is re-read,
+        at the same scroll position, when its conversation is in ``touched``). When the open
+        conversation left the view, the row that took its place opens; its draft stays saved
+        on its own conversation."""
+        place = QueuePlace.take(self._current.id if self._current else None, self.queue, self.model.conversation)
+        self._reloading = True
+        try:
+            self.model.reload()
+            self.refresh_views()
+        finally:
+            self._reloading = False
         self.count_label.setText(f"{self.model.total()} {self.tr_('conversations')}")
-        if not advance and current_id is not None and self.model.row_of(current_id) >= 0:
-            row = self.model.row_of(current_id)
-        if self.model.rowCount():
-            self.queue.setCurrentIndex(self.model.index(min(row, self.model.rowCount() - 1)))
-            self._open_row(self.queue.currentIndex())
-        else:
+        cid = place.conversation_id
+        if cid is not None and cid not in place.ids:  # opened from elsewhere (history, dashboard)
+            if cid in touched:
+                self._show(self.repo.conversation(cid))
+            self.queue.verticalScrollBar().setValue(place.scroll.value)
+            return
+        row = -1 if cid is None else self._loaded_row(cid)
+        if row < 0 and cid is not None:
+            row = place.successor(self.model.row_of)
+            if row < 0 and self.model.rowCount():
+                row = min(max(place.row, 0), self.model.rowCount() - 1)
+        if row >= 0:
+            self.queue.selectionModel().setCurrentIndex(
+                self.model.index(row), QItemSelectionModel.SelectionFlag.ClearAndSelect
+            )
+            conv = self.model.conversation(row)
+            if conv is not None and (self._current is None or self._current.id != conv.id or conv.id in touched):
+                self._show(conv)
+        elif cid is not None:
             self._show(None)
+        self.queue.doItemsLayout()  # the scroll range of the rows as they are now, then the place
+        self.queue.verticalScrollBar().setValue(place.scroll.value)
+
+    def _loaded_row(self, conversation_id: int) -> int:
+        """The row of a conversation still in the view, loading further pages when a re-sort
+        moved it past the loaded ones; -1 when it left the view."""
+        row = self.model.row_of(conversation_id)
+        flt = self.model.filter
+        if row >= 0 or (flt.conversation_ids is not None and conversation_id not in flt.conversation_ids):
+            return row
+        if not self.repo.count(dataclasses.replace(flt, conversation_ids=(conversation_id,))):
+            return -1
+        while row < 0 and self.model.canFetchMore():
+            self.model.fetchMore()
+            row = self.model.row_of(conversation_id)
+        return row
 
     def _send(self, text: str, note: bool, then_status: str) -> None:
         if self._current is None or self._send_reply is None:
@@ -596,7 +658,7 @@ class MainWindow(QMainWindow):
         """Every 30 s: SLA states that changed, then new warnings and breaches, once each."""
         if self._on_tick is not None:
             self._on_tick()
-            self.model.reload()
+            self.reload_queue()
         if self.dashboard is not None and self.tabs.currentWidget() is self.dashboard:
             refresh = getattr(self.dashboard, "refresh", None)
             if refresh is not None:
@@ -629,15 +691,7 @@ class MainWindow(QMainWindow):
         """New data arrived (sync): reload the queue and the open thread, keeping the agent's place;
         a new conversation in a watched view (Unassigned, by default) is announced once."""
         self._announce(new)
-        current_id = self._current.id if self._current else None
-        self.model.reload()
-        self.refresh_views()
-        self.count_label.setText(f"{self.model.total()} {self.tr_('conversations')}")
-        if current_id is not None and current_id in touched:
-            row = self.model.row_of(current_id)
-            if row >= 0:
-                self.queue.setCurrentIndex(self.model.index(row))
-            self._show(self.repo.conversation(current_id))
+        self.reload_queue(touched)
 
     def _announce(self, new: frozenset[int]) -> None:
         if not new:
