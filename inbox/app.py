@@ -191,7 +191,8 @@ async def background_triage(store: Store, shell: Shell, interval: float = 30.0) 
                 logging.getLogger(__name__).exception("background triage failed")
                 alert = None
             if alert is not None:
-                shell.window.notify("Crisis alert", "A burst of negative public messages: see the dashboard")
+                tr = shell.window.tr_
+                shell.window.notify(tr("Crisis alert"), tr("A burst of negative public messages: see the dashboard"))
             shell.window.reload_queue()  # new priorities and sentiment, the agent's place kept
             await asyncio.sleep(interval)
 
@@ -218,7 +219,7 @@ class Shell:
             remote_allowed=self.remote_allowed,
         )
         if self.demo:
-            window.setWindowTitle("Inbox — demo workspace")
+            window.set_workspace_note(window.tr_("demo workspace"))
             window.statusBar().showMessage(window.tr_("demo workspace: replies are kept in the outbox, nothing is sent"))
         return window
 

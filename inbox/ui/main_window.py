@@ -99,6 +99,7 @@ class MainWindow(QMainWindow):
         self.shown_notices: list[tuple[str, str, int]] = []
         self._current: Conversation | None = None
         self._reloading = False  # the queue is being re-read: the place is restored after
+        self._workspace_note = ""
         self.setWindowTitle("Inbox")
         self.setWindowIcon(icon("app"))
         self.resize(1440, 860)
@@ -221,13 +222,18 @@ class MainWindow(QMainWindow):
         self.show_accounts()
 
     def _build_toolbar(self) -> None:
+        """One row to move around: the Queue and Dashboard tabs, which name their shortcuts
+        (Ctrl+1, Ctrl+2), and on the same row's right the canned responses, the settings and
+        the language."""
+        for index, keys in enumerate(("Ctrl+1", "Ctrl+2")[: self.tabs.count()]):
+            self.tabs.setTabText(index, f"{self.tabs.tabText(index)}  ({keys})")
+            go = QAction(self.tabs.tabText(index), self)
+            go.setShortcut(QKeySequence(keys))
+            go.triggered.connect(lambda _checked=False, i=index: self.tabs.setCurrentIndex(i))
+            self.addAction(go)  # the shortcut works wherever the focus is in the window
         bar = QToolBar(self.tr_("Views"))
         bar.setObjectName("main-toolbar")
-        bar.setMovable(False)
-        self.addToolBar(bar)
         entries: list[tuple[str, str, Callable[[], None] | None]] = [
-            (self.tr_("Queue"), "Ctrl+1", lambda: self.tabs.setCurrentIndex(0)),
-            (self.tr_("Dashboard"), "Ctrl+2", (lambda: self.tabs.setCurrentIndex(1)) if self.dashboard else None),
             (self.tr_("Canned responses"), "Ctrl+Shift+K", self._open_canned_manager),
             (self.tr_("Settings"), "Ctrl+,", self._open_settings),
         ]
@@ -243,6 +249,7 @@ class MainWindow(QMainWindow):
         self.language_action.setToolTip(self.tr_("Switch the interface language"))
         self.language_action.triggered.connect(lambda: self.switch_language(other))
         bar.addAction(self.language_action)
+        self.tabs.setCornerWidget(bar, Qt.Corner.TopRightCorner)
 
     def switch_language(self, language: str) -> None:
         """Remember the agent's language; the app rebuilds the window in it at once (or at the
@@ -373,10 +380,22 @@ class MainWindow(QMainWindow):
             flt = dataclasses.replace(flt, conversation_ids=self.repo.search_conversation_ids(text), statuses=frozenset(Status))
         self.model.set_filter(flt)
         self.count_label.setText(f"{self.model.total()} {self.tr_('conversations')}")
+        self._update_title()
         if self.model.rowCount():
             self.queue.setCurrentIndex(self.model.index(0))
         else:
             self._show(None)
+
+    def set_workspace_note(self, note: str) -> None:
+        """Words after the title (already in the window's language): the demo workspace says so."""
+        self._workspace_note = note
+        self._update_title()
+
+    def _update_title(self) -> None:
+        """The title names the open view, in the agent's language (the taskbar tells which queue
+        this window shows)."""
+        parts = [self.tr_(self.current_view().label), "Inbox", self._workspace_note]
+        self.setWindowTitle(" — ".join(p for p in parts if p))
 
     def _open_row(self, index: QModelIndex) -> None:
         if self._reloading:
@@ -666,7 +685,7 @@ class MainWindow(QMainWindow):
         if self._notices is None:
             return
         for title, text, cid in self._notices():
-            self.notify(title, text, cid)
+            self.notify(self.tr_(title), text, cid)  # "SLA breached: first reply" ... are in the catalogue
 
     def notify(self, title: str, text: str, conversation_id: int | None = None) -> None:
         """A desktop notification (system tray), unless muted; also kept in the status bar."""
