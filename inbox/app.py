@@ -55,6 +55,11 @@ def apply_theme(app: object, dark: bool) -> None:
     p.setColor(QPalette.ColorRole.Mid, QColor("#3C4043"))
     p.setColor(QPalette.ColorRole.ToolTipBase, QColor("#2D2F33"))
     p.setColor(QPalette.ColorRole.ToolTipText, QColor("#E8EAED"))
+    # Disabled controls must look disabled (a Send button with nothing to send, the views'
+    # section headers): dimmed text, as the light palette does by itself.
+    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText, QPalette.ColorRole.WindowText):
+        p.setColor(QPalette.ColorGroup.Disabled, role, QColor("#6F747A"))
+    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Button, QColor("#26282B"))
     app.setPalette(p)
 
 

@@ -118,8 +118,9 @@ class MainWindow(QMainWindow):
         self._search_timer.timeout.connect(self._apply_search)
         self.search.textChanged.connect(lambda _t: self._search_timer.start())
         self.sort = QComboBox()
-        self.sort.setAccessibleName("Sort")
-        for s, label in ((QueueSort.URGENCY, "SLA ↑"), (QueueSort.NEWEST, "Newest"), (QueueSort.OLDEST, "Oldest"), (QueueSort.PRIORITY, "Priority")):
+        self.sort.setAccessibleName(tr("Sort"))
+        for s, label in ((QueueSort.URGENCY, tr("Most urgent")), (QueueSort.NEWEST, tr("Newest")),
+                         (QueueSort.OLDEST, tr("Oldest")), (QueueSort.PRIORITY, tr("Priority"))):
             self.sort.addItem(label, s.value)
         self.sort.currentIndexChanged.connect(lambda _i: self._apply_search())
 
@@ -136,7 +137,7 @@ class MainWindow(QMainWindow):
         self.count_label = QLabel()
 
         self.thread_view = OfflineBrowser()  # a mail naming a local file or remote image loads nothing
-        self.thread_view.setAccessibleName("Thread")
+        self.thread_view.setAccessibleName(tr("Thread"))
         self.thread_view.setOpenLinks(False)
         self.thread_view.setOpenExternalLinks(False)
         self.thread_view.anchorClicked.connect(self._anchor)

@@ -448,6 +448,30 @@
         <translation>espace de démonstration</translation>
     </message>
     <message>
+        <source>Sort</source>
+        <translation>Tri</translation>
+    </message>
+    <message>
+        <source>Most urgent</source>
+        <translation>Plus urgentes</translation>
+    </message>
+    <message>
+        <source>Newest</source>
+        <translation>Plus récentes</translation>
+    </message>
+    <message>
+        <source>Oldest</source>
+        <translation>Plus anciennes</translation>
+    </message>
+    <message>
+        <source>Thread</source>
+        <translation>Fil</translation>
+    </message>
+    <message>
+        <source>SLA policy</source>
+        <translation>Politique SLA</translation>
+    </message>
+    <message>
         <source>Crisis alert</source>
         <translation>Alerte de crise</translation>
     </message>
