@@ -560,7 +560,7 @@ class MainWindow(QMainWindow):
                 self._show(self.repo.conversation(cid))
             self.queue.verticalScrollBar().setValue(place.scroll.value)
             return
-        row = -1 if cid is None else self._loaded_row(cid)
+        row = -1 if cid is None else self.model.find_row(cid)
         if row < 0 and cid is not None:
             row = place.successor(self.model.row_of)
             if row < 0 and self.model.rowCount():
@@ -576,20 +576,6 @@ class MainWindow(QMainWindow):
             self._show(None)
         self.queue.doItemsLayout()  # the scroll range of the rows as they are now, then the place
         self.queue.verticalScrollBar().setValue(place.scroll.value)
-
-    def _loaded_row(self, conversation_id: int) -> int:
-        """The row of a conversation still in the view, loading further pages when a re-sort
-        moved it past the loaded ones; -1 when it left the view."""
-        row = self.model.row_of(conversation_id)
-        flt = self.model.filter
-        if row >= 0 or (flt.conversation_ids is not None and conversation_id not in flt.conversation_ids):
-            return row
-        if not self.repo.count(dataclasses.replace(flt, conversation_ids=(conversation_id,))):
-            return -1
-        while row < 0 and self.model.canFetchMore():
-            self.model.fetchMore()
-            row = self.model.row_of(conversation_id)
-        return row
 
     def _send(self, text: str, note: bool, then_status: str) -> None:
         if self._current is None or self._send_reply is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
@@ -124,6 +125,20 @@ class QueueModel(QAbstractListModel):
 
     def conversation(self, row: int) -> Conversation | None:
         return self._rows[row] if 0 <= row < len(self._rows) else None
+
+    def find_row(self, conversation_id: int) -> int:
+        """The row of a conversation in the view, loading further pages when it is past the
+        loaded ones (a re-sort moved it down); -1 when it is not in the view."""
+        row = self.row_of(conversation_id)
+        ids = self._filter.conversation_ids
+        if row >= 0 or (ids is not None and conversation_id not in ids):
+            return row
+        if not self._repo.count(dataclasses.replace(self._filter, conversation_ids=(conversation_id,))):
+            return -1
+        while row < 0 and self.canFetchMore():
+            self.fetchMore()
+            row = self.row_of(conversation_id)
+        return row
 
     def row_of(self, conversation_id: int) -> int:
         for i, c in enumerate(self._rows):

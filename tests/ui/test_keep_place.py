@@ -240,3 +240,30 @@ def test_reloading_moves_rows_in_place(qtmodeltester: object, store: Store, cloc
     assert resets == []
     expected = [c.id for c in store.queue(flt, limit=max(200, model.rowCount()))]
     assert [model.conversation(i).id for i in range(model.rowCount())] == expected  # type: ignore[union-attr]
+
+
+def test_a_conversation_past_the_loaded_rows_is_found_and_one_that_left_is_not(store: Store) -> None:
+    model = QueueModel(store)
+    flt = QueueFilter(statuses=frozenset({Status.NEW, Status.OPEN}))
+    model.set_filter(flt)
+    loaded = model.rowCount()
+    assert loaded < model.total()
+    far = store.queue(flt, limit=1, offset=model.total() - 1)[0]
+    solved = store.queue(QueueFilter(statuses=frozenset({Status.SOLVED})), limit=1)[0]
+    assert model.find_row(solved.id) == -1
+    assert model.rowCount() == loaded  # nothing loaded to look for a conversation not in the view
+    assert model.find_row(far.id) == model.total() - 1
+
+
+def test_a_conversation_opened_from_outside_the_view_stays_open(window: MainWindow, store: Store, clock: Clock) -> None:
+    solved = store.queue(QueueFilter(statuses=frozenset({Status.SOLVED})), limit=1)[0]
+    row = window.queue.currentIndex().row()
+    window.open_conversation(solved.id)  # from the customer's history: not in "All open"
+    window.composer.editor.setPlainText(DRAFT)
+    clock.now = BUILT + timedelta(minutes=30)
+    window.slow_tick()
+    window.conversations_changed(frozenset({solved.id}))
+    current = window.current_conversation()
+    assert current is not None and current.id == solved.id
+    assert window.composer.editor.toPlainText() == DRAFT
+    assert window.queue.currentIndex().row() == row
