@@ -233,10 +233,15 @@ class Shell:
             self.live.wake_outbox()
 
     def switch(self, language: str) -> None:
+        """The window again, in ``language``, on the conversation the agent had open (with the
+        reply they were writing)."""
         old = self.window
+        conversation_id = old.hand_over()
         new = self.build(language)
         new.setGeometry(old.geometry())
         new.show()  # before the old one closes, so the app does not quit
+        if conversation_id is not None:
+            new.open_conversation(conversation_id)
         self.window = new
         old.close()
         old.deleteLater()

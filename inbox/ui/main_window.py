@@ -440,6 +440,12 @@ class MainWindow(QMainWindow):
     def current_conversation(self) -> Conversation | None:
         return self._current
 
+    def hand_over(self) -> int | None:
+        """For a window replacing this one (a language switch): the reply being written saved
+        on its conversation, and that conversation."""
+        self._save_draft()
+        return self._current.id if self._current else None
+
     # -- actions ----------------------------------------------------------------------------------
 
     def _install_shortcuts(self) -> None:

@@ -267,3 +267,22 @@ def test_a_conversation_opened_from_outside_the_view_stays_open(window: MainWind
     assert current is not None and current.id == solved.id
     assert window.composer.editor.toPlainText() == DRAFT
     assert window.queue.currentIndex().row() == row
+
+
+def test_switching_language_keeps_the_open_conversation_and_the_reply(qtbot: QtBot, store: Store) -> None:
+    from inbox.app import Shell
+
+    shell = Shell(store, dark=False, demo=True)
+    first = shell.window
+    qtbot.addWidget(first)
+    first.show()
+    cid = select_row(first, 5)
+    first.language_action.trigger()
+    second = shell.window
+    qtbot.addWidget(second)
+    assert second is not first
+    current = second.current_conversation()
+    assert current is not None and current.id == cid
+    assert selected_id(second) == cid
+    assert second.composer.editor.toPlainText() == DRAFT
+    second.close()
