@@ -55,6 +55,11 @@ def apply_theme(app: object, dark: bool) -> None:
     p.setColor(QPalette.ColorRole.Mid, QColor("#3C4043"))
     p.setColor(QPalette.ColorRole.ToolTipBase, QColor("#2D2F33"))
     p.setColor(QPalette.ColorRole.ToolTipText, QColor("#E8EAED"))
+    # Disabled controls must look disabled (a Send button with nothing to send, the views'
+    # section headers): dimmed text, as the light palette does by itself.
+    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText, QPalette.ColorRole.WindowText):
+        p.setColor(QPalette.ColorGroup.Disabled, role, QColor("#6F747A"))
+    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Button, QColor("#26282B"))
     app.setPalette(p)
 
 
@@ -191,8 +196,9 @@ async def background_triage(store: Store, shell: Shell, interval: float = 30.0) 
                 logging.getLogger(__name__).exception("background triage failed")
                 alert = None
             if alert is not None:
-                shell.window.notify("Crisis alert", "A burst of negative public messages: see the dashboard")
-            shell.window.model.reload()
+                tr = shell.window.tr_
+                shell.window.notify(tr("Crisis alert"), tr("A burst of negative public messages: see the dashboard"))
+            shell.window.reload_queue()  # new priorities and sentiment, the agent's place kept
             await asyncio.sleep(interval)
 
 
@@ -218,7 +224,7 @@ class Shell:
             remote_allowed=self.remote_allowed,
         )
         if self.demo:
-            window.setWindowTitle("Inbox — demo workspace")
+            window.set_workspace_note(window.tr_("demo workspace"))
             window.statusBar().showMessage(window.tr_("demo workspace: replies are kept in the outbox, nothing is sent"))
         return window
 
@@ -227,10 +233,15 @@ class Shell:
             self.live.wake_outbox()
 
     def switch(self, language: str) -> None:
+        """The window again, in ``language``, on the conversation the agent had open (with the
+        reply they were writing)."""
         old = self.window
+        conversation_id = old.hand_over()
         new = self.build(language)
         new.setGeometry(old.geometry())
         new.show()  # before the old one closes, so the app does not quit
+        if conversation_id is not None:
+            new.open_conversation(conversation_id)
         self.window = new
         old.close()
         old.deleteLater()
@@ -271,7 +282,7 @@ def run_app(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         # Every deadline recomputed once after start (the cached ones show meanwhile).
         await loop.run_in_executor(None, refresh_all, store)
-        shell.window.model.reload()
+        shell.window.reload_queue()
         analysis = loop.create_task(background_triage(store, shell))
         try:
             await closed.wait()

@@ -2,8 +2,12 @@
 
 A few hundred conversations across X, Facebook, email and web forms, with customers who appear
 on several channels, long email threads, public complaints on X, Messenger chats and form
-submissions continued by email. Generated with a fixed seed, relative to ``now`` so that SLA
-clocks are live when it opens.
+submissions continued by email. Generated with a fixed seed, relative to ``now``: like a desk
+that keeps up, most conversations are within their SLA, some are near it, a few are past it.
+
+Opened later (``ensure_demo``), every stored instant moves forward by the time since it was built
+(``inbox.store.timeshift``), so it always reads as of the moment it is opened. Its SLA policies
+run round the clock, so "now" counts whatever the weekday or hour it is opened.
 """
 
 from __future__ import annotations
@@ -24,9 +28,54 @@ from inbox.models import (
     Status,
     Surface,
 )
+from inbox.store.database import from_db_time, to_db_time
 from inbox.store.repository import Store
 
 SEED = 20261123
+#: The instant the demo's timeline is as of (the build, then each opening that moved it).
+BUILT_AT = "demo_built_at"
+#: The default targets, on a round-the-clock calendar: the demo is opened at any hour of any day,
+#: and office hours would freeze every email countdown at night and on weekends.
+DEMO_POLICIES = """\
+# Demo workspace: the default targets, round the clock (the demo's clock follows the moment it is
+# opened, whatever the weekday or hour). Load your own with `inbox policy load FILE`.
+
+[[policy]]
+name = "urgent"
+when = { priority = ["urgent"] }
+calendar = "24x7"
+first_reply = "1h"
+next_reply = "2h"
+resolution = "8h"
+warn_at = 0.75
+
+[[policy]]
+name = "social"
+when = { channel = ["twitter", "facebook"] }
+calendar = "24x7"
+first_reply = "30m"
+next_reply = "1h"
+resolution = "24h"
+warn_at = 0.75
+
+[[policy]]
+name = "vip"
+when = { vip = true }
+calendar = "24x7"
+first_reply = "1h"
+next_reply = "2h"
+resolution = "8h"
+warn_at = 0.75
+
+[[policy]]
+name = "email"
+when = { channel = ["email", "webform"] }
+calendar = "24x7"
+first_reply = "4h"
+next_reply = "8h"
+resolution = "16h"
+warn_at = 0.75
+"""
 BRAND = "Brioche & Co"
 EMAIL_ACCOUNT = Account("email:support@brioche.example", Channel.EMAIL, "support@brioche.example",
                         frozenset({"support@brioche.example"}))
@@ -137,6 +186,20 @@ class _Builder:
     def ago(self, hours_max: float, hours_min: float = 0.05) -> datetime:
         return self.now - timedelta(hours=self.rng.uniform(hours_min, hours_max))
 
+    def arrival(self, channel: str, history: bool, answered: bool = False) -> datetime:
+        """When a thread started: a day or two ago for the customers of the desk's history
+        (closed since); earlier today for the public posts already answered; otherwise within
+        its channel's first-reply target for most, near the target (warned) for some, past it
+        (breached) for a few."""
+        if history:
+            return self.ago(48, 8)
+        if answered:
+            return self.ago(10, 0.5)
+        target = 0.5 if channel in ("x", "fb", "comment") else 4.0
+        r = self.rng.random()
+        low, high = (0.03, 0.7) if r < 0.78 else (0.76, 0.98) if r < 0.91 else (1.05, 2.5)
+        return self.ago(target * high, target * low)
+
     def email_thread(self, p: Person, start: datetime, turns: int) -> None:
         topic = self.rng.choice(TOPICS_FR if p.lang == "fr" else TOPICS_EN)
         n = f"BR-{self.rng.randint(10000, 99999)}"
@@ -180,18 +243,18 @@ class _Builder:
             Message(tid, Channel.TWITTER, Surface.MENTION, Direction.INBOUND, author, text, start,
                     thread_key=f"x:conv:{tid}", meta={"lang": p.lang})
         )
-        if answered:
+        replied_at = start + timedelta(minutes=self.rng.uniform(5, 25))
+        if answered and replied_at < self.now:
             reply = self.rng.choice(REPLIES_FR if p.lang == "fr" else REPLIES_EN).format(first=p.first)
             rid = str(int(tid) + 1)
             self.batches[X_ACCOUNT.id].append(
                 Message(rid, Channel.TWITTER, Surface.MENTION, Direction.OUTBOUND, US_X, f"{p.x_handle} {reply}"[:280],
-                        start + timedelta(minutes=self.rng.uniform(5, 50)), thread_key=f"x:conv:{tid}", reply_to_id=tid,
-                        recipients=(author,))
+                        replied_at, thread_key=f"x:conv:{tid}", reply_to_id=tid, recipients=(author,))
             )
             # The customer moves to DM and gives an order number.
             dm_conv = f"{X_ACCOUNT.own_keys and '1500000000000000001'}-{p.x_id}"
-            at = start + timedelta(minutes=70)
-            if at < self.now:
+            at = self.arrival("x", history=False)  # a while after our answer, waiting for the next one
+            if at > replied_at + timedelta(minutes=10):
                 self.batches[X_ACCOUNT.id].append(
                     Message(self.uid("dm:"), Channel.TWITTER, Surface.DM, Direction.INBOUND, author,
                             f"Voici ma commande BR-{self.rng.randint(10000, 99999)}, mon mail est {p.email}" if p.lang == "fr"
@@ -218,7 +281,7 @@ class _Builder:
             if when > self.now:
                 break
 
-    def comment(self, p: Person, start: datetime, post: str) -> None:
+    def comment(self, p: Person, start: datetime, post: str, answered: bool) -> None:
         author = Author(IdentityKind.FACEBOOK, p.psid, "", p.name)
         cid = f"{post}_{self.counter}"
         self.counter += 1
@@ -226,6 +289,13 @@ class _Builder:
             Message(cid, Channel.FACEBOOK, Surface.COMMENT, Direction.INBOUND, author, self.rng.choice(COMMENTS), start,
                     thread_key=f"fb:post:{post}:{cid}")
         )
+        replied_at = start + timedelta(minutes=self.rng.uniform(5, 25))
+        if answered and replied_at < self.now:
+            reply = self.rng.choice(REPLIES_FR if p.lang == "fr" else REPLIES_EN).format(first=p.first)
+            self.batches[FB_ACCOUNT.id].append(
+                Message(f"{cid}_r", Channel.FACEBOOK, Surface.COMMENT, Direction.OUTBOUND, US_FB, reply, replied_at,
+                        thread_key=f"fb:post:{post}:{cid}", reply_to_id=cid, recipients=(author,))
+            )
 
     def form_then_email(self, p: Person, start: datetime, continued: bool) -> None:
         topic = self.rng.choice(TOPICS_FR if p.lang == "fr" else TOPICS_EN)
@@ -237,9 +307,9 @@ class _Builder:
                     topic[1].format(n=n) + f"\n\nCommande: {n}", start, subject=topic[0].format(n=n),
                     thread_key=f"form:contact:{sid}", meta={"form_id": "contact", "lang": p.lang})
         )
-        if continued:
+        at = start + timedelta(hours=2)
+        if continued and at < self.now:
             reply_id = f"{self.uid('r')}.s@brioche.example"
-            at = start + timedelta(hours=2)
             self.batches[FORM_ACCOUNT.id].append(
                 Message(reply_id, Channel.WEBFORM, Surface.EMAIL, Direction.OUTBOUND, US_EMAIL,
                         self.rng.choice(REPLIES_FR if p.lang == "fr" else REPLIES_EN).format(first=p.first), at,
@@ -277,15 +347,16 @@ def populate(store: Store, now: datetime) -> str:
         # Many customers appear on several channels.
         channels = rng.sample(["email", "x", "fb", "comment", "form"], k=rng.choice([1, 1, 2, 2, 3]))
         for ch in channels:
-            start = b.ago(48 if i % 5 == 0 else 2.5)
+            answered = ch in ("x", "comment") and rng.random() < 0.55  # public posts answered earlier today
+            start = b.arrival(ch, history=i % 5 == 0, answered=answered)
             if ch == "email":
                 b.email_thread(p, start, rng.choice([1, 1, 2, 3, 5, 8]))
             elif ch == "x":
-                b.tweet_thread(p, start, answered=rng.random() < 0.5)
+                b.tweet_thread(p, start, answered=answered)
             elif ch == "fb":
                 b.messenger(p, start, rng.choice([1, 2, 3, 4]))
             elif ch == "comment":
-                b.comment(p, start, rng.choice(["5550001_900001", "5550001_900002", "5550001_900003"]))
+                b.comment(p, start, rng.choice(["5550001_900001", "5550001_900002", "5550001_900003"]), answered)
             else:
                 b.form_then_email(p, start, continued=rng.random() < 0.6)
     added = 0
@@ -297,7 +368,10 @@ def populate(store: Store, now: datetime) -> str:
         r = rng.random()
         conv = store.conversation(cid)
         at = min(now, conv.last_message_at + timedelta(minutes=rng.uniform(1, 30)))
-        if conv.status is Status.OPEN and r < 0.25:
+        if conv.last_message_at < now - timedelta(hours=6):  # the desk's history: dealt with since
+            answered = conv.status is Status.OPEN  # pending: waiting on the customer after our reply
+            store.set_status(cid, Status.PENDING if answered and r < 0.3 else Status.SOLVED, at, "camille")
+        elif conv.status is Status.OPEN and r < 0.25:
             store.set_status(cid, Status.PENDING, at, "camille")
         elif conv.status is Status.OPEN and r < 0.45:
             store.set_status(cid, Status.SOLVED, at, "camille")
@@ -319,15 +393,30 @@ def populate(store: Store, now: datetime) -> str:
         for kind, key in ((IdentityKind.TWITTER, p.x_id), (IdentityKind.FACEBOOK, p.psid)):
             if store.identity(kind, key) is not None:
                 store.link(kind, key, email.customer_id)
-    from inbox.workspace import refresh_sla, triage_pass
+    from inbox.workspace import POLICY_SETTING, refresh_sla, triage_pass
 
+    store.set_setting(POLICY_SETTING, DEMO_POLICIES)
+    store.set_setting(BUILT_AT, to_db_time(now))
     triage_pass(store, now, batches=50)  # sentiment markers and triage priorities, as the app would
     refresh_sla(store, now)
     return f"{added} messages in {len(store.open_conversation_ids())} open conversations"
 
 
-def ensure_demo(path: Path) -> None:
-    if not path.exists():
-        from datetime import UTC
+def ensure_demo(path: Path, now: datetime | None = None) -> None:
+    """The demo workspace at ``path``, as of ``now``: built when missing (or older than the
+    mark of when it was built), otherwise moved forward to ``now`` in one transaction."""
+    from datetime import UTC
 
-        build_demo(path, datetime.now(UTC))
+    from inbox.store.timeshift import shift_instants
+
+    now = now or datetime.now(UTC)
+    if path.exists():
+        store = Store.open(path)
+        try:
+            built = store.setting(BUILT_AT)
+            if built:
+                shift_instants(store, now - from_db_time(built), {BUILT_AT: to_db_time(now)})
+                return
+        finally:
+            store.close()
+    build_demo(path, now)

@@ -82,6 +82,15 @@ class Composer(QWidget):
         self.setEnabled(conv is not None)
         self._update_limits()
 
+    def update_conversation(self, conv: Conversation, last_inbound: datetime | None, now: datetime) -> None:
+        """The open conversation changed (a new message, a status): its limits follow, while what
+        the agent is writing, where the cursor is and the note or private choice stay."""
+        self._conv = conv
+        self._last_inbound = last_inbound
+        self._now = now
+        self.private.setVisible(conv.surface in (Surface.MENTION, Surface.COMMENT))
+        self._update_limits()
+
     def tick(self, now: datetime) -> None:
         self._now = now
         self._update_limits()

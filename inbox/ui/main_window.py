@@ -44,11 +44,12 @@ from inbox.ui.filter_chips import FilterChips
 from inbox.ui.i18n import Translator
 from inbox.ui.icons import icon
 from inbox.ui.original_view import OfflineBrowser, OriginalSource, OriginalView, RemoteImageSource
+from inbox.ui.place import QueuePlace, ScrollPlace
 from inbox.ui.queue_delegate import QueueDelegate
 from inbox.ui.queue_model import QueueModel
 from inbox.ui.shortcuts import SHORTCUTS
 from inbox.ui.thread_html import render_thread
-from inbox.ui.view_list import COUNT_ROLE, ViewCountDelegate
+from inbox.ui.view_list import COUNT_ROLE, ViewCountDelegate, update_counts
 from inbox.ui.views import QueueView, channel_views, standard_views, tag_view
 
 SendReply = Callable[[int, str, bool, str, bool], None]  # conversation, text, note, then, privately
@@ -97,6 +98,8 @@ class MainWindow(QMainWindow):
         self._seen_new: set[str] = set()
         self.shown_notices: list[tuple[str, str, int]] = []
         self._current: Conversation | None = None
+        self._reloading = False  # the queue is being re-read: the place is restored after
+        self._workspace_note = ""
         self.setWindowTitle("Inbox")
         self.setWindowIcon(icon("app"))
         self.resize(1440, 860)
@@ -115,8 +118,9 @@ class MainWindow(QMainWindow):
         self._search_timer.timeout.connect(self._apply_search)
         self.search.textChanged.connect(lambda _t: self._search_timer.start())
         self.sort = QComboBox()
-        self.sort.setAccessibleName("Sort")
-        for s, label in ((QueueSort.URGENCY, "SLA ↑"), (QueueSort.NEWEST, "Newest"), (QueueSort.OLDEST, "Oldest"), (QueueSort.PRIORITY, "Priority")):
+        self.sort.setAccessibleName(tr("Sort"))
+        for s, label in ((QueueSort.URGENCY, tr("Most urgent")), (QueueSort.NEWEST, tr("Newest")),
+                         (QueueSort.OLDEST, tr("Oldest")), (QueueSort.PRIORITY, tr("Priority"))):
             self.sort.addItem(label, s.value)
         self.sort.currentIndexChanged.connect(lambda _i: self._apply_search())
 
@@ -133,7 +137,7 @@ class MainWindow(QMainWindow):
         self.count_label = QLabel()
 
         self.thread_view = OfflineBrowser()  # a mail naming a local file or remote image loads nothing
-        self.thread_view.setAccessibleName("Thread")
+        self.thread_view.setAccessibleName(tr("Thread"))
         self.thread_view.setOpenLinks(False)
         self.thread_view.setOpenExternalLinks(False)
         self.thread_view.anchorClicked.connect(self._anchor)
@@ -219,13 +223,18 @@ class MainWindow(QMainWindow):
         self.show_accounts()
 
     def _build_toolbar(self) -> None:
+        """One row to move around: the Queue and Dashboard tabs, which name their shortcuts
+        (Ctrl+1, Ctrl+2), and on the same row's right the canned responses, the settings and
+        the language."""
+        for index, keys in enumerate(("Ctrl+1", "Ctrl+2")[: self.tabs.count()]):
+            self.tabs.setTabText(index, f"{self.tabs.tabText(index)}  ({keys})")
+            go = QAction(self.tabs.tabText(index), self)
+            go.setShortcut(QKeySequence(keys))
+            go.triggered.connect(lambda _checked=False, i=index: self.tabs.setCurrentIndex(i))
+            self.addAction(go)  # the shortcut works wherever the focus is in the window
         bar = QToolBar(self.tr_("Views"))
         bar.setObjectName("main-toolbar")
-        bar.setMovable(False)
-        self.addToolBar(bar)
         entries: list[tuple[str, str, Callable[[], None] | None]] = [
-            (self.tr_("Queue"), "Ctrl+1", lambda: self.tabs.setCurrentIndex(0)),
-            (self.tr_("Dashboard"), "Ctrl+2", (lambda: self.tabs.setCurrentIndex(1)) if self.dashboard else None),
             (self.tr_("Canned responses"), "Ctrl+Shift+K", self._open_canned_manager),
             (self.tr_("Settings"), "Ctrl+,", self._open_settings),
         ]
@@ -241,6 +250,7 @@ class MainWindow(QMainWindow):
         self.language_action.setToolTip(self.tr_("Switch the interface language"))
         self.language_action.triggered.connect(lambda: self.switch_language(other))
         bar.addAction(self.language_action)
+        self.tabs.setCornerWidget(bar, Qt.Corner.TopRightCorner)
 
     def switch_language(self, language: str) -> None:
         """Remember the agent's language; the app rebuilds the window in it at once (or at the
@@ -322,12 +332,17 @@ class MainWindow(QMainWindow):
     # -- views and queue ------------------------------------------------------------------------
 
     def refresh_views(self) -> None:
+        """The views and their counts; when the views are the same ones, only the counts change
+        (the column keeps its selection and scroll position)."""
+        tags = self.repo.tags()[:8]
+        keys = [v.key for v in (*standard_views(self.agent), *channel_views(), *(tag_view(t) for t, _n in tags))]
+        if update_counts(self.views, keys, lambda v: self.repo.count(v.filter), lambda v: self.tr_(v.label)):
+            return
         current = self.views.currentItem()
         key = current.data(Qt.ItemDataRole.UserRole).key if current else getattr(self, "_wanted_view", "open")
         self.views.blockSignals(True)
         self.views.clear()
         entries: list[QueueView | str] = [*standard_views(self.agent), self.tr_("Channels"), *channel_views()]
-        tags = self.repo.tags()[:8]
         if tags:
             entries.append(self.tr_("Tags"))
             entries.extend(tag_view(t) for t, _n in tags)
@@ -366,12 +381,26 @@ class MainWindow(QMainWindow):
             flt = dataclasses.replace(flt, conversation_ids=self.repo.search_conversation_ids(text), statuses=frozenset(Status))
         self.model.set_filter(flt)
         self.count_label.setText(f"{self.model.total()} {self.tr_('conversations')}")
+        self._update_title()
         if self.model.rowCount():
             self.queue.setCurrentIndex(self.model.index(0))
         else:
             self._show(None)
 
+    def set_workspace_note(self, note: str) -> None:
+        """Words after the title (already in the window's language): the demo workspace says so."""
+        self._workspace_note = note
+        self._update_title()
+
+    def _update_title(self) -> None:
+        """The title names the open view, in the agent's language (the taskbar tells which queue
+        this window shows)."""
+        parts = [self.tr_(self.current_view().label), "Inbox", self._workspace_note]
+        self.setWindowTitle(" — ".join(p for p in parts if p))
+
     def _open_row(self, index: QModelIndex) -> None:
+        if self._reloading:
+            return
         self._show(self.model.conversation(index.row()) if index.isValid() else None)
 
     def open_conversation(self, conversation_id: int) -> None:
@@ -382,7 +411,11 @@ class MainWindow(QMainWindow):
             self._show(self.repo.conversation(conversation_id))
 
     def _show(self, conv: Conversation | None) -> None:
+        """Open a conversation; showing the open one again (it changed) keeps the thread's scroll
+        position and the composer as they are (text, cursor, note or reply)."""
         self._save_draft()
+        again = conv is not None and self._current is not None and conv.id == self._current.id
+        thread_place = ScrollPlace.of(self.thread_view)
         self._current = conv
         if conv is None:
             self.thread_view.setHtml(f"<p style='color:gray'>{self.tr_('Select a conversation')}</p>")
@@ -395,13 +428,23 @@ class MainWindow(QMainWindow):
         self.thread_view.setHtml(
             render_thread(conv, messages, self.tr_, dark=self.dark, targets=targets, history=history, files=files)
         )
-        self.thread_view.verticalScrollBar().setValue(self.thread_view.verticalScrollBar().maximum())
         last_in = max((m.sent_at for m in messages if m.direction is Direction.INBOUND), default=None)
-        self.composer.set_conversation(conv, self.repo.draft(conv.id), last_in, self.clock())
+        if again:
+            thread_place.restore(self.thread_view)
+            self.composer.update_conversation(conv, last_in, self.clock())
+        else:
+            self.thread_view.verticalScrollBar().setValue(self.thread_view.verticalScrollBar().maximum())
+            self.composer.set_conversation(conv, self.repo.draft(conv.id), last_in, self.clock())
         self.customer.show_customer(conv.customer_id, conv.id)
 
     def current_conversation(self) -> Conversation | None:
         return self._current
+
+    def hand_over(self) -> int | None:
+        """For a window replacing this one (a language switch): the reply being written saved
+        on its conversation, and that conversation."""
+        self._save_draft()
+        return self._current.id if self._current else None
 
     # -- actions ----------------------------------------------------------------------------------
 
@@ -495,19 +538,50 @@ class MainWindow(QMainWindow):
             self._after_change()
 
     def _after_change(self, *, advance: bool = False) -> None:
-        """Reload the queue and keep the agent's place: the next conversation when one left."""
-        row = max(0, self.queue.currentIndex().row())
+        """Reload the queue after the agent changed something, keeping their place; ``advance``
+        (solved, pending): on to the next conversation even when this one stays in the view."""
         current_id = self._current.id if self._current else None
-        self.model.reload()
-        self.refresh_views()
+        self.reload_queue(frozenset({current_id}) if current_id is not None else frozenset())
+        if advance and self._current is not None and self._current.id == current_id:
+            self.move_selection(1)
+
+    def reload_queue(self, touched: frozenset[int] = frozenset()) -> None:
+        """Re-read the queue and the views' counts (SLA tick, sync, a change) without moving the
+        agent: the same conversation stays open and selected, the queue keeps its scroll
+        position, the thread and the composer are left as they are (the thread is re-read,
+        at the same scroll position, when its conversation is in ``touched``). When the open
+        conversation left the view, the row that took its place opens; its draft stays saved
+        on its own conversation."""
+        place = QueuePlace.take(self._current.id if self._current else None, self.queue, self.model.conversation)
+        self._reloading = True
+        try:
+            self.model.reload()
+            self.refresh_views()
+        finally:
+            self._reloading = False
         self.count_label.setText(f"{self.model.total()} {self.tr_('conversations')}")
-        if not advance and current_id is not None and self.model.row_of(current_id) >= 0:
-            row = self.model.row_of(current_id)
-        if self.model.rowCount():
-            self.queue.setCurrentIndex(self.model.index(min(row, self.model.rowCount() - 1)))
-            self._open_row(self.queue.currentIndex())
-        else:
+        cid = place.conversation_id
+        if cid is not None and cid not in place.ids:  # opened from elsewhere (history, dashboard)
+            if cid in touched:
+                self._show(self.repo.conversation(cid))
+            self.queue.verticalScrollBar().setValue(place.scroll.value)
+            return
+        row = -1 if cid is None else self.model.find_row(cid)
+        if row < 0 and cid is not None:
+            row = place.successor(self.model.row_of)
+            if row < 0 and self.model.rowCount():
+                row = min(max(place.row, 0), self.model.rowCount() - 1)
+        if row >= 0:
+            self.queue.selectionModel().setCurrentIndex(
+                self.model.index(row), QItemSelectionModel.SelectionFlag.ClearAndSelect
+            )
+            conv = self.model.conversation(row)
+            if conv is not None and (self._current is None or self._current.id != conv.id or conv.id in touched):
+                self._show(conv)
+        elif cid is not None:
             self._show(None)
+        self.queue.doItemsLayout()  # the scroll range of the rows as they are now, then the place
+        self.queue.verticalScrollBar().setValue(place.scroll.value)
 
     def _send(self, text: str, note: bool, then_status: str) -> None:
         if self._current is None or self._send_reply is None:
@@ -596,7 +670,7 @@ class MainWindow(QMainWindow):
         """Every 30 s: SLA states that changed, then new warnings and breaches, once each."""
         if self._on_tick is not None:
             self._on_tick()
-            self.model.reload()
+            self.reload_queue()
         if self.dashboard is not None and self.tabs.currentWidget() is self.dashboard:
             refresh = getattr(self.dashboard, "refresh", None)
             if refresh is not None:
@@ -604,7 +678,7 @@ class MainWindow(QMainWindow):
         if self._notices is None:
             return
         for title, text, cid in self._notices():
-            self.notify(title, text, cid)
+            self.notify(self.tr_(title), text, cid)  # "SLA breached: first reply" ... are in the catalogue
 
     def notify(self, title: str, text: str, conversation_id: int | None = None) -> None:
         """A desktop notification (system tray), unless muted; also kept in the status bar."""
@@ -629,15 +703,7 @@ class MainWindow(QMainWindow):
         """New data arrived (sync): reload the queue and the open thread, keeping the agent's place;
         a new conversation in a watched view (Unassigned, by default) is announced once."""
         self._announce(new)
-        current_id = self._current.id if self._current else None
-        self.model.reload()
-        self.refresh_views()
-        self.count_label.setText(f"{self.model.total()} {self.tr_('conversations')}")
-        if current_id is not None and current_id in touched:
-            row = self.model.row_of(current_id)
-            if row >= 0:
-                self.queue.setCurrentIndex(self.model.index(row))
-            self._show(self.repo.conversation(current_id))
+        self.reload_queue(touched)
 
     def _announce(self, new: frozenset[int]) -> None:
         if not new:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPalette
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from inbox.models import Conversation, Priority
@@ -81,14 +81,14 @@ class QueueDelegate(QStyledItemDelegate):
         marker = sentiment_marker(conv.sentiment)
         if marker:
             name = f"{name}  {marker}"
-        status = self.tr_(conv.status.value)
+        when = f"{self.tr_(conv.status.value)} · {age(conv.last_message_at, now, self.tr_.language)}"
+        when_w = QFontMetrics(option.font).horizontalAdvance(when) + 10  # type: ignore[attr-defined]
         head = QRect(left, rect.top() + 6, right - left - badge_w - 8, 22)
         painter.drawText(head, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                         painter.fontMetrics().elidedText(f"{name}", Qt.TextElideMode.ElideRight, head.width() - 90))
+                         painter.fontMetrics().elidedText(name, Qt.TextElideMode.ElideRight, head.width() - when_w))
         painter.setFont(option.font)  # type: ignore[attr-defined]
         painter.setPen(dim)
-        painter.drawText(head, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-                         f"{status} · {age(conv.last_message_at, now, self.tr_.language)}")
+        painter.drawText(head, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, when)
         # line 2: priority mark, subject or first line, tags
         x = left
         if conv.priority in PRIORITY_COLOURS:

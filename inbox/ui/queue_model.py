@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
@@ -28,6 +29,7 @@ class QueueModel(QAbstractListModel):
         self._filter = QueueFilter()
         self._rows: list[Conversation] = []
         self._total = 0
+        self._updating = False  # a reload is moving rows: no page is fetched meanwhile
         self.now = datetime.now(UTC)
 
     @property
@@ -42,12 +44,64 @@ class QueueModel(QAbstractListModel):
         self.endResetModel()
 
     def reload(self) -> None:
-        """Re-read what is loaded (after a change or a sync), keeping at least as many rows."""
+        """Re-read what is loaded (after a change, a sync or the SLA tick), keeping at least as
+        many rows, in place: rows that left are removed, rows that moved are moved, new rows are
+        inserted and the others repainted. No reset, so the view keeps its selection, current
+        row and scroll position on the same conversations (persistent indexes follow them)."""
         wanted = max(PAGE, len(self._rows))
-        self.beginResetModel()
         self._total = self._repo.count(self._filter)
-        self._rows = self._repo.queue(self._filter, limit=wanted, offset=0)
-        self.endResetModel()
+        fresh = self._repo.queue(self._filter, limit=wanted, offset=0)
+        self._updating = True
+        try:
+            self._apply(fresh)
+        finally:
+            self._updating = False
+
+    def _apply(self, fresh: list[Conversation]) -> None:
+        fresh_ids = {c.id for c in fresh}
+        # 1. Rows whose conversation left the view, bottom up, in contiguous blocks.
+        row = len(self._rows) - 1
+        while row >= 0:
+            if self._rows[row].id in fresh_ids:
+                row -= 1
+                continue
+            last = row
+            while row - 1 >= 0 and self._rows[row - 1].id not in fresh_ids:
+                row -= 1
+            self.beginRemoveRows(QModelIndex(), row, last)
+            del self._rows[row : last + 1]
+            self.endRemoveRows()
+            row -= 1
+        # 2. The rows that stay, in their new order (a layout change moves persistent indexes).
+        kept = {c.id for c in self._rows}
+        order = [c.id for c in fresh if c.id in kept]
+        if order != [c.id for c in self._rows]:
+            self.layoutAboutToBeChanged.emit()
+            new_row = {cid: i for i, cid in enumerate(order)}
+            old = self.persistentIndexList()
+            self.changePersistentIndexList(
+                old, [self.index(new_row[self._rows[i.row()].id]) if i.isValid() else QModelIndex() for i in old]
+            )
+            by_id = {c.id: c for c in self._rows}
+            self._rows = [by_id[cid] for cid in order]
+            self.layoutChanged.emit()
+        # 3. New conversations where they belong, in contiguous blocks.
+        row = 0
+        while row < len(fresh):
+            if fresh[row].id in kept:
+                row += 1
+                continue
+            first = row
+            while row + 1 < len(fresh) and fresh[row + 1].id not in kept:
+                row += 1
+            self.beginInsertRows(QModelIndex(), first, row)
+            self._rows[first:first] = fresh[first : row + 1]
+            self.endInsertRows()
+            row += 1
+        # 4. Every row's data (status, SLA, preview) as read now.
+        self._rows = list(fresh)
+        if self._rows:
+            self.dataChanged.emit(self.index(0), self.index(len(self._rows) - 1))
 
     def total(self) -> int:
         return self._total
@@ -56,10 +110,10 @@ class QueueModel(QAbstractListModel):
         return 0 if parent.isValid() else len(self._rows)
 
     def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
-        return not parent.isValid() and len(self._rows) < self._total
+        return not parent.isValid() and not self._updating and len(self._rows) < self._total
 
     def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008
-        if parent.isValid():
+        if parent.isValid() or self._updating:
             return
         more = self._repo.queue(self._filter, limit=PAGE, offset=len(self._rows))
         if not more:
@@ -71,6 +125,20 @@ class QueueModel(QAbstractListModel):
 
     def conversation(self, row: int) -> Conversation | None:
         return self._rows[row] if 0 <= row < len(self._rows) else None
+
+    def find_row(self, conversation_id: int) -> int:
+        """The row of a conversation in the view, loading further pages when it is past the
+        loaded ones (a re-sort moved it down); -1 when it is not in the view."""
+        row = self.row_of(conversation_id)
+        ids = self._filter.conversation_ids
+        if row >= 0 or (ids is not None and conversation_id not in ids):
+            return row
+        if not self._repo.count(dataclasses.replace(self._filter, conversation_ids=(conversation_id,))):
+            return -1
+        while row < 0 and self.canFetchMore():
+            self.fetchMore()
+            row = self.row_of(conversation_id)
+        return row
 
     def row_of(self, conversation_id: int) -> int:
         for i, c in enumerate(self._rows):

@@ -52,20 +52,21 @@ def render_sla(
         if t.state.value == "met" and t.met_at is not None:
             detail = f"{tr('met')} {_when(t.met_at, tz)} ({countdown(t.elapsed_s)})"
         elif t.due_at is not None:
-            left = countdown(t.remaining_s)
-            detail = f"{tr('due')} {_when(t.due_at, tz)} · {left}"
+            detail = f"{tr(t.state.value)} · {tr('due')} {_when(t.due_at, tz)} · {countdown(t.remaining_s)}"
         else:
-            detail = ""
+            detail = tr(t.state.value)
+        # one line per target (state, when): the policy, the same for all, is said once below
         cells.append(
-            f"<td style='padding:2px 10px 2px 0'><b style='color:{colour}'>● {html.escape(label)}</b> "
-            f"<span style='color:{dim}'>{html.escape(tr(t.state.value))} · {html.escape(detail)} · {html.escape(t.policy)}</span></td>"
+            f"<td style='padding:2px 14px 2px 0'><b style='color:{colour}'>● {html.escape(label)}</b><br>"
+            f"<span style='color:{dim}'>{html.escape(detail)}</span></td>"
         )
     steps = [
         f"{_when(e.at, tz)} {html.escape(tr(e.target.value.replace('_', ' ')))} {html.escape(tr(e.kind))}"
         for e in history
         if e.kind in ("warned", "breached", "fulfilled", "paused", "resumed")
     ][-6:]
-    trail = f"<div style='color:{dim}; font-size:9pt'>{' · '.join(steps)}</div>" if steps else ""
+    policy = f"{tr('SLA policy')}: {html.escape(targets[0].policy)}"
+    trail = f"<div style='color:{dim}; font-size:9pt'>{' · '.join([policy, *steps])}</div>"
     return f"<table cellspacing='0' style='margin-bottom:6px'><tr>{''.join(cells)}</tr></table>{trail}"
 
 

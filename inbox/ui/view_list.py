@@ -3,14 +3,34 @@ count right-aligned, so the count is never the part that is cut off."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, Qt
 from PySide6.QtGui import QPainter, QPalette
-from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionViewItem
+from PySide6.QtWidgets import QApplication, QListWidget, QStyle, QStyledItemDelegate, QStyleOptionViewItem
+
+from inbox.ui.views import QueueView
 
 #: Item data role holding the view's count (an int); headers have none.
 COUNT_ROLE = Qt.ItemDataRole.UserRole + 1
 
 Index = QModelIndex | QPersistentModelIndex
+
+
+def update_counts(
+    views: QListWidget, keys: list[str], count: Callable[[QueueView], int], label: Callable[[QueueView], str]
+) -> bool:
+    """New counts on the views shown, in place (the column keeps its selection and scroll), when
+    the views shown are the ones named by ``keys``; False when the column must be rebuilt."""
+    items = [views.item(i) for i in range(views.count())]
+    shown = [(item, v) for item in items if isinstance(v := item.data(Qt.ItemDataRole.UserRole), QueueView)]
+    if not shown or [v.key for _item, v in shown] != keys:
+        return False
+    for item, view in shown:
+        n = count(view)
+        item.setData(COUNT_ROLE, n)
+        item.setToolTip(f"{label(view)}: {n}")
+    return True
 
 
 class ViewCountDelegate(QStyledItemDelegate):

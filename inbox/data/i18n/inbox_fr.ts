@@ -444,6 +444,66 @@
         <translation>espace de démonstration : les réponses restent dans la boîte d'envoi, rien n'est envoyé</translation>
     </message>
     <message>
+        <source>demo workspace</source>
+        <translation>espace de démonstration</translation>
+    </message>
+    <message>
+        <source>Sort</source>
+        <translation>Tri</translation>
+    </message>
+    <message>
+        <source>Most urgent</source>
+        <translation>Plus urgentes</translation>
+    </message>
+    <message>
+        <source>Newest</source>
+        <translation>Plus récentes</translation>
+    </message>
+    <message>
+        <source>Oldest</source>
+        <translation>Plus anciennes</translation>
+    </message>
+    <message>
+        <source>Thread</source>
+        <translation>Fil</translation>
+    </message>
+    <message>
+        <source>SLA policy</source>
+        <translation>Politique SLA</translation>
+    </message>
+    <message>
+        <source>Crisis alert</source>
+        <translation>Alerte de crise</translation>
+    </message>
+    <message>
+        <source>A burst of negative public messages: see the dashboard</source>
+        <translation>Une rafale de messages publics négatifs : voir le tableau de bord</translation>
+    </message>
+    <message>
+        <source>SLA breached: first reply</source>
+        <translation>SLA dépassé : 1re réponse</translation>
+    </message>
+    <message>
+        <source>SLA breached: next reply</source>
+        <translation>SLA dépassé : réponse suivante</translation>
+    </message>
+    <message>
+        <source>SLA breached: resolution</source>
+        <translation>SLA dépassé : résolution</translation>
+    </message>
+    <message>
+        <source>SLA warning: first reply</source>
+        <translation>Alerte SLA : 1re réponse</translation>
+    </message>
+    <message>
+        <source>SLA warning: next reply</source>
+        <translation>Alerte SLA : réponse suivante</translation>
+    </message>
+    <message>
+        <source>SLA warning: resolution</source>
+        <translation>Alerte SLA : résolution</translation>
+    </message>
+    <message>
         <source>Crisis alerts</source>
         <translation>Alertes de crise</translation>
     </message>
