@@ -151,13 +151,17 @@ class CustomerRepository:
             db.execute("UPDATE identities SET customer_id = ? WHERE customer_id = ?", [keep, absorbed])
             db.execute("UPDATE conversations SET customer_id = ? WHERE customer_id = ?", [keep, absorbed])
             db.execute("UPDATE OR IGNORE link_suggestions SET customer_id = ? WHERE customer_id = ?", [keep, absorbed])
-            notes = "\n".join(n for n in (a.notes, b.notes) if n)
+            notes = [n for n in (a.notes, b.notes) if n]
+            if a.crm_number and b.crm_number and a.crm_number != b.crm_number:
+                # one CRM number per customer: the kept one stays, the other is not lost
+                notes.append(f"Also CRM {b.crm_number} (merged)")
+            db.execute("DELETE FROM link_suggestions WHERE customer_id = ?", [absorbed])
+            # the absorbed row goes first: its CRM number is unique and may move to the kept one
+            db.execute("DELETE FROM customers WHERE id = ?", [absorbed])
             db.execute(
                 "UPDATE customers SET notes = ?, crm_number = COALESCE(crm_number, ?), vip = MAX(vip, ?) WHERE id = ?",
-                [notes, b.crm_number, int(b.vip), keep],
+                [chr(10).join(notes), b.crm_number, int(b.vip), keep],
             )
-            db.execute("DELETE FROM link_suggestions WHERE customer_id = ?", [absorbed])
-            db.execute("DELETE FROM customers WHERE id = ?", [absorbed])
             db.execute(
                 "DELETE FROM link_suggestions WHERE customer_id = ? AND identity_id IN (SELECT id FROM identities WHERE customer_id = ?)",
                 [keep, keep],

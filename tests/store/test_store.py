@@ -164,6 +164,31 @@ def test_merge_and_unlink_keep_every_conversation(store: Store) -> None:
     assert [c.channel for c in store.customer_conversations(a.customer_id)] == [Channel.EMAIL]
 
 
+def test_merging_moves_the_crm_number_of_the_absorbed_customer(store: Store) -> None:
+    store.ingest(MAILBOX, [mail("a@x", sender="lea@example.fr")])
+    store.ingest(X, [tweet("1")])
+    a = store.identity(IdentityKind.EMAIL, "lea@example.fr")
+    b = store.identity(IdentityKind.TWITTER, "200")
+    assert a and b and a.customer_id and b.customer_id
+    store.update_customer(b.customer_id, crm_number="C-100233")
+    store.merge_customers(a.customer_id, b.customer_id)  # was: UNIQUE constraint failed
+    assert store.customer(a.customer_id).crm_number == "C-100233"
+    assert store.customer_by_crm("C-100233") == store.customer(a.customer_id)
+
+
+def test_merging_two_crm_numbers_keeps_one_and_notes_the_other(store: Store) -> None:
+    store.ingest(MAILBOX, [mail("a@x", sender="lea@example.fr")])
+    store.ingest(X, [tweet("1")])
+    a = store.identity(IdentityKind.EMAIL, "lea@example.fr")
+    b = store.identity(IdentityKind.TWITTER, "200")
+    assert a and b and a.customer_id and b.customer_id
+    store.update_customer(a.customer_id, crm_number="C-1")
+    store.update_customer(b.customer_id, crm_number="C-2")
+    store.merge_customers(a.customer_id, b.customer_id)
+    kept = store.customer(a.customer_id)
+    assert kept.crm_number == "C-1" and "C-2" in (kept.notes or "")
+
+
 @pytest.mark.parametrize("query", ['"world.', "AND(", "NEAR", '"', "*", "order OR", "x" * 5000, "commande: 4411 -"])
 def test_search_takes_any_user_text(store: Store, query: str) -> None:
     store.ingest(MAILBOX, [mail("a@x", text="Hello world. My order AND( is late")])
