@@ -17,6 +17,7 @@ from pathlib import Path
 
 from inbox.models import Message, ParsedBatch, Rejection
 from inbox.providers.email.parse import EPOCH, parse_email
+from inbox.providers.json_input import size_text
 
 _HEADER_LINE = re.compile(rb"^[!-9;-~]+[ \t]*:")
 _MAIL_HEADERS = {
@@ -53,7 +54,6 @@ _SNIFF_BYTES = 64 * 1024
 #: attachments over 25 MB are kept as metadata only anyway.
 MAX_MESSAGE_BYTES = 100 * 1024 * 1024
 _LINESEP = os.linesep.encode()
-_TOO_LARGE = f"larger than {MAX_MESSAGE_BYTES // (1024 * 1024)} MB: not imported"
 
 
 def _looks_like_headers(head: bytes) -> bool:
@@ -72,6 +72,10 @@ def _looks_like_headers(head: bytes) -> bool:
         if line.split(b":", 1)[0].strip().lower() in _MAIL_HEADERS:
             known += 1
     return known > 0
+
+
+def _too_large() -> str:
+    return f"larger than {size_text(MAX_MESSAGE_BYTES)}: not imported"
 
 
 def _sniff(path: Path) -> bytes:
@@ -107,7 +111,7 @@ def _iter_mbox(
             with box.get_file(key) as handle:  # the message after its "From " line, as get_bytes
                 raw = handle.read(MAX_MESSAGE_BYTES + 1)
             if len(raw) > MAX_MESSAGE_BYTES:
-                reject(f"{label}#{number}", f"message {_TOO_LARGE}")
+                reject(f"{label}#{number}", f"message {_too_large()}")
                 continue
             yield f"{label}#{number}", raw.replace(_LINESEP, b"\n")
     finally:
@@ -135,7 +139,7 @@ def _iter_file(
         with path.open("rb") as handle:
             raw = handle.read(MAX_MESSAGE_BYTES + 1)
         if len(raw) > MAX_MESSAGE_BYTES:
-            reject(_TOO_LARGE)
+            reject(_too_large())
             return
         yield label, raw
     except OSError as exc:
