@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from inbox.cli.importing import parse_path
+from inbox.cli.importing import import_paths, parse_path
 from inbox.models import ParsedBatch
 from inbox.providers import webform
 from inbox.providers.email import sources as mail_sources
@@ -292,3 +292,34 @@ def test_every_parser_reads_the_whole_corpus_without_raising(name: str) -> None:
     if name in ("mail", "importer"):
         for folder in sorted(p for p in CORPUS.rglob("*") if (p / "cur").is_dir()):
             check(folder, read(folder))
+
+
+def test_a_parser_bug_costs_its_file_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    (folder / "a_bug.json").write_text(x_line(1460323737035677698), encoding="utf-8")
+    (folder / "b_fine.json").write_text(x_line(1460323737035677699), encoding="utf-8")
+    (folder / "c_fine.eml").write_bytes(
+        b"From: a@b.test\r\nMessage-ID: <fine@b.test>\r\nSubject: hi\r\n\r\nhello\r\n"
+    )
+    real = twitter_parse.import_file
+
+    def buggy(path: Path) -> ParsedBatch | None:
+        if path.name == "a_bug.json":
+            raise KeyError("a bug")
+        return real(path)
+
+    monkeypatch.setattr(twitter_parse, "import_file", buggy)
+    store = Store.open(tmp_path / "inbox.db")
+    try:
+        summary = import_paths(store, [folder])
+        stored = {row[0] for row in store._rows("SELECT provider_id FROM messages")}
+    finally:
+        store.close()
+    assert [(Path(r.source).name, r.reason) for r in summary.rejections] == [
+        ("a_bug.json", "not imported: unexpected KeyError while reading it (a bug)")
+    ]
+    assert stored == {"1460323737035677699", "fine@b.test"}
+    assert "KeyError: 'a bug'" in caplog.text  # the traceback is logged for the bug report
