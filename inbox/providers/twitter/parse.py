@@ -284,7 +284,9 @@ def import_file(path: Path) -> ParsedBatch | None:
         with path.open("rb") as handle:
             raw = handle.read(_SNIFF_BYTES)
             head = raw.lstrip(b"\xef\xbb\xbf \t\r\n")
-            if suffix in (".yaml", ".yml") or head.startswith((b"{", b"[")):
+            if suffix in (".yaml", ".yml") or (
+                head.startswith((b"{", b"[")) and size <= MAX_DOCUMENT_BYTES
+            ):
                 raw += handle.read(MAX_DOCUMENT_BYTES + 1 - len(raw))
     except OSError as exc:
         if suffix in (".json", ".jsonl", ".ndjson"):
@@ -297,19 +299,12 @@ def import_file(path: Path) -> ParsedBatch | None:
         return None
     whole = size <= MAX_DOCUMENT_BYTES and len(raw) <= MAX_DOCUMENT_BYTES
     content = raw.decode("utf-8-sig", errors="replace")
-    if whole:
-        try:
-            doc = loads(content)
-        except JsonRefused as exc:
-            refused = exc.reason
-        else:
-            try:
-                collected = _collect(doc, source)
-            except RecursionError:  # not reached within MAX_DEPTH; kept as a last guard
-                return ParsedBatch(rejections=(Rejection(source, "JSON nested too deeply"),))
-            return None if collected is None else _batch(collected, source)
-    else:
-        refused = f"larger than {size_text(MAX_DOCUMENT_BYTES)} and not JSON lines"
+    refused = f"larger than {size_text(MAX_DOCUMENT_BYTES)} and not JSON lines"
+    lines_first = suffix in (".jsonl", ".ndjson")  # saves decoding a JSON-lines file twice
+    if whole and not lines_first:
+        batch, refused = _document(content, source)
+        if not refused:
+            return batch
     looks_like_x = any(marker in content for marker in _X_SNIFF)
     try:
         with io.BytesIO(raw) if whole else path.open("rb") as handle:
@@ -318,4 +313,22 @@ def import_file(path: Path) -> ParsedBatch | None:
         return ParsedBatch(rejections=(Rejection(source, f"cannot read ({exc.strerror})"),))
     if found is not None:
         return _batch(found, source)
+    if whole and lines_first:
+        batch, refused = _document(content, source)
+        if not refused:
+            return batch
     return ParsedBatch(rejections=(Rejection(source, refused),)) if looks_like_x else None
+
+
+def _document(content: str, source: str) -> tuple[ParsedBatch | None, str]:
+    """A file read as one JSON document: ``(batch, "")``, the batch ``None`` when the document is
+    not an X payload; ``(None, reason)`` when the content is not one readable JSON document."""
+    try:
+        doc = loads(content)
+    except JsonRefused as exc:
+        return None, exc.reason
+    try:
+        collected = _collect(doc, source)
+    except RecursionError:  # not reached within MAX_DEPTH; kept as a last guard
+        return ParsedBatch(rejections=(Rejection(source, "JSON nested too deeply"),)), ""
+    return (None if collected is None else _batch(collected, source)), ""
