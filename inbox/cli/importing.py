@@ -53,7 +53,12 @@ def iter_inputs(paths: list[Path]) -> Iterator[Path]:
             if mail_sources.looks_like_mail(path):
                 yield path
                 continue
-            for child in sorted(path.iterdir()):
+            try:
+                children = sorted(path.iterdir())
+            except OSError:
+                yield path  # parse_path names it as unreadable
+                continue
+            for child in children:
                 upper = child.name.upper()
                 if child.name.startswith(".") and child.is_dir():
                     continue  # a tool's own folder (.notmuch, .git), not mail
@@ -75,6 +80,8 @@ def parse_path(path: Path, fallback_time: datetime) -> ParsedBatch:
             if mail_sources.looks_like_mail(path):
                 return mail_sources.import_mail(path, _file_time(path, fallback_time))
             return ParsedBatch(rejections=(Rejection(str(path), _unknown_reason(path)),))
+        if not path.is_file():  # reading a pipe or a device could wait or run for ever
+            return ParsedBatch(rejections=(Rejection(str(path), "not a regular file"),))
         for parser in (twitter_parse.import_file, facebook_parse.import_file, webform_parse.import_file):
             batch = parser(path)
             if batch is not None:
@@ -96,6 +103,10 @@ def _file_time(path: Path, default: datetime) -> datetime:
 
 def _unknown_reason(path: Path) -> str:
     if path.is_dir():
+        try:
+            next(path.iterdir(), None)
+        except OSError as exc:
+            return f"cannot read folder: {exc.strerror or exc}"
         return "folder holds no maildir (cur/ or new/) and no importable files"
     try:
         with path.open("rb") as handle:

@@ -7,6 +7,7 @@ bad file and exits non-zero."""
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 from collections.abc import Callable
@@ -323,3 +324,27 @@ def test_a_parser_bug_costs_its_file_only(
     ]
     assert stored == {"1460323737035677699", "fine@b.test"}
     assert "KeyError: 'a bug'" in caplog.text  # the traceback is logged for the bug report
+
+
+def test_pipes_are_named_not_read(tmp_path: Path) -> None:
+    """Opening a named pipe waits for a writer for ever: a pipe among the files is rejected."""
+    folder = tmp_path / "drop"
+    maildir = folder / "mail"
+    (maildir / "cur").mkdir(parents=True)
+    os.mkfifo(folder / "a_pipe.json")
+    os.mkfifo(maildir / "cur" / "1:2,S")
+    (maildir / "cur" / "2:2,S").write_bytes(
+        b"From: a@b.test\r\nMessage-ID: <kept@b.test>\r\nSubject: hi\r\n\r\nhello\r\n"
+    )
+    (folder / "z_page.json").write_text(x_line(1460323737035677698), encoding="utf-8")
+    store = Store.open(tmp_path / "inbox.db")
+    try:
+        summary = import_paths(store, [folder])
+        stored = {row[0] for row in store._rows("SELECT provider_id FROM messages")}
+    finally:
+        store.close()
+    assert sorted((r.source, r.reason) for r in summary.rejections) == [
+        (str(folder / "a_pipe.json"), "not a regular file"),
+        (str(maildir / "cur" / "1:2,S"), "not a regular file"),
+    ]
+    assert stored == {"kept@b.test", "1460323737035677698"}
