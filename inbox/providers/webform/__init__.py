@@ -68,7 +68,7 @@ def import_file(path: Path) -> ParsedBatch | None:
         doc = loads(stripped.decode("utf-8"))
     except (UnicodeDecodeError, JsonRefused) as exc:
         if _MARKER in data[:4096]:
-            reason = exc.reason if isinstance(exc, JsonRefused) else "invalid JSON (not UTF-8)"
+            reason = exc.reason if isinstance(exc, JsonRefused) else "invalid JSON: not UTF-8"
             return ParsedBatch(rejections=(Rejection(source, reason),))
         return None
     if not isinstance(doc, dict):
