@@ -183,7 +183,7 @@ def iter_mail(path: Path, rejections: list[Rejection] | None = None) -> Iterator
             if rejections is not None:
                 rejections.append(Rejection(source=str(file), reason="cannot read folder"))
             continue
-        if not file.is_file():  # a pipe or a device: reading it could wait or run for ever
+        if file.exists() and not file.is_file():  # a pipe or a device: could wait for ever
             if rejections is not None:
                 rejections.append(Rejection(source=str(file), reason="not a regular file"))
             continue
