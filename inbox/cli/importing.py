@@ -7,13 +7,14 @@ reported with a one-line reason naming it.
 
 from __future__ import annotations
 
-import json
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from inbox.models import Account, Channel, Message, ParsedBatch, Rejection
+from inbox.providers import json_input
 from inbox.providers import webform as webform_parse
 from inbox.providers.email import sources as mail_sources
 from inbox.providers.facebook import parse as facebook_parse
@@ -21,6 +22,8 @@ from inbox.providers.twitter import parse as twitter_parse
 from inbox.providers.webform.mail_rule import file_form_mail
 from inbox.store.ingest import IngestResult
 from inbox.store.repository import Store
+
+log = logging.getLogger(__name__)
 
 SKIPPED_NAMES = {".gitattributes", ".DS_Store"}
 LICENCE_PREFIXES = ("LICENSE", "LICENCE", "COPYING", "AUTHORS", "PSF-LICENSE", "README")
@@ -50,7 +53,12 @@ def iter_inputs(paths: list[Path]) -> Iterator[Path]:
             if mail_sources.looks_like_mail(path):
                 yield path
                 continue
-            for child in sorted(path.iterdir()):
+            try:
+                children = sorted(path.iterdir())
+            except OSError:
+                yield path  # parse_path names it as unreadable
+                continue
+            for child in children:
                 upper = child.name.upper()
                 if child.name.startswith(".") and child.is_dir():
                     continue  # a tool's own folder (.notmuch, .git), not mail
@@ -72,6 +80,8 @@ def parse_path(path: Path, fallback_time: datetime) -> ParsedBatch:
             if mail_sources.looks_like_mail(path):
                 return mail_sources.import_mail(path, _file_time(path, fallback_time))
             return ParsedBatch(rejections=(Rejection(str(path), _unknown_reason(path)),))
+        if not path.is_file():  # reading a pipe or a device could wait or run for ever
+            return ParsedBatch(rejections=(Rejection(str(path), "not a regular file"),))
         for parser in (twitter_parse.import_file, facebook_parse.import_file, webform_parse.import_file):
             batch = parser(path)
             if batch is not None:
@@ -93,17 +103,29 @@ def _file_time(path: Path, default: datetime) -> datetime:
 
 def _unknown_reason(path: Path) -> str:
     if path.is_dir():
+        try:
+            next(path.iterdir(), None)
+        except OSError as exc:
+            return f"cannot read folder: {exc.strerror or exc}"
         return "folder holds no maildir (cur/ or new/) and no importable files"
     try:
-        head = path.read_bytes()[:2048]
+        with path.open("rb") as handle:
+            head, data = handle.read(2048), b""
+            text = head.decode("utf-8-sig", "replace").lstrip()
+            if text.startswith(("{", "[")):
+                data = handle.read(json_input.MAX_DOCUMENT_BYTES + 1 - len(head))
     except OSError as exc:
-        return f"cannot read: {exc}"
-    text = head.decode("utf-8", "replace").lstrip()
+        return f"cannot read: {exc.strerror or exc}"
     if text.startswith(("{", "[")):
+        if len(head) + len(data) > json_input.MAX_DOCUMENT_BYTES:
+            limit = json_input.size_text(json_input.MAX_DOCUMENT_BYTES)
+            return f"JSON larger than {limit} that is not X JSON lines"
         try:
-            json.loads(path.read_text("utf-8"))
-        except (ValueError, UnicodeDecodeError) as exc:
-            return f"invalid JSON ({exc})"
+            json_input.loads((head + data).decode("utf-8-sig"))
+        except UnicodeDecodeError:
+            return "invalid JSON: not UTF-8"
+        except json_input.JsonRefused as exc:
+            return exc.reason
         return "JSON that is neither an X API, Graph API nor web-form payload"
     if path.suffix.lower() in {".yaml", ".yml"}:
         return "YAML is not an import format"
@@ -143,7 +165,12 @@ def import_paths(store: Store, paths: list[Path], forced: Account | None = None)
 
     for path in iter_inputs(paths):
         summary.files += 1
-        batch = parse_path(path, now)
+        try:
+            batch = parse_path(path, now)
+        except Exception as exc:  # a parser's bug costs this file only, never the files after it
+            log.exception("importing %s failed", path)
+            reason = f"not imported: unexpected {type(exc).__name__} while reading it (a bug)"
+            batch = ParsedBatch(rejections=(Rejection(str(path), reason),))
         summary.rejections.extend(batch.rejections)
         if not batch.messages:
             continue

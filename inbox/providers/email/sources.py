@@ -9,13 +9,15 @@ optional ``rejections`` list, and the walk goes on. Maildir file names may use `
 from __future__ import annotations
 
 import mailbox
+import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
 from inbox.models import Message, ParsedBatch, Rejection
 from inbox.providers.email.parse import EPOCH, parse_email
+from inbox.providers.json_input import size_text
 
 _HEADER_LINE = re.compile(rb"^[!-9;-~]+[ \t]*:")
 _MAIL_HEADERS = {
@@ -48,6 +50,10 @@ _MAILDIR_METADATA = {
     "courierimapacl",
 }
 _SNIFF_BYTES = 64 * 1024
+#: One message, attachments included: parsing costs about ten times its size in memory, and
+#: attachments over 25 MB are kept as metadata only anyway.
+MAX_MESSAGE_BYTES = 100 * 1024 * 1024
+_LINESEP = os.linesep.encode()
 
 
 def _looks_like_headers(head: bytes) -> bool:
@@ -66,6 +72,10 @@ def _looks_like_headers(head: bytes) -> bool:
         if line.split(b":", 1)[0].strip().lower() in _MAIL_HEADERS:
             known += 1
     return known > 0
+
+
+def _too_large() -> str:
+    return f"larger than {size_text(MAX_MESSAGE_BYTES)}: not imported"
 
 
 def _sniff(path: Path) -> bytes:
@@ -92,11 +102,18 @@ def looks_like_mail(path: Path) -> bool:
     return _looks_like_headers(head)
 
 
-def _iter_mbox(path: Path, label: str) -> Iterator[tuple[str, bytes]]:
+def _iter_mbox(
+    path: Path, label: str, reject: Callable[[str, str], None]
+) -> Iterator[tuple[str, bytes]]:
     box = mailbox.mbox(str(path), create=False)
     try:
         for number, key in enumerate(box.iterkeys(), start=1):
-            yield f"{label}#{number}", box.get_bytes(key)
+            with box.get_file(key) as handle:  # the message after its "From " line, as get_bytes
+                raw = handle.read(MAX_MESSAGE_BYTES + 1)
+            if len(raw) > MAX_MESSAGE_BYTES:
+                reject(f"{label}#{number}", f"message {_too_large()}")
+                continue
+            yield f"{label}#{number}", raw.replace(_LINESEP, b"\n")
     finally:
         box.close()
 
@@ -104,9 +121,9 @@ def _iter_mbox(path: Path, label: str) -> Iterator[tuple[str, bytes]]:
 def _iter_file(
     path: Path, label: str, rejections: list[Rejection] | None
 ) -> Iterator[tuple[str, bytes]]:
-    def reject(reason: str) -> None:
+    def reject(reason: str, source: str = label) -> None:
         if rejections is not None:
-            rejections.append(Rejection(source=label, reason=reason))
+            rejections.append(Rejection(source=source, reason=reason))
 
     try:
         head = _sniff(path)
@@ -114,12 +131,17 @@ def _iter_file(
             reject("empty file")
             return
         if head.startswith(b"From ") and path.suffix.lower() != ".eml":
-            yield from _iter_mbox(path, label)
+            yield from _iter_mbox(path, label, lambda source, reason: reject(reason, source))
             return
         if path.suffix.lower() != ".eml" and not _looks_like_headers(head):
             reject("not an e-mail message (no mail headers at the start)")
             return
-        yield label, path.read_bytes()
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_MESSAGE_BYTES + 1)
+        if len(raw) > MAX_MESSAGE_BYTES:
+            reject(_too_large())
+            return
+        yield label, raw
     except OSError as exc:
         reject(f"cannot read: {exc.strerror or type(exc).__name__}")
     except mailbox.Error as exc:
@@ -160,6 +182,10 @@ def iter_mail(path: Path, rejections: list[Rejection] | None = None) -> Iterator
         if file.is_dir():
             if rejections is not None:
                 rejections.append(Rejection(source=str(file), reason="cannot read folder"))
+            continue
+        if file.exists() and not file.is_file():  # a pipe or a device: could wait for ever
+            if rejections is not None:
+                rejections.append(Rejection(source=str(file), reason="not a regular file"))
             continue
         yield from _iter_file(file, str(file), rejections)
 

@@ -125,10 +125,11 @@ class GraphClient:
                 if not response.is_success:
                     self._raise(response)
                 return obj(decode_json(response, SERVICE))
-        except RateLimited as exc:
-            raise RateLimited(self._scrub(str(exc)), exc.retry_after) from None
-        except ProviderError as exc:  # same type, token scrubbed
-            raise type(exc)(self._scrub(str(exc))) from exc.__cause__
+        except ProviderError as exc:
+            # The same error, token scrubbed from its text: its type and attributes (a transient
+            # error's ``unsure``, a rate limit's ``retry_after``) and its cause are kept.
+            exc.args = (self._scrub(str(exc)),)
+            raise
 
     def _read_usage(self, headers: httpx.Headers) -> None:
         percent, wait = _usage_percent_and_wait(headers)

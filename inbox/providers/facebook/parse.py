@@ -20,7 +20,6 @@ Choices a caller may notice:
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from functools import partial
@@ -39,9 +38,9 @@ from inbox.providers.facebook.parse_graph import (
 )
 from inbox.providers.facebook.parse_webhook import read_webhook
 from inbox.providers.facebook.payload import ident, obj, objs, text
+from inbox.providers.json_input import MAX_DOCUMENT_BYTES, JsonRefused, loads
 
 _COMPOSITE = re.compile(r"^\d+(?:_\d+){1,2}$")  # PAGE_POST, POST_COMMENT, PAGE_POST_COMMENT
-_MAX_FILE_BYTES = 50 * 1024 * 1024
 #: Fields only Graph objects carry.
 _GRAPH_KEYS = frozenset(
     {
@@ -191,15 +190,15 @@ def import_file(path: Path) -> ParsedBatch | None:
     """A saved Graph response or webhook delivery; None when the file is not one of those."""
     source = str(path)
     try:
-        if path.stat().st_size > _MAX_FILE_BYTES:
+        if path.stat().st_size > MAX_DOCUMENT_BYTES:
             return None
         raw = path.read_bytes()
     except OSError as exc:
         return ParsedBatch(rejections=(Rejection(source, f"cannot read file ({exc.strerror})"),))
     try:
-        doc: object = json.loads(raw.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        return None
+        doc = loads(raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, JsonRefused):
+        return None  # the importer names what is wrong with a JSON file no parser took
     if classify(doc) is None:
         return None
     return parse_payload(doc, source)

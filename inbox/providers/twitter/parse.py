@@ -16,12 +16,21 @@ the record, and the rest of the file still imports.
 
 from __future__ import annotations
 
-import json
+import io
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from typing import BinaryIO
 
 from inbox.models import Message, ParsedBatch, Rejection
+from inbox.providers.json_input import (
+    MAX_DOCUMENT_BYTES,
+    MAX_LINES_NAMED,
+    JsonRefused,
+    json_lines,
+    loads,
+    size_text,
+)
 from inbox.providers.twitter.parse_v1 import (
     dm_event_message,
     is_activity,
@@ -44,7 +53,8 @@ _X_USER_MARKERS = frozenset({"public_metrics", "pinned_tweet_id", "protected", "
 _EXPANSION_KEYS = frozenset({"media", "users", "tweets", "polls", "places"})
 #: Strings that identify an X payload even when its JSON is broken.
 _X_SNIFF = ("api.twitter.com", '"id_str"', '"edit_history_tweet_ids"', '"for_user_id"', "__twarc")
-_MAX_LINES_REJECTED = 20
+
+_SNIFF_BYTES = 64 * 1024
 
 CASSETTE_YAML = "YAML HTTP cassette: not an import format, use decoded/*.bodies.json"
 ACTIVITY_YAML = (
@@ -185,9 +195,9 @@ def _cassette(interactions: list[dict[str, object]], source: str) -> Collected |
         raw = text(obj(response.get("body")).get("string"))
         status = obj(response.get("status")).get("code")
         try:
-            body: object = json.loads(raw) if raw.strip() else None
-        except ValueError:
-            found.reject(source, f"interaction {index}: response body is not valid JSON")
+            body: object = loads(raw) if raw.strip() else None
+        except JsonRefused as exc:
+            found.reject(source, f"interaction {index}: response body is not readable ({exc})")
             continue
         part = _recorded_body(
             text(request.get("method")) or "GET",
@@ -233,60 +243,92 @@ def _yaml_reason(content: str) -> str | None:
     return None
 
 
-def _json_lines(content: str, source: str) -> Collected | None:
+def _json_lines(handle: BinaryIO, source: str) -> Collected | None:
+    """A JSON-lines file (twarc's one response page per line); ``None`` when no line is an X
+    payload. A bad line is rejected by its number and the good lines still import."""
     found = Collected()
     recognised = False
     bad: list[Rejection] = []
-    for number, line in enumerate(content.splitlines(), start=1):
-        if not line.strip():
+    for line in json_lines(handle):
+        if line.refused is not None:
+            bad.append(Rejection(source, f"line {line.number}: {line.refused}"))
             continue
         try:
-            doc = json.loads(line)
-        except json.JSONDecodeError as exc:
-            bad.append(Rejection(source, f"line {number}: invalid JSON ({exc.msg})"))
-        except ValueError:
-            bad.append(Rejection(source, f"line {number}: invalid JSON"))
+            part = _collect(line.doc, source, f"line {line.number}")
+        except RecursionError:  # not reached within MAX_DEPTH; kept as a last guard
+            bad.append(Rejection(source, f"line {line.number}: JSON nested too deeply"))
             continue
-        part = _collect(doc, source, f"line {number}")
         if part is not None:
             recognised = True
             found.merge(part)
     if not recognised:
         return None
-    found.rejections.extend(bad[:_MAX_LINES_REJECTED])
+    found.rejections.extend(bad[:MAX_LINES_NAMED])
+    if len(bad) > MAX_LINES_NAMED:
+        more = len(bad) - MAX_LINES_NAMED
+        found.reject(source, f"and {more} more lines rejected (first: {bad[MAX_LINES_NAMED].reason})")
     return found
 
 
 def import_file(path: Path) -> ParsedBatch | None:
     """The tweets and DMs in one file, or ``None`` when the file is not an X payload (so that
-    another channel's parser may try it). Never raises on bad content."""
+    another channel's parser may try it). Never raises on bad content.
+
+    A JSON document is read whole up to ``MAX_DOCUMENT_BYTES``; a larger file, or one that is
+    not a single document, is read as JSON lines, one line at a time.
+    """
     source = str(path)
     suffix = path.suffix.lower()
     try:
-        raw = path.read_bytes()
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            raw = handle.read(_SNIFF_BYTES)
+            head = raw.lstrip(b"\xef\xbb\xbf \t\r\n")
+            if suffix in (".yaml", ".yml") or (
+                head.startswith((b"{", b"[")) and size <= MAX_DOCUMENT_BYTES
+            ):
+                raw += handle.read(MAX_DOCUMENT_BYTES + 1 - len(raw))
     except OSError as exc:
         if suffix in (".json", ".jsonl", ".ndjson"):
             return ParsedBatch(rejections=(Rejection(source, f"cannot read ({exc.strerror})"),))
         return None
-    content = raw.decode("utf-8-sig", errors="replace")
     if suffix in (".yaml", ".yml"):
-        reason = _yaml_reason(content)
+        reason = _yaml_reason(raw.decode("utf-8-sig", errors="replace"))
         return ParsedBatch(rejections=(Rejection(source, reason),)) if reason else None
-    if not content.lstrip().startswith(("{", "[")):
+    if not head.startswith((b"{", b"[")):
         return None
+    whole = size <= MAX_DOCUMENT_BYTES and len(raw) <= MAX_DOCUMENT_BYTES
+    content = raw.decode("utf-8-sig", errors="replace")
+    refused = f"larger than {size_text(MAX_DOCUMENT_BYTES)} and not JSON lines"
+    lines_first = suffix in (".jsonl", ".ndjson")  # saves decoding a JSON-lines file twice
+    if whole and not lines_first:
+        batch, refused = _document(content, source)
+        if not refused:
+            return batch
+    looks_like_x = any(marker in content for marker in _X_SNIFF)
     try:
-        doc = json.loads(content)
-    except ValueError as exc:
-        found = _json_lines(content, source)
-        if found is not None:
-            return _batch(found, source)
-        if any(marker in content for marker in _X_SNIFF):
-            return ParsedBatch(rejections=(Rejection(source, f"invalid JSON ({exc})"),))
-        return None
-    except RecursionError:
-        return None
+        with io.BytesIO(raw) if whole else path.open("rb") as handle:
+            found = _json_lines(handle, source)
+    except OSError as exc:
+        return ParsedBatch(rejections=(Rejection(source, f"cannot read ({exc.strerror})"),))
+    if found is not None:
+        return _batch(found, source)
+    if whole and lines_first:
+        batch, refused = _document(content, source)
+        if not refused:
+            return batch
+    return ParsedBatch(rejections=(Rejection(source, refused),)) if looks_like_x else None
+
+
+def _document(content: str, source: str) -> tuple[ParsedBatch | None, str]:
+    """A file read as one JSON document: ``(batch, "")``, the batch ``None`` when the document is
+    not an X payload; ``(None, reason)`` when the content is not one readable JSON document."""
+    try:
+        doc = loads(content)
+    except JsonRefused as exc:
+        return None, exc.reason
     try:
         collected = _collect(doc, source)
-    except RecursionError:
-        return ParsedBatch(rejections=(Rejection(source, "JSON nested too deeply"),))
-    return None if collected is None else _batch(collected, source)
+    except RecursionError:  # not reached within MAX_DEPTH; kept as a last guard
+        return ParsedBatch(rejections=(Rejection(source, "JSON nested too deeply"),)), ""
+    return (None if collected is None else _batch(collected, source)), ""

@@ -6,10 +6,10 @@ payloads, so the caller can offer the file to another channel.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from inbox.models import ParsedBatch, Rejection
+from inbox.providers.json_input import JsonRefused, loads
 from inbox.providers.webform.jotform import parse_jotform
 from inbox.providers.webform.mail_rule import FormMailRule, apply_rule, rules_from_settings
 from inbox.providers.webform.parse import FieldMapping, parse_payload
@@ -65,10 +65,10 @@ def import_file(path: Path) -> ParsedBatch | None:
     if not stripped.startswith(b"{"):
         return None
     try:
-        doc = json.loads(stripped.decode("utf-8"))
-    except (ValueError, RecursionError) as exc:
+        doc = loads(stripped.decode("utf-8"))
+    except (UnicodeDecodeError, JsonRefused) as exc:
         if _MARKER in data[:4096]:
-            reason = f"invalid JSON ({type(exc).__name__})"
+            reason = exc.reason if isinstance(exc, JsonRefused) else "invalid JSON: not UTF-8"
             return ParsedBatch(rejections=(Rejection(source, reason),))
         return None
     if not isinstance(doc, dict):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-import json
 import mimetypes
 import re
 from collections.abc import Sequence
@@ -21,6 +20,7 @@ from email.policy import compat32
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from inbox.models import Attachment, ParsedBatch, Rejection
+from inbox.providers.json_input import JsonRefused, loads
 from inbox.providers.webform.parse import (
     FieldMapping,
     Submission,
@@ -253,8 +253,8 @@ def parse_jotform(
         return ParsedBatch(rejections=(Rejection(source, f"unreadable form data ({exc})"),))
     form_id = data.get("formID", "").strip()
     try:
-        raw: object = json.loads(data.get("rawRequest", ""))
-    except (ValueError, RecursionError):
+        raw: object = loads(data.get("rawRequest", ""))
+    except JsonRefused:
         raw = None
     if not form_id and isinstance(raw, dict):
         slug = str(raw.get("slug", ""))

@@ -124,3 +124,27 @@ def test_dangling_link_is_rejected_and_the_rest_imported(tmp_path: Path) -> None
     assert [m.provider_id for m in batch.messages] == ["m1@example.com"]
     assert [Path(r.source).name for r in batch.rejections] == ["b.eml"]
     assert batch.rejections[0].reason.startswith("cannot read")
+
+
+def test_a_message_over_the_size_limit_is_rejected_and_the_others_import(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from inbox.providers.email import sources
+
+    monkeypatch.setattr(sources, "MAX_MESSAGE_BYTES", 2048)
+    big = _raw(1).replace(b"body 1", b"x" * 4096)
+    box = mailbox.mbox(str(tmp_path / "box.mbox"))
+    for raw in (_raw(0), big, _raw(2)):
+        box.add(raw)
+    box.flush()
+    box.close()
+    _write(tmp_path / "big.eml", big)
+    _write(tmp_path / "Mail" / "cur" / "1:2,S", big)
+    _write(tmp_path / "Mail" / "cur" / "2:2,S", _raw(3))
+    batch = import_mail(tmp_path, WHEN)
+    assert sorted(m.provider_id for m in batch.messages) == [f"m{n}@example.com" for n in (0, 2, 3)]
+    assert sorted((r.source, r.reason) for r in batch.rejections) == [
+        (str(tmp_path / "Mail" / "cur" / "1:2,S"), "larger than 2,048 bytes: not imported"),
+        (str(tmp_path / "big.eml"), "larger than 2,048 bytes: not imported"),
+        (f"{tmp_path / 'box.mbox'}#2", "message larger than 2,048 bytes: not imported"),
+    ]

@@ -260,6 +260,20 @@ def test_a_messenger_reply_is_a_standard_response(fake_graph: FakeGraph) -> None
     assert fake_graph.posted()[-1].body["recipient"] == {"id": "999"}
 
 
+def test_a_reply_whose_answer_is_cut_may_have_been_sent(fake_graph: FakeGraph) -> None:
+    """Graph received the reply but the connection dropped mid-answer: the error keeps saying the
+    reply may have been sent (``unsure``) after the token is scrubbed from it, so the outbox
+    never sends it a second time blindly."""
+    fake_graph.fail("/messages", "drop")
+    reply = draft(Surface.MESSENGER, thread_key=f"fb:psid:{PAGE_ID}:{CUSTOMER}")
+    with pytest.raises(TransientError) as caught:
+        run(fake_graph, lambda p: p.send(reply), last_inbound=lambda d: NOW - timedelta(hours=1))
+    assert caught.value.unsure
+    assert isinstance(caught.value.__cause__, httpx.TransportError)
+    assert_no_secret(str(caught.value))
+    assert [r.path for r in fake_graph.posted()] == [f"/v23.0/{PAGE_ID}/messages"]
+
+
 def test_a_messenger_reply_outside_24_hours_is_refused_before_any_request(
     fake_graph: FakeGraph,
 ) -> None:
