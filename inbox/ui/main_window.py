@@ -2,7 +2,8 @@
 
 Keyboard first: j/k move, Enter opens, r reply, n note, e solve, p pending, a assign to me, t tag,
 / search, Ctrl+Enter send, ? lists every shortcut. Widgets hold no business rules: they call the
-repository and the injected reply sender.
+read ports and the commands port; a change returns at once and the window
+follows it when it landed (the store's writer thread), so it never waits on the disk.
 """
 
 from __future__ import annotations
@@ -10,10 +11,12 @@ from __future__ import annotations
 import dataclasses
 import shutil
 from collections.abc import Callable
+from concurrent.futures import Future
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from PySide6.QtCore import QByteArray, QItemSelectionModel, QModelIndex, QSettings, Qt, QTimer, QUrl
+from PySide6.QtCore import QByteArray, QItemSelectionModel, QModelIndex, QSettings, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
@@ -35,8 +38,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from inbox.models import AttachmentFile, Conversation, Direction, QueueSort, Status
-from inbox.repository import Repository
+from inbox.models import AttachmentFile, Conversation, Direction, Priority, QueueSort, Status
+from inbox.ports import Commands, Reads
 from inbox.sla import SlaLogEntry, TargetStatus
 from inbox.ui.composer import Composer
 from inbox.ui.customer_panel import CustomerPanel
@@ -51,7 +54,6 @@ from inbox.ui.thread_html import render_thread
 from inbox.ui.view_list import COUNT_ROLE, ViewCountDelegate
 from inbox.ui.views import QueueView, channel_views, standard_views, tag_view
 
-SendReply = Callable[[int, str, bool, str, bool], None]  # conversation, text, note, then, privately
 Clock = Callable[[], datetime]
 SlaDetails = Callable[[int], tuple[list[TargetStatus], list[SlaLogEntry]]]
 Notices = Callable[[], list[tuple[str, str, int]]]
@@ -59,21 +61,25 @@ Notices = Callable[[], list[tuple[str, str, int]]]
 
 
 class MainWindow(QMainWindow):
-    """Signals: none of its own; it listens to its children and the injected services."""
+    """Signals: ``reply_queued()`` once a reply was committed to the outbox (the sync service may
+    send it now); ``policies`` and settings reach it through :meth:`refresh`."""
+
+    reply_queued = Signal()
+    _landed = Signal(object, object)  # a command's future and what to do then, on the Qt thread
 
     def __init__(
         self,
-        repo: Repository,
+        repo: Reads,
+        commands: Commands,
         tr: Translator,
         *,
         agent: str = "agent",
-        send_reply: SendReply | None = None,
         clock: Clock = lambda: datetime.now(UTC),
         weighted_length: Callable[[str], int] = len,
         dark: bool = False,
         sla_details: SlaDetails | None = None,
         notices: Notices | None = None,
-        on_tick: Callable[[], None] | None = None,
+        on_tick: Callable[[], Future[Any]] | None = None,
         dashboard: QWidget | None = None,
         open_settings: Callable[[], None] | None = None,
         open_canned_manager: Callable[[], None] | None = None,
@@ -84,11 +90,12 @@ class MainWindow(QMainWindow):
     ) -> None:
         super().__init__()
         self.repo = repo
+        self.commands = commands
         self.tr_ = tr
         self.agent = agent
         self.clock = clock
         self.dark = dark
-        self._send_reply = send_reply
+        self._landed.connect(self._command_landed)
         self._sla_details = sla_details
         self._notices = notices
         self._on_tick = on_tick
@@ -143,7 +150,7 @@ class MainWindow(QMainWindow):
         self.composer = Composer(tr, weighted_length)
         self.composer.send_requested.connect(self._send)
         self.composer.draft_changed.connect(self._draft_changed)
-        self.customer = CustomerPanel(repo, tr, avatar)
+        self.customer = CustomerPanel(repo, commands, tr, avatar)
         self.customer.open_conversation.connect(self.open_conversation)
         self.customer.customer_changed.connect(lambda: self._after_change())
         self.customer.setMaximumWidth(360)
@@ -450,12 +457,24 @@ class MainWindow(QMainWindow):
         self.composer.note.setChecked(True)
         self.composer.editor.setFocus()
 
+    def when_landed(self, pending: Future[Any], then: Callable[[], None] = lambda: None) -> None:
+        """Run ``then`` on the Qt thread once a command landed; a refused one is shown instead."""
+        pending.add_done_callback(lambda done: self._landed.emit(done, then))
+
+    def _command_landed(self, done: Future[Any], then: Callable[[], None]) -> None:
+        if getattr(self, "_closed", False):
+            return
+        error = done.exception()
+        if error is not None:
+            self.statusBar().showMessage(str(error), 10_000)
+            return
+        then()
+
     def change_status(self, status: Status) -> None:
         if self._current is None:
             return
-        self.repo.set_status(self._current.id, status, self.clock(), self.agent)
         self.statusBar().showMessage(f"#{self._current.id} → {self.tr_(status.value)}", 4000)
-        self._after_change(advance=status in (Status.SOLVED, Status.PENDING))
+        self.change_status_of(self._current.id, status)
 
     def assign_to_me(self) -> None:
         self.assign_to(self.agent)
@@ -473,26 +492,21 @@ class MainWindow(QMainWindow):
 
     def assign_to(self, agent: str | None) -> None:
         if self._current is not None:
-            self.repo.assign(self._current.id, agent, self.clock(), self.agent)
-            self._after_change()
+            self.when_landed(self.commands.assign(self._current.id, agent), self._after_change)
 
     def raise_priority(self) -> None:
-        from inbox.models import Priority
-
         if self._current is None:
             return
         order = [Priority.LOW, Priority.NORMAL, Priority.HIGH, Priority.URGENT]
         nxt = order[min(order.index(self._current.priority) + 1, len(order) - 1)]
-        self.repo.set_priority(self._current.id, nxt, self.clock(), self.agent)
-        self._after_change()
+        self.when_landed(self.commands.set_priority(self._current.id, nxt), self._after_change)
 
     def ask_tag(self) -> None:
         if self._current is None:
             return
         tag, ok = QInputDialog.getText(self, self.tr_("Tag"), self.tr_("Tag"))
         if ok and tag.strip():
-            self.repo.add_tag(self._current.id, tag.strip(), self.clock(), self.agent)
-            self._after_change()
+            self.when_landed(self.commands.add_tag(self._current.id, tag.strip()), self._after_change)
 
     def _after_change(self, *, advance: bool = False) -> None:
         """Reload the queue and keep the agent's place: the next conversation when one left."""
@@ -510,15 +524,27 @@ class MainWindow(QMainWindow):
             self._show(None)
 
     def _send(self, text: str, note: bool, then_status: str) -> None:
-        if self._current is None or self._send_reply is None:
+        if self._current is None:
             return
         conv_id = self._current.id
         privately = self.composer.private.isVisible() and self.composer.private.isChecked()
-        self._send_reply(conv_id, text, note, then_status, privately)
-        self.repo.save_draft(conv_id, "", self.clock())
-        if then_status:
-            self.repo.set_status(conv_id, Status(then_status), self.clock(), self.agent)
-        self._after_change(advance=bool(then_status))
+        self._draft_timer.stop()
+        sent = self.commands.note(conv_id, text) if note else self.commands.reply(conv_id, text, privately=privately)
+        self.commands.save_draft(conv_id, "")
+
+        def committed() -> None:  # the status changes only once the reply is in the outbox
+            if not note:
+                self.reply_queued.emit()
+            if then_status:
+                self.change_status_of(conv_id, Status(then_status))
+            else:
+                self._after_change()
+
+        self.when_landed(sent, committed)
+
+    def change_status_of(self, conversation_id: int, status: Status) -> None:
+        advance = status in (Status.SOLVED, Status.PENDING)
+        self.when_landed(self.commands.set_status(conversation_id, status), lambda: self._after_change(advance=advance))
 
     def _draft_changed(self, _text: str) -> None:
         self._draft_timer.start()
@@ -529,7 +555,7 @@ class MainWindow(QMainWindow):
         if self._current is not None:
             text = self.composer.editor.toPlainText()
             if text != self.repo.draft(self._current.id):
-                self.repo.save_draft(self._current.id, text, self.clock())
+                self.commands.save_draft(self._current.id, text)
 
     def _settings(self) -> QSettings:
         return QSettings("inbox", "inbox")
@@ -595,8 +621,7 @@ class MainWindow(QMainWindow):
     def slow_tick(self) -> None:
         """Every 30 s: SLA states that changed, then new warnings and breaches, once each."""
         if self._on_tick is not None:
-            self._on_tick()
-            self.model.reload()
+            self.when_landed(self._on_tick(), self.model.reload)
         if self.dashboard is not None and self.tabs.currentWidget() is self.dashboard:
             refresh = getattr(self.dashboard, "refresh", None)
             if refresh is not None:
@@ -624,6 +649,11 @@ class MainWindow(QMainWindow):
     def toggle_mute(self) -> None:
         self.muted = not self.muted
         self.statusBar().showMessage(self.tr_("Notifications muted" if self.muted else "Notifications on"), 4000)
+
+    def refresh(self) -> None:
+        """Everything shown may have changed (new SLA policies): the queue, the views and the
+        open conversation are read again."""
+        self._after_change()
 
     def conversations_changed(self, touched: frozenset[int], new: frozenset[int] = frozenset()) -> None:
         """New data arrived (sync): reload the queue and the open thread, keeping the agent's place;
