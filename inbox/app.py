@@ -14,6 +14,7 @@ from typing import Any
 
 from inbox.cli.paths import default_db_path, demo_db_path
 from inbox.live_sync import LiveSync
+from inbox.secrets import SecretStore
 from inbox.store.repository import Store
 from inbox.store.writer import StoreWriter
 
@@ -74,7 +75,7 @@ def system_prefers_dark(app: object) -> bool:
 def build_window(
     store: Store,
     *,
-    writer: StoreWriter,
+    writer: StoreWriter | None = None,
     language: str | None = None,
     dark: bool = False,
     agent: str | None = None,
@@ -86,7 +87,8 @@ def build_window(
     """The main window over ``store`` (reads) and ``writer`` (every change it makes).
 
     ``after_send`` is called once a reply is in the outbox; ``accounts_edited`` when Settings
-    added, changed or removed an account (the running sync follows it)."""
+    added, changed or removed an account (the running sync follows it). Without ``writer`` the
+    window gets one of its own, closed with it."""
     from PySide6.QtCore import QSettings
 
     from inbox.canned import context_for
@@ -109,6 +111,8 @@ def build_window(
     ensure_defaults(store)
     tr = Translator(language)
 
+    own_writer = writer is None
+    writer = writer or StoreWriter(store)
     commands = SoloCommands(writer, workspace)
     # The dashboard reads in a worker thread through a connection of its own (WAL: concurrent
     # readers), so its seconds at a million messages never hold the window's store lock.
@@ -180,6 +184,8 @@ def build_window(
         window.reply_queued.connect(after_send)
     window.attach_canned(CannedPicker(CannedLibrary(store), tr, context, window))
     window.destroyed.connect(analytics.close)  # a language switch builds a new window and source
+    if own_writer:
+        window.destroyed.connect(writer.close)
     return window
 
 
@@ -245,6 +251,18 @@ class Shell:
             window.statusBar().showMessage(window.tr_("demo workspace: replies are kept in the outbox, nothing is sent"))
         return window
 
+    async def start_sync(self, secrets: SecretStore) -> LiveSync:
+        """Run every account in the background; Settings changes reach it (``accounts_edited``)."""
+        self.live = LiveSync(
+            self.store,
+            secrets,
+            on_accounts=self.show_accounts,
+            on_conversations=self.conversations_changed,
+            writer=self.writer,
+        )
+        await self.live.start()
+        return self.live
+
     def accounts_edited(self) -> None:
         """Settings changed the accounts: the running sync starts, stops or rebuilds them."""
         if self.live is not None:
@@ -289,14 +307,7 @@ def run_app(args: argparse.Namespace) -> int:
         if not demo:
             from inbox.providers.keyring_store import KeyringSecretStore
 
-            shell.live = LiveSync(
-                store,
-                KeyringSecretStore(),
-                on_accounts=shell.show_accounts,
-                on_conversations=shell.conversations_changed,
-                writer=shell.writer,
-            )
-            await shell.live.start()
+            await shell.start_sync(KeyringSecretStore())
         loop = asyncio.get_running_loop()
         # Every deadline recomputed once after start (the cached ones show meanwhile).
         await loop.run_in_executor(None, refresh_all, store)

@@ -72,7 +72,9 @@ class LiveSync:
 
     async def start(self) -> None:
         self._http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
-        self.service = SyncService(self.store, [], observer=self._observe, backoff=self.backoff)
+        # The service writes (pages, cursors, states, the outbox) through the writer's connection,
+        # so a long import never holds the lock of the connection the window reads through.
+        self.service = SyncService(self.writer.store, [], observer=self._observe, backoff=self.backoff)
         self._task = asyncio.get_running_loop().create_task(self.service.run())
         await self.accounts_changed()
 

@@ -28,21 +28,19 @@ class StoreWriter:
     def __init__(self, store: Store) -> None:
         self._own = store.files_dir is not None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inbox-writer")
-        self._store: Store | None = None
-        self._where = store.where
-        self._shared = store
+        self._store = Store.open(store.where) if self._own else store
         self._lock = threading.Lock()
 
-    def _writer_store(self) -> Store:
-        # Opened on the worker thread by its first job, so opening never blocks the caller.
-        if self._store is None:
-            self._store = Store.open(self._where) if self._own else self._shared
+    @property
+    def store(self) -> Store:
+        """The writer's connection, for the sync service's own worker threads: their writes
+        wait on this connection's lock, never on the one the window reads through."""
         return self._store
 
     def submit(self, job: Callable[[Store], T]) -> Future[T]:
         """Run ``job(store)`` after every job submitted before it; returns at once."""
         with self._lock:
-            return self._executor.submit(lambda: job(self._writer_store()))
+            return self._executor.submit(job, self._store)
 
     async def run(self, job: Callable[[Store], T]) -> T:
         """``submit`` awaited on the running asyncio loop."""
@@ -52,6 +50,5 @@ class StoreWriter:
         """Wait for the jobs already submitted, then close the writer's connection."""
         with self._lock:
             self._executor.shutdown(wait=True)
-            if self._store is not None and self._own:
+            if self._own:
                 self._store.close()
-            self._store = None
