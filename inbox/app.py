@@ -134,6 +134,7 @@ def build_window(
             if accounts_edited is not None:
                 dialog.accounts_changed.connect(accounts_edited)
             dialog.policies_applied.connect(policies_applied)
+            window.accounts_shown.connect(dialog.refresh_accounts)  # states the sync reports
             holder["settings"] = dialog
         dialog.show()  # type: ignore[attr-defined]
         dialog.raise_()  # type: ignore[attr-defined]

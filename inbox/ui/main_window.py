@@ -62,9 +62,10 @@ Notices = Callable[[], list[tuple[str, str, int]]]
 
 class MainWindow(QMainWindow):
     """Signals: ``reply_queued()`` once a reply was committed to the outbox (the sync service may
-    send it now); ``policies`` and settings reach it through :meth:`refresh`."""
+    send it now); ``accounts_shown()`` after the accounts' states were shown again."""
 
     reply_queued = Signal()
+    accounts_shown = Signal()  # the accounts' states were read again (the sync reported)
     _landed = Signal(object, object)  # a command's future and what to do then, on the Qt thread
 
     def __init__(
@@ -703,3 +704,4 @@ class MainWindow(QMainWindow):
             parts.append(f"{account.name}: {self.tr_(state)}" + (f" ({reason})" if reason and state != "offline" else ""))
         self.account_label.setText("   ·   ".join(parts))
         self.banner.setVisible(offline)
+        self.accounts_shown.emit()

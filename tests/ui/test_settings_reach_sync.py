@@ -74,6 +74,7 @@ def test_settings_changes_reach_the_running_sync(
             dialog.save_button.click()
             await until(lambda: window.model.total() == 1)
             assert store.account_state(account_id)[0] == "up_to_date"
+            await until(lambda: getattr(dialog.account_model.account(0), "state", "") == "up_to_date")
 
             # New SLA policies: the queue shows them at once, and later refreshes keep them.
             window.queue.setCurrentIndex(window.model.index(0))
