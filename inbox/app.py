@@ -258,9 +258,9 @@ class Shell:
             self.store,
             secrets,
             on_accounts=self.show_accounts,
-            on_conversations=self.conversations_changed,
             writer=self.writer,
         )
+        self.live.subscribe(self.conversations_changed)  # the change feed, to whichever window
         await self.live.start()
         return self.live
 
@@ -311,9 +311,10 @@ def run_app(args: argparse.Namespace) -> int:
             await shell.start_sync(KeyringSecretStore())
         loop = asyncio.get_running_loop()
         # Every deadline recomputed once after start (the cached ones show meanwhile).
-        await loop.run_in_executor(None, refresh_all, store)
+        # (On the writer's connection, like every write: the window reads through its own.)
+        await loop.run_in_executor(None, refresh_all, shell.writer.store)
         shell.window.model.reload()
-        analysis = loop.create_task(background_triage(store, shell))
+        analysis = loop.create_task(background_triage(shell.writer.store, shell))
         try:
             await closed.wait()
         finally:

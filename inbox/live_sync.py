@@ -21,6 +21,7 @@ import httpx
 
 from inbox.errors import InboxError, InputError
 from inbox.models import Account, Draft
+from inbox.ports import ChangeListener
 from inbox.providers.registry import build_provider, provider_info, provider_kind
 from inbox.secrets import STORED_SECRET_NAMES, SecretStore
 from inbox.store.notices import last_inbound_at
@@ -42,8 +43,10 @@ class _Running:
 class LiveSync:
     """Runs every configured account in the background while the window is open.
 
-    ``on_accounts()`` is called when an account's state changes; ``on_conversations(touched, new)`` when
-    a page of data was stored (after the SLA of those conversations was recomputed, by ``writer``).
+    ``on_accounts()`` is called when an account's state changes. It is the app's
+    :class:`~inbox.ports.ChangeFeed`: each listener (``on_conversations`` is the first) hears
+    ``(touched, new)`` on the loop's thread when a page of data was stored, after the SLA of
+    those conversations was recomputed (by ``writer``).
     """
 
     def __init__(
@@ -52,14 +55,14 @@ class LiveSync:
         secrets: SecretStore,
         *,
         on_accounts: Callable[[], None],
-        on_conversations: Callable[[frozenset[int], frozenset[int]], None],
+        on_conversations: ChangeListener | None = None,
         backoff: Backoff | None = None,
         writer: StoreWriter | None = None,
     ) -> None:
         self.store = store
         self.secrets = secrets
         self.on_accounts = on_accounts
-        self.on_conversations = on_conversations
+        self._listeners: list[ChangeListener] = [on_conversations] if on_conversations else []
         self.backoff = backoff or Backoff()
         self.writer = writer or StoreWriter(store)
         self._own_writer = writer is None
@@ -140,6 +143,18 @@ class LiveSync:
     def _last_inbound(self, draft: Draft) -> datetime | None:
         return last_inbound_at(self.store, draft.conversation_id)
 
+    def subscribe(self, listener: ChangeListener) -> Callable[[], None]:
+        """Hear which conversations changed; returns the function that stops it."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def _changed(self, touched: frozenset[int], new: frozenset[int]) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(touched, new)
+            except Exception:  # one broken listener must not starve the others
+                log.exception("a change listener failed")
+
     def wake_outbox(self) -> None:
         if self.service is not None:
             self.service.wake_outbox()
@@ -154,9 +169,12 @@ class LiveSync:
             now = datetime.now(UTC)
             done = self.writer.submit(lambda store: refresh_sla(store, now, sorted(touched)))
             loop = asyncio.get_running_loop()
-            done.add_done_callback(
-                lambda _f: loop.call_soon_threadsafe(self.on_conversations, touched, new)
-            )
+
+            def tell(_done: object) -> None:
+                with contextlib.suppress(RuntimeError):  # the app closed its loop meanwhile
+                    loop.call_soon_threadsafe(self._changed, touched, new)
+
+            done.add_done_callback(tell)
 
     async def stop(self) -> None:
         if self.service is not None:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, QItemSelectionModel, QModelIndex, QSettings, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
@@ -37,6 +37,10 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+if TYPE_CHECKING:
+    from inbox.ui.canned import CannedPicker
+    from inbox.ui.dashboard import Dashboard
 
 from inbox.models import AttachmentFile, Conversation, Direction, Priority, QueueSort, Status
 from inbox.ports import Commands, Reads
@@ -81,7 +85,7 @@ class MainWindow(QMainWindow):
         sla_details: SlaDetails | None = None,
         notices: Notices | None = None,
         on_tick: Callable[[], Future[Any]] | None = None,
-        dashboard: QWidget | None = None,
+        dashboard: Dashboard | None = None,
         open_settings: Callable[[], None] | None = None,
         open_canned_manager: Callable[[], None] | None = None,
         original_source: OriginalSource | None = None,
@@ -195,14 +199,12 @@ class MainWindow(QMainWindow):
         if dashboard is not None:
             self.tabs.addTab(dashboard, tr("Dashboard"))
             self.tabs.currentChanged.connect(self._tab_changed)
-            signal = getattr(dashboard, "open_conversation", None)
-            if signal is not None:
-                signal.connect(self._open_from_dashboard)
+            dashboard.open_conversation.connect(self._open_from_dashboard)
         outer.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
         self._open_settings = open_settings
         self._open_canned_manager = open_canned_manager
-        self.canned_picker: QWidget | None = None
+        self.canned_picker: CannedPicker | None = None
         self._build_toolbar()
         self.account_label = QLabel()
         self.statusBar().addPermanentWidget(self.account_label)
@@ -261,12 +263,10 @@ class MainWindow(QMainWindow):
         else:
             self.statusBar().showMessage(self.tr_("The language changes at the next start"), 8000)
 
-    def attach_canned(self, picker: QWidget) -> None:
+    def attach_canned(self, picker: CannedPicker) -> None:
         """Ctrl+K in the composer opens the canned responses; the chosen text is inserted."""
         self.canned_picker = picker
-        chosen = getattr(picker, "chosen", None)
-        if chosen is not None:
-            chosen.connect(self._insert_canned)
+        picker.chosen.connect(self._insert_canned)
         QShortcut(QKeySequence("Ctrl+K"), self.composer.editor).activated.connect(self.open_canned)
 
     def open_canned(self) -> None:
@@ -274,7 +274,7 @@ class MainWindow(QMainWindow):
             return
         messages = self.repo.messages(self._current.id)
         lang = next((m.meta.get("lang") for m in reversed(messages) if m.meta.get("lang")), None)
-        self.canned_picker.open_for(lang)  # type: ignore[attr-defined]
+        self.canned_picker.open_for(lang)
 
     def _insert_canned(self, text: str) -> None:
         self.composer.editor.insertPlainText(text)
@@ -319,9 +319,7 @@ class MainWindow(QMainWindow):
 
     def _tab_changed(self, index: int) -> None:
         if self.dashboard is not None and self.tabs.widget(index) is self.dashboard:
-            refresh = getattr(self.dashboard, "refresh", None)
-            if refresh is not None:
-                refresh()
+            self.dashboard.refresh()
 
     def _open_from_dashboard(self, conversation_id: int) -> None:
         self.tabs.setCurrentIndex(0)
@@ -624,9 +622,7 @@ class MainWindow(QMainWindow):
         if self._on_tick is not None:
             self.when_landed(self._on_tick(), self.model.reload)
         if self.dashboard is not None and self.tabs.currentWidget() is self.dashboard:
-            refresh = getattr(self.dashboard, "refresh", None)
-            if refresh is not None:
-                refresh()  # the team lead's view stays live while it is shown
+            self.dashboard.refresh()  # the team lead's view stays live while it is shown
         if self._notices is None:
             return
         for title, text, cid in self._notices():
