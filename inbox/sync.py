@@ -233,18 +233,6 @@ class SyncService:
     def paused(self, account_id: str) -> bool:
         return self._status[account_id].state is AccountState.NEEDS_SIGN_IN
 
-    def credentials_changed(self, account_id: str) -> None:
-        """The user signed in again: the paused account (and its queued replies) may run."""
-        if account_id not in self._status:
-            return
-        current = self._status[account_id]
-        self._status[account_id] = AccountStatus(account_id, AccountState.IDLE)
-        if current.state is AccountState.NEEDS_SIGN_IN:
-            self._store.set_account_state(account_id, AccountState.IDLE.value, "")
-            self._emit(AccountStateChanged(self._status[account_id]))
-        self._resume.setdefault(account_id, asyncio.Event()).set()
-        self._wake_outbox.set()
-
     # -- accounts added, removed and signed in again while running ------------------------------
 
     async def add_provider(self, provider: Provider) -> None:
