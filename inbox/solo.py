@@ -77,10 +77,16 @@ class SoloCommands:
         return self._writer.submit(lambda s: s.save_draft(conversation_id, text, self._now()))
 
     def link(self, kind: IdentityKind, key: str, customer_id: int) -> Future[None]:
-        return self._writer.submit(lambda s: None if s.link(kind, key, customer_id) else None)
+        def job(store: Store) -> None:
+            store.link(kind, key, customer_id)
+
+        return self._writer.submit(job)
 
     def unlink(self, kind: IdentityKind, key: str) -> Future[None]:
-        return self._writer.submit(lambda s: None if s.unlink(kind, key) else None)
+        def job(store: Store) -> None:
+            store.unlink(kind, key)
+
+        return self._writer.submit(job)
 
     def merge_customers(self, keep: int, absorbed: int) -> Future[None]:
         return self._writer.submit(lambda s: s.merge_customers(keep, absorbed))

@@ -5,6 +5,7 @@ Signals: ``open_conversation(int)`` when the agent picks a past conversation.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
@@ -172,7 +173,11 @@ class CustomerPanel(QWidget):
         self._follow(self._commands.merge_customers(target, self._customer_id), target)
 
     def _follow(self, pending: Future[None], customer_id: int) -> None:
-        pending.add_done_callback(lambda done: self._landed.emit(done, customer_id))
+        def landed(done: Future[None]) -> None:
+            with contextlib.suppress(RuntimeError):  # the panel was deleted meanwhile
+                self._landed.emit(done, customer_id)
+
+        pending.add_done_callback(landed)
 
     def _command_landed(self, done: Future[None], customer_id: int) -> None:
         if done.exception() is None:

@@ -8,6 +8,7 @@ follows it when it landed (the store's writer thread), so it never waits on the 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import shutil
 from collections.abc import Callable
@@ -38,10 +39,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-if TYPE_CHECKING:
-    from inbox.ui.canned import CannedPicker
-    from inbox.ui.dashboard import Dashboard
-
 from inbox.models import AttachmentFile, Conversation, Direction, Priority, QueueSort, Status
 from inbox.ports import Commands, Reads
 from inbox.sla import SlaLogEntry, TargetStatus
@@ -57,6 +54,10 @@ from inbox.ui.shortcuts import SHORTCUTS
 from inbox.ui.thread_html import render_thread
 from inbox.ui.view_list import COUNT_ROLE, ViewCountDelegate
 from inbox.ui.views import QueueView, channel_views, standard_views, tag_view
+
+if TYPE_CHECKING:  # types only: the app builds and passes them
+    from inbox.ui.canned import CannedPicker
+    from inbox.ui.dashboard import Dashboard
 
 Clock = Callable[[], datetime]
 SlaDetails = Callable[[int], tuple[list[TargetStatus], list[SlaLogEntry]]]
@@ -458,7 +459,11 @@ class MainWindow(QMainWindow):
 
     def when_landed(self, pending: Future[Any], then: Callable[[], None] = lambda: None) -> None:
         """Run ``then`` on the Qt thread once a command landed; a refused one is shown instead."""
-        pending.add_done_callback(lambda done: self._landed.emit(done, then))
+        def landed(done: Future[Any]) -> None:
+            with contextlib.suppress(RuntimeError):  # the window was deleted meanwhile
+                self._landed.emit(done, then)
+
+        pending.add_done_callback(landed)
 
     def _command_landed(self, done: Future[Any], then: Callable[[], None]) -> None:
         if getattr(self, "_closed", False):
