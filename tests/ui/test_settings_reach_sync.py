@@ -66,15 +66,16 @@ def test_settings_changes_reach_the_running_sync(
             })  # fmt: skip
             dialog.save_button.click()
             # Added: its first fetch runs without a restart (and the wrong password shows).
-            await until(lambda: store.account_state(account_id)[0] == "needs_sign_in")
-            assert "needs sign-in" in window.account_label.text() or "needs_sign_in" in window.account_label.text()
+            await until(lambda: store.account_state(account_id)[0] == "needs_sign_in"
+                        and "sign" in window.account_label.text())
 
             # Signed in again with the right password: the sync runs with it, the mail arrives.
             fill(dialog, qtbot, {"password": dovecot_server.password})  # type: ignore[arg-type]
             dialog.save_button.click()
             await until(lambda: window.model.total() == 1)
             assert store.account_state(account_id)[0] == "up_to_date"
-            await until(lambda: getattr(dialog.account_model.account(0), "state", "") == "up_to_date")
+            await until(lambda: getattr(dialog.account_model.account(0), "state", "") == "up_to_date"
+                        and f"{dovecot_server.user}: up_to_date" in window.account_label.text())
 
             # New SLA policies: the queue shows them at once, and later refreshes keep them.
             window.queue.setCurrentIndex(window.model.index(0))
@@ -104,8 +105,9 @@ def test_settings_changes_reach_the_running_sync(
             dialog.account_table.setCurrentIndex(dialog.account_model.index(0, 0))
             dialog.remove_button.click()
             dialog.remove_button.click()  # confirm
-            await until(lambda: account_id not in live.service.account_ids())  # type: ignore[union-attr]
-            assert store.accounts() == [] and account_id not in window.account_label.text()
+            await until(lambda: account_id not in live.service.account_ids()  # type: ignore[union-attr]
+                        and dovecot_server.user not in window.account_label.text())
+            assert store.accounts() == []
             assert store.queue(QueueFilter(), limit=10)  # the conversation fetched stays
             dialog.close()
         finally:
