@@ -7,13 +7,16 @@ import asyncio
 import os
 import sys
 from collections.abc import Callable
+from concurrent.futures import Future
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from inbox.cli.paths import default_db_path, demo_db_path
 from inbox.live_sync import LiveSync
+from inbox.secrets import SecretStore
 from inbox.store.repository import Store
+from inbox.store.writer import StoreWriter
 
 
 def choose_store(args: argparse.Namespace) -> tuple[Store, bool]:
@@ -77,16 +80,24 @@ def system_prefers_dark(app: object) -> bool:
 def build_window(
     store: Store,
     *,
+    writer: StoreWriter | None = None,
     language: str | None = None,
     dark: bool = False,
     agent: str | None = None,
     after_send: Callable[[], None] | None = None,
     switch_language: Callable[[str], None] | None = None,
     remote_allowed: set[int] | None = None,
+    accounts_edited: Callable[[], None] | None = None,
 ) -> object:
+    """The main window over ``store`` (reads) and ``writer`` (every change it makes).
+
+    ``after_send`` is called once a reply is in the outbox; ``accounts_edited`` when Settings
+    added, changed or removed an account (the running sync follows it). Without ``writer`` the
+    window gets one of its own, closed with it."""
     from PySide6.QtCore import QSettings
 
     from inbox.canned import context_for
+    from inbox.solo import SoloCommands
     from inbox.store import avatars
     from inbox.store.analytics import AnalyticsSource
     from inbox.store.canned_store import CannedLibrary, ensure_defaults
@@ -105,11 +116,9 @@ def build_window(
     ensure_defaults(store)
     tr = Translator(language)
 
-    def send(conversation_id: int, text: str, note: bool, then_status: str, privately: bool) -> None:
-        workspace.send_reply(conversation_id, text, note, then_status, privately)
-        if after_send is not None:
-            after_send()
-
+    own_writer = writer is None
+    writer = writer or StoreWriter(store)
+    commands = SoloCommands(writer, workspace)
     # The dashboard reads in a worker thread through a connection of its own (WAL: concurrent
     # readers), so its seconds at a million messages never hold the window's store lock.
     analytics = AnalyticsSource.own_connection(store)
@@ -127,9 +136,23 @@ def build_window(
         if dialog is None:
             http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
             dialog = SettingsDialog(SettingsBackend(store, KeyringSecretStore(), http), tr, window)
+            if accounts_edited is not None:
+                dialog.accounts_changed.connect(accounts_edited)
+            dialog.policies_applied.connect(policies_applied)
+            window.accounts_shown.connect(dialog.refresh_accounts)  # states the sync reports
             holder["settings"] = dialog
         dialog.show()  # type: ignore[attr-defined]
         dialog.raise_()  # type: ignore[attr-defined]
+
+    def policies_applied() -> None:
+        # The queue's deadlines were recomputed with the new policies: later refreshes use them
+        # too, and the window shows them at once, in the queue and the conversation alike.
+        workspace.policies_changed()
+        window.refresh()
+
+    def tick() -> Future[int]:
+        now = workspace.clock()
+        return writer.submit(lambda written: workspace.refresh_sla(now, store=written))
 
     def open_canned_manager() -> None:
         manager = holder.get("canned") or CannedManager(CannedLibrary(store), tr, window)
@@ -138,14 +161,14 @@ def build_window(
 
     window = MainWindow(
         store,
+        commands,
         tr,
         agent=agent,
-        send_reply=send,
         weighted_length=workspace.weighted_length,
         dark=dark,
         sla_details=workspace.sla_details,
         notices=workspace.new_notices,
-        on_tick=workspace.tick_sla,
+        on_tick=tick,
         dashboard=dashboard,
         open_settings=open_settings,
         open_canned_manager=open_canned_manager,
@@ -163,8 +186,12 @@ def build_window(
             conversation_number=conv.id if conv else None,
         )
 
+    if after_send is not None:
+        window.reply_queued.connect(after_send)
     window.attach_canned(CannedPicker(CannedLibrary(store), tr, context, window))
     window.destroyed.connect(analytics.close)  # a language switch builds a new window and source
+    if own_writer:
+        window.destroyed.connect(writer.close)
     return window
 
 
@@ -208,6 +235,7 @@ class Shell:
 
     def __init__(self, store: Store, *, dark: bool, demo: bool) -> None:
         self.store = store
+        self.writer = StoreWriter(store)  # every window's changes, and the live sync's SLA
         self.dark = dark
         self.demo = demo
         self.live: LiveSync | None = None
@@ -217,16 +245,35 @@ class Shell:
     def build(self, language: str | None) -> Any:
         window: Any = build_window(
             self.store,
+            writer=self.writer,
             language=language,
             dark=self.dark,
             after_send=self.wake,
             switch_language=self.switch,
             remote_allowed=self.remote_allowed,
+            accounts_edited=self.accounts_edited,
         )
         if self.demo:
             window.set_workspace_note(window.tr_("demo workspace"))
             window.statusBar().showMessage(window.tr_("demo workspace: replies are kept in the outbox, nothing is sent"))
         return window
+
+    async def start_sync(self, secrets: SecretStore) -> LiveSync:
+        """Run every account in the background; Settings changes reach it (``accounts_edited``)."""
+        self.live = LiveSync(
+            self.store,
+            secrets,
+            on_accounts=self.show_accounts,
+            writer=self.writer,
+        )
+        self.live.subscribe(self.conversations_changed)  # the change feed, to whichever window
+        await self.live.start()
+        return self.live
+
+    def accounts_edited(self) -> None:
+        """Settings changed the accounts: the running sync starts, stops or rebuilds them."""
+        if self.live is not None:
+            self.live.accounts_changed_soon()
 
     def wake(self) -> None:
         if self.live is not None:
@@ -272,18 +319,13 @@ def run_app(args: argparse.Namespace) -> int:
         if not demo:
             from inbox.providers.keyring_store import KeyringSecretStore
 
-            shell.live = LiveSync(
-                store,
-                KeyringSecretStore(),
-                on_accounts=shell.show_accounts,
-                on_conversations=shell.conversations_changed,
-            )
-            await shell.live.start()
+            await shell.start_sync(KeyringSecretStore())
         loop = asyncio.get_running_loop()
         # Every deadline recomputed once after start (the cached ones show meanwhile).
-        await loop.run_in_executor(None, refresh_all, store)
+        # (On the writer's connection, like every write: the window reads through its own.)
+        await loop.run_in_executor(None, refresh_all, shell.writer.store)
         shell.window.reload_queue()
-        analysis = loop.create_task(background_triage(store, shell))
+        analysis = loop.create_task(background_triage(shell.writer.store, shell))
         try:
             await closed.wait()
         finally:
@@ -297,6 +339,7 @@ def run_app(args: argparse.Namespace) -> int:
         with loop:
             loop.run_until_complete(main())
     finally:
+        shell.writer.close()
         store.close()
     return 0
 
@@ -316,7 +359,8 @@ def screenshot(out: Path, args: argparse.Namespace, *, language: str | None, the
     refresh_all(store)
     app = QApplication.instance() or QApplication([])
     apply_theme(app, theme == "dark")
-    window = build_window(store, language=language, dark=theme == "dark")
+    writer = StoreWriter(store)
+    window = build_window(store, writer=writer, language=language, dark=theme == "dark")
     window.resize(*size)  # type: ignore[attr-defined]
     window.show()  # type: ignore[attr-defined]
     if select is not None:
@@ -330,4 +374,5 @@ def screenshot(out: Path, args: argparse.Namespace, *, language: str | None, the
 
         raise InputError(str(out), "could not write the PNG")
     window.close()  # type: ignore[attr-defined]
+    writer.close()
     store.close()

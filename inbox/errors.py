@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 
 class InboxError(Exception):
     """Base of the errors the app explains to its user."""
@@ -54,3 +56,22 @@ class PermanentError(ProviderError):
 
 class ProviderBug(ProviderError):
     """Something unexpected inside a provider; raised ``from`` the original exception."""
+
+
+E = TypeVar("E", bound=BaseException)
+
+
+def with_message(error: E, message: str) -> E:
+    """A copy of ``error`` whose text is ``message``, keeping its type and every attribute.
+
+    Wrappers that rewrite an error's text (a token scrubbed, a prefix added) use this instead
+    of ``type(exc)(text)``, which drops what the outbox and the sync service decide on:
+    ``TransientError.unsure`` (a reply that may have been sent must never be sent again),
+    ``RateLimited.retry_after``, ``InputError.source``. Raise it ``from`` the original's cause.
+    """
+    clone = type(error).__new__(type(error), message)
+    clone.args = (message,)
+    vars(clone).update(vars(error))
+    clone.__cause__ = error.__cause__
+    clone.__suppress_context__ = error.__suppress_context__
+    return clone

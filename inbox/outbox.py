@@ -296,6 +296,11 @@ class Outbox:
         self._not_before: dict[str, datetime] = {}
         self._lock = asyncio.Lock()
 
+    @property
+    def sending(self) -> asyncio.Lock:
+        """Held while a flush sends: hold it to close a provider no send is using."""
+        return self._lock
+
     def reply(self, conversation_id: int, text: str, *, dm: bool = False) -> OutboxItem:
         """Compose and commit a reply (queued); no network. Returns the stored item."""
         conversation = self._store.conversation(conversation_id)

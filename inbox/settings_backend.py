@@ -155,7 +155,8 @@ class SettingsBackend:
         settings: Mapping[str, str],
         secrets: Mapping[str, str],
     ) -> None:
-        """Secrets to the secret store first, then the account (its state back to idle)."""
+        """Secrets to the secret store first, then the account. Its state belongs to the sync
+        service, which runs it again with what was saved (``LiveSync.accounts_changed``)."""
         info = provider_info(kind)
         prefix = f"{info.channel.value}:"
         own = account_id.removeprefix(prefix).strip()
@@ -172,7 +173,6 @@ class SettingsBackend:
                 self._secrets.set(account_id, secret, value)
         account = Account(account_id, info.channel, name.strip() or own, own_keys, clean)
         self._store.save_account(account)
-        self._store.set_account_state(account_id, "idle", "")
 
     def remove_account(self, account_id: str, wipe: bool) -> None:
         """Forget the account (with ``wipe``, its conversations too) and its secrets."""
@@ -238,7 +238,6 @@ class SettingsBackend:
         clean = {k: v for k, v in settings.items() if k != "authorize_url"}
         clean.update({"provider": kind, "user_id": user_id, "username": username})
         self._store.save_account(Account(account_id, Channel.TWITTER, f"@{username}", frozenset({user_id}), clean))
-        self._store.set_account_state(account_id, "idle", "")
         return account_id
 
     async def facebook_sign_in(

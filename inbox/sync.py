@@ -155,6 +155,8 @@ class SyncService:
             for account_id in self._providers
         }
         self._delay: dict[str, float] = {}
+        self._loops: dict[str, asyncio.Task[None]] = {}  # while running: one per account
+        self._running = False
         self._push_failures: dict[str, int] = {}
         self._resume: dict[str, asyncio.Event] = {}
         self._wake_outbox = asyncio.Event()
@@ -231,17 +233,45 @@ class SyncService:
     def paused(self, account_id: str) -> bool:
         return self._status[account_id].state is AccountState.NEEDS_SIGN_IN
 
-    def credentials_changed(self, account_id: str) -> None:
-        """The user signed in again: the paused account (and its queued replies) may run."""
-        if account_id not in self._status:
-            return
-        current = self._status[account_id]
-        self._status[account_id] = AccountStatus(account_id, AccountState.IDLE)
-        if current.state is AccountState.NEEDS_SIGN_IN:
-            self._store.set_account_state(account_id, AccountState.IDLE.value, "")
-            self._emit(AccountStateChanged(self._status[account_id]))
-        self._resume.setdefault(account_id, asyncio.Event()).set()
+    # -- accounts added, removed and signed in again while running ------------------------------
+
+    async def add_provider(self, provider: Provider) -> None:
+        """Run one more account (added in Settings, or rebuilt with new credentials): it starts
+        idle, its first fetch starts now if the service runs, and its queued replies may go."""
+        account_id = provider.account.id
+        await self.remove_provider(account_id)
+        self._providers[account_id] = provider
+        self._status.pop(account_id, None)
+        await self._set(AccountStatus(account_id, AccountState.IDLE))
+        if self._running:
+            self._loops[account_id] = asyncio.create_task(self._account_loop(account_id))
         self._wake_outbox.set()
+
+    async def remove_provider(self, account_id: str) -> None:
+        """Stop running an account (removed, or about to be rebuilt): its loop ends before this
+        returns, so the caller may close the provider."""
+        loop = self._loops.pop(account_id, None)
+        if loop is not None:
+            loop.cancel()
+            await asyncio.gather(loop, return_exceptions=True)
+        async with self.outbox.sending:  # no reply is being sent through it
+            self._providers.pop(account_id, None)
+        self._status.pop(account_id, None)
+        for table in (self._delay, self._push_failures, self._resume):
+            table.pop(account_id, None)
+
+    async def unavailable(self, account_id: str, error: BaseException) -> None:
+        """An account whose provider cannot even be built (no secret, unknown kind): its state
+        says why, and nothing runs for it until Settings change it."""
+        await self.remove_provider(account_id)
+        state = state_for_error(error)
+        log.warning("account %s cannot start: %s", account_id, state.value)
+        await self._set(AccountStatus(account_id, state, str(error)))
+        self._status.pop(account_id, None)  # not run: sync_once and the loops skip it
+
+    def account_ids(self) -> list[str]:
+        """The accounts this service runs."""
+        return sorted(self._providers)
 
     # -- one pass -------------------------------------------------------------------------------
 
@@ -329,11 +359,16 @@ class SyncService:
     async def run(self) -> None:
         """Run every account's loop and the outbox loop until :meth:`stop`."""
         self._stop.clear()
-        tasks = [asyncio.create_task(self._account_loop(a)) for a in sorted(self._providers)]
-        tasks.append(asyncio.create_task(self._outbox_loop()))
+        self._running = True
+        for account_id in sorted(self._providers):
+            self._loops[account_id] = asyncio.create_task(self._account_loop(account_id))
+        outbox = asyncio.create_task(self._outbox_loop())
         try:
             await self._stop.wait()
         finally:
+            self._running = False
+            tasks = [*self._loops.values(), outbox]
+            self._loops.clear()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)

@@ -94,33 +94,27 @@ class Workspace:
     """What the window needs beyond the repository: SLA refresh and reply sending."""
 
     def __init__(self, store: Store, agent: str = "agent", clock: Callable[[], datetime] | None = None) -> None:
-        from inbox.outbox import Outbox
-
         self.store = store
         self.agent = agent
         self.clock = clock or (lambda: datetime.now(UTC))
-        self.outbox = Outbox(store, clock=self.clock)
-        self._rules: PolicySet | None = None  # loaded once; settings changes reopen the workspace
+        self._rules: PolicySet | None = None  # loaded once, again after ``policies_changed``
         # Messages whose remote images the agent allowed, until the app quits (never stored).
         self.remote_allowed: set[int] = set()
         self.image_limits: ImageLimits | None = None  # None: the defaults of inbox.remote_images
 
-    def send_reply(
-        self, conversation_id: int, text: str, note: bool, then_status: str, privately: bool = False
-    ) -> None:
-        """Commit a reply to the outbox (or a private note) and return at once; the sync
-        service sends it. ``privately``: move a public post to DM / a comment to Messenger.
-        ``then_status`` is applied by the caller."""
-        if note:
-            self.outbox.note(conversation_id, text, self.agent)
-        else:
-            self.outbox.reply(conversation_id, text, dm=privately)
-        self.refresh_sla(self.clock(), [conversation_id])
+    def refresh_sla(self, now: datetime, ids: Sequence[int] | None = None, *, store: Store | None = None) -> int:
+        """Bring the cached SLA of ``ids`` (default: every open conversation) up to ``now`` with
+        the policies in force, written through ``store`` (the writer's) or the workspace's."""
+        store = store or self.store
+        rules = self._rules
+        if rules is None:
+            rules = self._rules = policies(store)
+        return refresh_sla(store, now, ids, rules)
 
-    def refresh_sla(self, now: datetime, ids: Sequence[int] | None = None) -> int:
-        if self._rules is None:
-            self._rules = policies(self.store)
-        return refresh_sla(self.store, now, ids, self._rules)
+    def policies_changed(self) -> None:
+        """New SLA policies were applied (Settings): later refreshes use them, so the queue's
+        deadlines and the conversation view's targets agree."""
+        self._rules = None
 
     @staticmethod
     def weighted_length(text: str) -> int:

@@ -161,13 +161,18 @@ def test_saved_account_keeps_its_password_out_of_sqlite(
     ]
 
 
-def test_saving_again_clears_a_sign_in_request(make: Maker, store: Store) -> None:
-    backend = make()
+def test_saving_again_leaves_the_state_to_the_sync_service(
+    make: Maker, store: Store, keyring_secrets: KeyringSecretStore
+) -> None:
+    backend = make(keyring_secrets)
     backend.save_account("imap", "email:a@shop.test", "", EMAIL_SETTINGS, {"password": "old"})
     store.set_account_state("email:a@shop.test", "needs_sign_in", "password refused")
     assert backend.accounts()[0].state == "needs_sign_in"
     backend.save_account("imap", "email:a@shop.test", "A", EMAIL_SETTINGS, {"password": "new"})
-    assert [(a.name, a.state, a.reason) for a in backend.accounts()] == [("A", "idle", "")]
+    # The sync service owns account states: it runs the account again with the new password
+    # (tests/ui/test_settings_reach_sync.py) and says how that went; Settings never guess it.
+    assert [(a.name, a.state) for a in backend.accounts()] == [("A", "needs_sign_in")]
+    assert keyring_secrets.get("email:a@shop.test", "password") == "new"
 
 
 def test_an_account_id_of_another_channel_is_refused(make: Maker, store: Store) -> None:

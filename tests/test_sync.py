@@ -241,7 +241,8 @@ def test_auth_error_pauses_fetching_until_credentials_change() -> None:
     for _ in range(3):
         run(sync.sync_account(MAILBOX.id))
     assert len(provider.cursors) == 1  # no further fetches while paused
-    sync.credentials_changed(MAILBOX.id)
+    run(sync.add_provider(provider))  # signed in again: the account runs with a rebuilt provider
+    assert store.account_state(MAILBOX.id) == ("idle", "")
     assert run(sync.sync_account(MAILBOX.id)).state is AccountState.UP_TO_DATE
     assert len(provider.cursors) == 2
 
@@ -268,7 +269,7 @@ def test_paused_loop_resumes_when_credentials_change() -> None:
         for _ in range(20):
             await asyncio.sleep(0.005)
         assert provider.cursors == [None]  # paused: no second fetch
-        sync.credentials_changed(MAILBOX.id)
+        await sync.add_provider(provider)  # signed in again
         await asyncio.wait_for(task, 5)
 
     run(scenario())
@@ -426,5 +427,29 @@ def test_a_refused_sign_in_while_sending_pauses_the_account() -> None:
     assert store.account_state(MAILBOX.id) == ("needs_sign_in", "SMTP: sign-in refused (535)")
     run(sync.sync_account(MAILBOX.id))
     assert provider.cursors == []  # paused: no fetch either
-    sync.credentials_changed(MAILBOX.id)
+    run(sync.add_provider(provider))  # signed in again
     assert run(sync.flush_outbox()).sent == 1
+
+
+def test_accounts_added_and_removed_while_running_start_and_stop() -> None:
+    store = make_store()
+    provider = FakeProvider(MAILBOX, [page(mail(1), cursor="c1")])
+    sync = service(store, outbox_interval=10_000.0)  # no account yet
+
+    async def scenario() -> None:
+        sync._sleep = lambda _delay: asyncio.sleep(0)  # poll again at once
+        task = asyncio.create_task(sync.run())
+        await asyncio.sleep(0)
+        await sync.add_provider(provider)  # added in Settings while the app runs
+        while len(provider.cursors) < 3:
+            await asyncio.sleep(0.01)
+        assert store.cursor(MAILBOX.id) == "c1" and sync.account_ids() == [MAILBOX.id]
+        await sync.remove_provider(MAILBOX.id)  # removed: its loop has ended when this returns
+        fetched = len(provider.cursors)
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert len(provider.cursors) == fetched and sync.account_ids() == [] and sync.statuses() == []
+        sync.stop()
+        await asyncio.wait_for(task, 5)
+
+    run(asyncio.wait_for(scenario(), 20))

@@ -104,6 +104,7 @@ async def run_sync(
         contextlib.AsyncExitStack() as stack,
     ):
         providers: list[Provider] = []
+        unavailable: dict[str, InboxError] = {}
         for account in store.accounts():
             try:
                 provider = build_provider(
@@ -115,11 +116,12 @@ async def run_sync(
                 )
                 providers.append(await stack.enter_async_context(provider))
             except InboxError as exc:
-                state = state_for_error(exc)
-                broken[account.id] = (state, str(exc))
-                store.set_account_state(account.id, state.value, str(exc))
-                log.warning("account %s is %s: %s", account.id, state.value.replace("_", " "), exc)
+                broken[account.id] = (state_for_error(exc), str(exc))
+                unavailable[account.id] = exc
+                log.warning("account %s cannot start: %s", account.id, exc)
         service = SyncService(store, providers)
+        for account_id, error in unavailable.items():
+            await service.unavailable(account_id, error)  # the service records every state
         if not once:
             loop = asyncio.get_running_loop()
             with contextlib.suppress(NotImplementedError, RuntimeError):

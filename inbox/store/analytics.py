@@ -349,7 +349,7 @@ def backlog_events(store: Store, start: datetime) -> dict[int, list[Conversation
 
 
 class AnalyticsSource:
-    """The dashboard's data source over a store (see ``inbox.ui.dashboard.DashboardSource``).
+    """The dashboard's data source over a store (implements ``inbox.ports.DashboardSource``).
 
     Only reads. The dashboard calls it from a worker thread: :meth:`own_connection` gives it a
     read-only connection of its own to the store's file, so its seconds of reading at a million

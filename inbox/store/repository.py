@@ -120,8 +120,22 @@ class Store(CustomerRepository):
             return list(cur.execute(sql, params))
 
     def _write(self, fn: Callable[[Database], T]) -> T:
-        with self._guard() as db, db.atomic():
-            return fn(db)
+        with self._guard() as db:
+            if db.conn.in_transaction:
+                with db.atomic():  # a savepoint inside the caller's transaction
+                    return fn(db)
+            # Take the write lock before reading: waiting for it honours the busy timeout,
+            # where a read transaction upgraded to a write fails at once if another connection
+            # committed meanwhile (SQLITE_BUSY_SNAPSHOT in WAL mode).
+            db.conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(db)
+                db.conn.execute("COMMIT")
+            except BaseException:
+                if db.conn.in_transaction:
+                    db.conn.execute("ROLLBACK")
+                raise
+            return result
 
     # -- accounts -----------------------------------------------------------------------------
 

@@ -5,7 +5,9 @@ Signals: ``open_conversation(int)`` when the agent picks a past conversation.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -21,19 +23,31 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from inbox.repository import Repository
+from inbox.ports import Commands, ConversationReads
 from inbox.ui.i18n import Translator
 from inbox.ui.icons import icon
 from inbox.ui.text import one_line
 
 
 class CustomerPanel(QWidget):
+    """Signals: ``open_conversation(int)``, ``customer_changed()`` once a merge or a suggestion
+    the agent resolved has landed."""
+
     open_conversation = Signal(int)
     customer_changed = Signal()
+    _landed = Signal(object, int)  # a command's future, the customer to show then
 
-    def __init__(self, repo: Repository, tr: Translator, avatar: Callable[[int], Path | None] | None = None) -> None:
+    def __init__(
+        self,
+        repo: ConversationReads,
+        commands: Commands,
+        tr: Translator,
+        avatar: Callable[[int], Path | None] | None = None,
+    ) -> None:
         super().__init__()
         self._repo = repo
+        self._commands = commands
+        self._landed.connect(self._command_landed)
         self._avatar = avatar
         self._tr = tr
         self._customer_id: int | None = None
@@ -156,9 +170,19 @@ class CustomerPanel(QWidget):
     def merge_into(self, target: int) -> None:
         if self._customer_id is None or target == self._customer_id:
             return
-        self._repo.merge_customers(target, self._customer_id)
-        self.show_customer(target)
-        self.customer_changed.emit()
+        self._follow(self._commands.merge_customers(target, self._customer_id), target)
+
+    def _follow(self, pending: Future[None], customer_id: int) -> None:
+        def landed(done: Future[None]) -> None:
+            with contextlib.suppress(RuntimeError):  # the panel was deleted meanwhile
+                self._landed.emit(done, customer_id)
+
+        pending.add_done_callback(landed)
+
+    def _command_landed(self, done: Future[None], customer_id: int) -> None:
+        if done.exception() is None:
+            self.show_customer(customer_id)
+            self.customer_changed.emit()
 
     def _toggle_suggestions(self, visible: bool) -> None:
         for w in (self.suggestions_label, self.suggestions, self.accept, self.reject):
@@ -168,9 +192,9 @@ class CustomerPanel(QWidget):
         item = self.suggestions.currentItem()
         if item is None:
             return
-        self._repo.resolve_suggestion(int(item.data(Qt.ItemDataRole.UserRole)), accept)
-        self.show_customer(self._customer_id)
-        self.customer_changed.emit()
+        if self._customer_id is not None:
+            suggestion = int(item.data(Qt.ItemDataRole.UserRole))
+            self._follow(self._commands.resolve_suggestion(suggestion, accept), self._customer_id)
 
     def _activated(self, item: QListWidgetItem) -> None:
         value = item.data(Qt.ItemDataRole.UserRole)

@@ -1,6 +1,6 @@
 """The team lead's dashboard: live queue health, SLA risk with countdowns, charts and the report.
 
-The widget reads everything through a small :class:`DashboardSource` (the store's
+The widget reads everything through a small :class:`inbox.ports.DashboardSource` (the store's
 ``AnalyticsSource`` implements it); it holds no business rules. One timer repaints the
 countdowns of the at-risk and breached lists.
 
@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import shiboken6
 from PySide6.QtCharts import (
@@ -60,6 +60,7 @@ from PySide6.QtWidgets import (
 
 from inbox import reports
 from inbox.crisis import StoredAlert
+from inbox.ports import DashboardSource
 from inbox.ui.i18n import Translator
 
 log = logging.getLogger(__name__)
@@ -73,16 +74,6 @@ CHANNEL_COLOURS = {
     "email": "#E37400",
     "webform": "#188038",
 }
-
-
-class DashboardSource(Protocol):
-    """What the dashboard reads (implemented by ``inbox.store.analytics.AnalyticsSource``)."""
-
-    def snapshot(self, now: datetime) -> reports.Snapshot: ...
-    def reports(
-        self, since: datetime, until: datetime, groupings: Sequence[str]
-    ) -> dict[str, reports.Report]: ...
-    def alerts(self) -> list[StoredAlert]: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,18 +2,22 @@
 
 Keyboard first: j/k move, Enter opens, r reply, n note, e solve, p pending, a assign to me, t tag,
 / search, Ctrl+Enter send, ? lists every shortcut. Widgets hold no business rules: they call the
-repository and the injected reply sender.
+read ports and the commands port; a change returns at once and the window
+follows it when it landed (the store's writer thread), so it never waits on the disk.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import shutil
 from collections.abc import Callable
+from concurrent.futures import Future
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QByteArray, QItemSelectionModel, QModelIndex, QSettings, Qt, QTimer, QUrl
+from PySide6.QtCore import QByteArray, QItemSelectionModel, QModelIndex, QSettings, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
@@ -35,8 +39,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from inbox.models import AttachmentFile, Conversation, Direction, QueueSort, Status
-from inbox.repository import Repository
+from inbox.models import AttachmentFile, Conversation, Direction, Priority, QueueSort, Status
+from inbox.ports import Commands, Reads
 from inbox.sla import SlaLogEntry, TargetStatus
 from inbox.ui.composer import Composer
 from inbox.ui.customer_panel import CustomerPanel
@@ -52,7 +56,10 @@ from inbox.ui.thread_html import render_thread
 from inbox.ui.view_list import COUNT_ROLE, ViewCountDelegate, update_counts
 from inbox.ui.views import QueueView, channel_views, standard_views, tag_view
 
-SendReply = Callable[[int, str, bool, str, bool], None]  # conversation, text, note, then, privately
+if TYPE_CHECKING:  # types only: the app builds and passes them
+    from inbox.ui.canned import CannedPicker
+    from inbox.ui.dashboard import Dashboard
+
 Clock = Callable[[], datetime]
 SlaDetails = Callable[[int], tuple[list[TargetStatus], list[SlaLogEntry]]]
 Notices = Callable[[], list[tuple[str, str, int]]]
@@ -60,22 +67,27 @@ Notices = Callable[[], list[tuple[str, str, int]]]
 
 
 class MainWindow(QMainWindow):
-    """Signals: none of its own; it listens to its children and the injected services."""
+    """Signals: ``reply_queued()`` once a reply was committed to the outbox (the sync service may
+    send it now); ``accounts_shown()`` after the accounts' states were shown again."""
+
+    reply_queued = Signal()
+    accounts_shown = Signal()  # the accounts' states were read again (the sync reported)
+    _landed = Signal(object, object)  # a command's future and what to do then, on the Qt thread
 
     def __init__(
         self,
-        repo: Repository,
+        repo: Reads,
+        commands: Commands,
         tr: Translator,
         *,
         agent: str = "agent",
-        send_reply: SendReply | None = None,
         clock: Clock = lambda: datetime.now(UTC),
         weighted_length: Callable[[str], int] = len,
         dark: bool = False,
         sla_details: SlaDetails | None = None,
         notices: Notices | None = None,
-        on_tick: Callable[[], None] | None = None,
-        dashboard: QWidget | None = None,
+        on_tick: Callable[[], Future[Any]] | None = None,
+        dashboard: Dashboard | None = None,
         open_settings: Callable[[], None] | None = None,
         open_canned_manager: Callable[[], None] | None = None,
         original_source: OriginalSource | None = None,
@@ -85,11 +97,12 @@ class MainWindow(QMainWindow):
     ) -> None:
         super().__init__()
         self.repo = repo
+        self.commands = commands
         self.tr_ = tr
         self.agent = agent
         self.clock = clock
         self.dark = dark
-        self._send_reply = send_reply
+        self._landed.connect(self._command_landed)
         self._sla_details = sla_details
         self._notices = notices
         self._on_tick = on_tick
@@ -147,7 +160,7 @@ class MainWindow(QMainWindow):
         self.composer = Composer(tr, weighted_length)
         self.composer.send_requested.connect(self._send)
         self.composer.draft_changed.connect(self._draft_changed)
-        self.customer = CustomerPanel(repo, tr, avatar)
+        self.customer = CustomerPanel(repo, commands, tr, avatar)
         self.customer.open_conversation.connect(self.open_conversation)
         self.customer.customer_changed.connect(lambda: self._after_change())
         self.customer.setMaximumWidth(360)
@@ -191,14 +204,12 @@ class MainWindow(QMainWindow):
         if dashboard is not None:
             self.tabs.addTab(dashboard, tr("Dashboard"))
             self.tabs.currentChanged.connect(self._tab_changed)
-            signal = getattr(dashboard, "open_conversation", None)
-            if signal is not None:
-                signal.connect(self._open_from_dashboard)
+            dashboard.open_conversation.connect(self._open_from_dashboard)
         outer.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
         self._open_settings = open_settings
         self._open_canned_manager = open_canned_manager
-        self.canned_picker: QWidget | None = None
+        self.canned_picker: CannedPicker | None = None
         self._build_toolbar()
         self.account_label = QLabel()
         self.statusBar().addPermanentWidget(self.account_label)
@@ -263,12 +274,10 @@ class MainWindow(QMainWindow):
         else:
             self.statusBar().showMessage(self.tr_("The language changes at the next start"), 8000)
 
-    def attach_canned(self, picker: QWidget) -> None:
+    def attach_canned(self, picker: CannedPicker) -> None:
         """Ctrl+K in the composer opens the canned responses; the chosen text is inserted."""
         self.canned_picker = picker
-        chosen = getattr(picker, "chosen", None)
-        if chosen is not None:
-            chosen.connect(self._insert_canned)
+        picker.chosen.connect(self._insert_canned)
         QShortcut(QKeySequence("Ctrl+K"), self.composer.editor).activated.connect(self.open_canned)
 
     def open_canned(self) -> None:
@@ -276,7 +285,7 @@ class MainWindow(QMainWindow):
             return
         messages = self.repo.messages(self._current.id)
         lang = next((m.meta.get("lang") for m in reversed(messages) if m.meta.get("lang")), None)
-        self.canned_picker.open_for(lang)  # type: ignore[attr-defined]
+        self.canned_picker.open_for(lang)
 
     def _insert_canned(self, text: str) -> None:
         self.composer.editor.insertPlainText(text)
@@ -321,9 +330,7 @@ class MainWindow(QMainWindow):
 
     def _tab_changed(self, index: int) -> None:
         if self.dashboard is not None and self.tabs.widget(index) is self.dashboard:
-            refresh = getattr(self.dashboard, "refresh", None)
-            if refresh is not None:
-                refresh()
+            self.dashboard.refresh()
 
     def _open_from_dashboard(self, conversation_id: int) -> None:
         self.tabs.setCurrentIndex(0)
@@ -493,12 +500,28 @@ class MainWindow(QMainWindow):
         self.composer.note.setChecked(True)
         self.composer.editor.setFocus()
 
+    def when_landed(self, pending: Future[Any], then: Callable[[], None] = lambda: None) -> None:
+        """Run ``then`` on the Qt thread once a command landed; a refused one is shown instead."""
+        def landed(done: Future[Any]) -> None:
+            with contextlib.suppress(RuntimeError):  # the window was deleted meanwhile
+                self._landed.emit(done, then)
+
+        pending.add_done_callback(landed)
+
+    def _command_landed(self, done: Future[Any], then: Callable[[], None]) -> None:
+        if getattr(self, "_closed", False):
+            return
+        error = done.exception()
+        if error is not None:
+            self.statusBar().showMessage(str(error), 10_000)
+            return
+        then()
+
     def change_status(self, status: Status) -> None:
         if self._current is None:
             return
-        self.repo.set_status(self._current.id, status, self.clock(), self.agent)
         self.statusBar().showMessage(f"#{self._current.id} → {self.tr_(status.value)}", 4000)
-        self._after_change(advance=status in (Status.SOLVED, Status.PENDING))
+        self.change_status_of(self._current.id, status)
 
     def assign_to_me(self) -> None:
         self.assign_to(self.agent)
@@ -516,26 +539,21 @@ class MainWindow(QMainWindow):
 
     def assign_to(self, agent: str | None) -> None:
         if self._current is not None:
-            self.repo.assign(self._current.id, agent, self.clock(), self.agent)
-            self._after_change()
+            self.when_landed(self.commands.assign(self._current.id, agent), self._after_change)
 
     def raise_priority(self) -> None:
-        from inbox.models import Priority
-
         if self._current is None:
             return
         order = [Priority.LOW, Priority.NORMAL, Priority.HIGH, Priority.URGENT]
         nxt = order[min(order.index(self._current.priority) + 1, len(order) - 1)]
-        self.repo.set_priority(self._current.id, nxt, self.clock(), self.agent)
-        self._after_change()
+        self.when_landed(self.commands.set_priority(self._current.id, nxt), self._after_change)
 
     def ask_tag(self) -> None:
         if self._current is None:
             return
         tag, ok = QInputDialog.getText(self, self.tr_("Tag"), self.tr_("Tag"))
         if ok and tag.strip():
-            self.repo.add_tag(self._current.id, tag.strip(), self.clock(), self.agent)
-            self._after_change()
+            self.when_landed(self.commands.add_tag(self._current.id, tag.strip()), self._after_change)
 
     def _after_change(self, *, advance: bool = False) -> None:
         """Reload the queue after the agent changed something, keeping their place; ``advance``
@@ -584,15 +602,27 @@ class MainWindow(QMainWindow):
         self.queue.verticalScrollBar().setValue(place.scroll.value)
 
     def _send(self, text: str, note: bool, then_status: str) -> None:
-        if self._current is None or self._send_reply is None:
+        if self._current is None:
             return
         conv_id = self._current.id
         privately = self.composer.private.isVisible() and self.composer.private.isChecked()
-        self._send_reply(conv_id, text, note, then_status, privately)
-        self.repo.save_draft(conv_id, "", self.clock())
-        if then_status:
-            self.repo.set_status(conv_id, Status(then_status), self.clock(), self.agent)
-        self._after_change(advance=bool(then_status))
+        self._draft_timer.stop()
+        sent = self.commands.note(conv_id, text) if note else self.commands.reply(conv_id, text, privately=privately)
+        self.commands.save_draft(conv_id, "")
+
+        def committed() -> None:  # the status changes only once the reply is in the outbox
+            if not note:
+                self.reply_queued.emit()
+            if then_status:
+                self.change_status_of(conv_id, Status(then_status))
+            else:
+                self._after_change()
+
+        self.when_landed(sent, committed)
+
+    def change_status_of(self, conversation_id: int, status: Status) -> None:
+        advance = status in (Status.SOLVED, Status.PENDING)
+        self.when_landed(self.commands.set_status(conversation_id, status), lambda: self._after_change(advance=advance))
 
     def _draft_changed(self, _text: str) -> None:
         self._draft_timer.start()
@@ -603,7 +633,7 @@ class MainWindow(QMainWindow):
         if self._current is not None:
             text = self.composer.editor.toPlainText()
             if text != self.repo.draft(self._current.id):
-                self.repo.save_draft(self._current.id, text, self.clock())
+                self.commands.save_draft(self._current.id, text)
 
     def _settings(self) -> QSettings:
         return QSettings("inbox", "inbox")
@@ -669,12 +699,9 @@ class MainWindow(QMainWindow):
     def slow_tick(self) -> None:
         """Every 30 s: SLA states that changed, then new warnings and breaches, once each."""
         if self._on_tick is not None:
-            self._on_tick()
-            self.reload_queue()
+            self.when_landed(self._on_tick(), self.reload_queue)
         if self.dashboard is not None and self.tabs.currentWidget() is self.dashboard:
-            refresh = getattr(self.dashboard, "refresh", None)
-            if refresh is not None:
-                refresh()  # the team lead's view stays live while it is shown
+            self.dashboard.refresh()  # the team lead's view stays live while it is shown
         if self._notices is None:
             return
         for title, text, cid in self._notices():
@@ -698,6 +725,11 @@ class MainWindow(QMainWindow):
     def toggle_mute(self) -> None:
         self.muted = not self.muted
         self.statusBar().showMessage(self.tr_("Notifications muted" if self.muted else "Notifications on"), 4000)
+
+    def refresh(self) -> None:
+        """Everything shown may have changed (new SLA policies): the queue, the views and the
+        open conversation are read again."""
+        self._after_change()
 
     def conversations_changed(self, touched: frozenset[int], new: frozenset[int] = frozenset()) -> None:
         """New data arrived (sync): reload the queue and the open thread, keeping the agent's place;
@@ -739,3 +771,4 @@ class MainWindow(QMainWindow):
             parts.append(f"{account.name}: {self.tr_(state)}" + (f" ({reason})" if reason and state != "offline" else ""))
         self.account_label.setText("   ·   ".join(parts))
         self.banner.setVisible(offline)
+        self.accounts_shown.emit()

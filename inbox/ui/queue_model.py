@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 
 from inbox.models import Conversation, QueueFilter
-from inbox.repository import Repository
+from inbox.ports import QueueReads
 from inbox.ui.text import one_line
 
 ConversationRole = Qt.ItemDataRole.UserRole + 1
@@ -23,7 +23,7 @@ class QueueModel(QAbstractListModel):
     Signals: the standard model signals only.
     """
 
-    def __init__(self, repo: Repository, parent: object | None = None) -> None:
+    def __init__(self, repo: QueueReads, parent: object | None = None) -> None:
         super().__init__(None)
         self._repo = repo
         self._filter = QueueFilter()

@@ -91,6 +91,12 @@ class AccountListModel(QAbstractTableModel):
         self._rows: list[AccountSummary] = []
 
     def set_accounts(self, rows: Sequence[AccountSummary]) -> None:
+        if [r.id for r in rows] == [r.id for r in self._rows] and self._rows:
+            # The same accounts with new states (the sync reported): the selection stays.
+            self._rows = list(rows)
+            last = self.index(len(self._rows) - 1, len(self.HEADERS) - 1)
+            self.dataChanged.emit(self.index(0, 0), last)
+            return
         self.beginResetModel()
         self._rows = list(rows)
         self.endResetModel()

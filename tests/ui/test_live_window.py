@@ -141,7 +141,8 @@ def test_offline_then_back_sends_the_queued_reply_once(
             qtbot.keyClick(window.composer.editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)  # type: ignore[attr-defined]
             conv = window.current_conversation()
             assert conv is not None
-            assert store.messages(conv.id)[-1].outbox_state is not None  # shown as queued at once
+            # Queued by the writer thread as soon as it runs (the window does not wait for it).
+            await until(lambda: store.messages(conv.id)[-1].outbox_state is not None)
             await asyncio.sleep(1.5)
             assert smtp.messages == []
             dovecot_server.start()

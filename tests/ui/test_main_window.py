@@ -12,10 +12,13 @@ from PySide6.QtWidgets import QApplication
 
 from inbox.demo import build_demo
 from inbox.models import QueueFilter, Status
+from inbox.solo import SoloCommands
 from inbox.store.repository import Store
+from inbox.store.writer import StoreWriter
 from inbox.ui.i18n import Translator
 from inbox.ui.main_window import MainWindow
 from inbox.ui.queue_model import QueueModel
+from inbox.workspace import Workspace
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 
@@ -29,11 +32,16 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 
 @pytest.fixture()
-def window(qtbot: object, store: Store) -> Iterator[MainWindow]:
-    sent: list[tuple[int, str, bool, str, bool]] = []
-    w = MainWindow(store, Translator("en"), agent="camille", clock=lambda: NOW,
-                   send_reply=lambda *a: sent.append(a))
-    w.sent = sent  # type: ignore[attr-defined]
+def commands(store: Store) -> Iterator[SoloCommands]:
+    """Changes as the app makes them: on the store's writer thread, stamped camille at NOW."""
+    writer = StoreWriter(store)
+    yield SoloCommands(writer, Workspace(store, "camille", clock=lambda: NOW))
+    writer.close()
+
+
+@pytest.fixture()
+def window(qtbot: object, store: Store, commands: SoloCommands) -> Iterator[MainWindow]:
+    w = MainWindow(store, commands, Translator("en"), agent="camille", clock=lambda: NOW)
     qtbot.addWidget(w)  # type: ignore[attr-defined]
     w.show()
     yield w
@@ -55,18 +63,19 @@ def test_triage_from_the_keyboard(qtbot: object, window: MainWindow, store: Stor
     second = window.current_conversation()
     assert second is not None and second.id != first.id
     bot.keyClick(window.queue, "a")  # type: ignore[attr-defined]
-    assert store.conversation(second.id).assignee == "camille"
+    bot.waitUntil(lambda: store.conversation(second.id).assignee == "camille")  # type: ignore[attr-defined]
     bot.keyClick(window.queue, "e")  # type: ignore[attr-defined]
-    assert store.conversation(second.id).status is Status.SOLVED
+    bot.waitUntil(lambda: store.conversation(second.id).status is Status.SOLVED)  # type: ignore[attr-defined]
+    bot.waitUntil(lambda: window.current_conversation() not in (None, second))  # type: ignore[attr-defined]
     after = window.current_conversation()
     assert after is not None and after.id != second.id  # moved on to the next one
     bot.keyClick(window.queue, "p")  # type: ignore[attr-defined]
-    assert store.conversation(after.id).status is Status.PENDING
+    bot.waitUntil(lambda: store.conversation(after.id).status is Status.PENDING)  # type: ignore[attr-defined]
     kinds = [e.kind.value for e in store.events(second.id)]
     assert "assigned" in kinds and kinds[-1] == "status"
 
 
-def test_reply_from_the_keyboard_goes_to_the_sender(qtbot: object, window: MainWindow) -> None:
+def test_reply_from_the_keyboard_goes_to_the_sender(qtbot: object, window: MainWindow, store: Store) -> None:
     bot = qtbot  # type: ignore[assignment]
     conv = window.current_conversation()
     assert conv is not None
@@ -75,8 +84,10 @@ def test_reply_from_the_keyboard_goes_to_the_sender(qtbot: object, window: MainW
     assert window.composer.editor.hasFocus() or QApplication.focusWidget() is window.composer.editor
     bot.keyClicks(window.composer.editor, "Bonjour, je regarde votre commande.")  # type: ignore[attr-defined]
     bot.keyClick(window.composer.editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)  # type: ignore[attr-defined]
-    assert window.sent == [(conv.id, "Bonjour, je regarde votre commande.", False, "", False)]  # type: ignore[attr-defined]
     assert window.composer.editor.toPlainText() == ""
+    bot.waitUntil(lambda: any(i.draft.conversation_id == conv.id for i in store.outbox_items()))  # type: ignore[attr-defined]
+    (item,) = [i for i in store.outbox_items() if i.draft.conversation_id == conv.id]
+    assert item.draft.text == "Bonjour, je regarde votre commande." and item.draft.surface is conv.surface
 
 
 def test_search_box_filters_the_queue(qtbot: object, window: MainWindow) -> None:
@@ -87,8 +98,8 @@ def test_search_box_filters_the_queue(qtbot: object, window: MainWindow) -> None
     assert 0 < window.model.total() < before
 
 
-def test_french_interface(qtbot: object, store: Store) -> None:
-    w = MainWindow(store, Translator("fr"), agent="camille", clock=lambda: NOW)
+def test_french_interface(qtbot: object, store: Store, commands: SoloCommands) -> None:
+    w = MainWindow(store, commands, Translator("fr"), agent="camille", clock=lambda: NOW)
     qtbot.addWidget(w)  # type: ignore[attr-defined]
     labels = [w.views.item(i).text() for i in range(w.views.count())]
     assert any(label.startswith("Non assignées") for label in labels)
@@ -96,14 +107,14 @@ def test_french_interface(qtbot: object, store: Store) -> None:
     w.close()
 
 
-def test_layout_and_last_view_are_remembered(qtbot: object, store: Store) -> None:
-    first = MainWindow(store, Translator("en"), agent="camille", clock=lambda: NOW)
+def test_layout_and_last_view_are_remembered(qtbot: object, store: Store, commands: SoloCommands) -> None:
+    first = MainWindow(store, commands, Translator("en"), agent="camille", clock=lambda: NOW)
     qtbot.addWidget(first)  # type: ignore[attr-defined]
     pending_row = next(i for i in range(first.views.count()) if first.views.item(i).text().startswith("Pending"))
     first.views.setCurrentRow(pending_row)
     first.sort.setCurrentIndex(first.sort.findData("newest"))
     first.close()
-    second = MainWindow(store, Translator("en"), agent="camille", clock=lambda: NOW)
+    second = MainWindow(store, commands, Translator("en"), agent="camille", clock=lambda: NOW)
     qtbot.addWidget(second)  # type: ignore[attr-defined]
     assert second.current_view().key == "pending"
     assert second.sort.currentData() == "newest"
@@ -118,6 +129,7 @@ def test_merging_customers_from_the_panel_keeps_every_conversation(qtbot: object
     assert other.customer_id is not None
     before = len(store.customer_conversations(conv.customer_id)) + len(store.customer_conversations(other.customer_id))
     window.customer.merge_into(other.customer_id)
+    qtbot.waitUntil(lambda: window.customer.history.count() == before)  # type: ignore[attr-defined]
     assert len(store.customer_conversations(other.customer_id)) == before
     assert window.customer.history.count() == before
 
@@ -187,5 +199,5 @@ def test_assign_to_another_agent(qtbot: object, window: MainWindow, store: Store
     conv = window.current_conversation()
     assert conv is not None
     window.assign_to("yanis")
-    assert store.conversation(conv.id).assignee == "yanis"
+    qtbot.waitUntil(lambda: store.conversation(conv.id).assignee == "yanis")  # type: ignore[attr-defined]
     assert store.events(conv.id)[-1].value == "yanis"

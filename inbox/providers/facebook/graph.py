@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 
 import httpx
 
-from inbox.errors import AuthError, PermanentError, ProviderError, RateLimited
+from inbox.errors import AuthError, PermanentError, ProviderError, RateLimited, with_message
 from inbox.providers.facebook.payload import integer, obj, text
 from inbox.providers.failures import decode_json, provider_failures, raise_for_response
 
@@ -125,11 +125,8 @@ class GraphClient:
                 if not response.is_success:
                     self._raise(response)
                 return obj(decode_json(response, SERVICE))
-        except ProviderError as exc:
-            # The same error, token scrubbed from its text: its type and attributes (a transient
-            # error's ``unsure``, a rate limit's ``retry_after``) and its cause are kept.
-            exc.args = (self._scrub(str(exc)),)
-            raise
+        except ProviderError as exc:  # the same error (unsure, retry_after...), token scrubbed
+            raise with_message(exc, self._scrub(str(exc))) from exc.__cause__
 
     def _read_usage(self, headers: httpx.Headers) -> None:
         percent, wait = _usage_percent_and_wait(headers)
@@ -149,7 +146,9 @@ class GraphClient:
         try:
             raise_for_response(response, SERVICE)
         except AuthError as exc:
-            raise AuthError(f"{SERVICE} needs sign-in again: {exc}") from None
+            raise with_message(exc, f"{SERVICE} needs sign-in again: {exc}") from None
         except RateLimited as exc:
             _, wait = _usage_percent_and_wait(response.headers)
-            raise RateLimited(str(exc), max(exc.retry_after, wait)) from None
+            limited = with_message(exc, str(exc))
+            limited.retry_after = max(exc.retry_after, wait)
+            raise limited from None

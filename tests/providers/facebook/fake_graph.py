@@ -5,7 +5,9 @@ and posts; restfb ``conversation.json``; ``me/accounts`` pages) as one Page's da
 ``after`` cursors and ``paging.next`` links, field-expansion limits, ``since`` filters and
 newest-first order. Failures are injected per path: Graph error envelopes exactly as Facebook
 sends them (190/463 expired token, throttling codes 4/17/32/613, the 24-hour window refusal),
-HTTP 500/503, and a connection dropped in the middle of a body. Every request is recorded.
+HTTP 500/503, a connection dropped in the middle of a body, and ``lost``: the request is carried
+out (a message really posted) but the connection closes before any answer. Every request is
+recorded.
 """
 
 from __future__ import annotations
@@ -335,6 +337,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(full[: len(full) // 3])
             self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
+        if failure == "lost":  # carried out, then the answer never comes back
+            fake.answer(method, split.path, query, token, body)
             self.close_connection = True
             self.connection.shutdown(2)
             return

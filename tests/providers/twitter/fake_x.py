@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import itertools
 import json
 import secrets
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -55,6 +57,7 @@ INVALID_TOKEN = {
     "error_description": "Value passed for the token was invalid.",
 }
 TOKEN_LIFETIME = 7200
+LOST = -1  # Fault.status: the request is carried out, the connection closes before the answer
 
 
 @dataclass
@@ -71,7 +74,7 @@ class Recorded:
 @dataclass
 class Fault:
     path_prefix: str
-    status: int  # 0 means: drop the connection in the middle of the body
+    status: int  # 0: drop the connection in the middle of the body; LOST: act, never answer
     reset: int | None = None
 
 
@@ -131,7 +134,8 @@ class FakeX:
             self.access_tokens.clear()
 
     def fail(self, path_prefix: str, status: int, *, reset: int | None = None) -> None:
-        """Answer the next request under ``path_prefix`` with ``status`` (0: drop mid-body)."""
+        """Answer the next request under ``path_prefix`` with ``status`` (0: drop mid-body;
+        :data:`LOST`: carry the request out, e.g. really post, then close without answering)."""
         self.faults.append(Fault(path_prefix, status, reset))
 
     def add_mention(self, text: str, author_id: str = "1181341904765628416") -> str:
@@ -259,6 +263,12 @@ def _handler_for(fake: FakeX) -> type[BaseHTTPRequestHandler]:
             auth = self.headers.get("Authorization", "")
             fake.requests.append(Recorded(method, split.path, query, body, auth))
             fault = fake.take_fault(split.path)
+            if fault is not None and fault.status == LOST:
+                self.wfile = io.BytesIO()  # the post happens; its answer goes nowhere
+                self._route(method, split.path, query, body, auth)
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
             if fault is not None:
                 self._fault(fault)
                 return
