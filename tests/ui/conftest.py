@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from datetime import UTC, datetime
+from typing import TypeVar
 
 import pytest
 from PySide6.QtWidgets import QApplication
 
+from inbox.solo import SoloCommands
+from inbox.store.repository import Store
+from inbox.store.writer import StoreWriter
 from inbox.ui.event_loop import InboxEventLoop
+from inbox.workspace import Workspace
+
+T = TypeVar("T")
 
 
 @pytest.fixture()
@@ -39,3 +48,30 @@ def qasync_loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
         qapp.setQuitOnLastWindowClosed(quit_on_close)
     assert not errors, f"unhandled asyncio errors: {errors}"
     assert not pending, f"tasks left running after the test: {pending}"
+
+
+def done_now(job: Callable[[], T]) -> Callable[[], Future[T]]:
+    """An ``on_tick`` for a window under test: runs ``job`` at once on the test's thread and
+    hands the window a finished future (the app runs it on the store's writer thread)."""
+
+    def tick() -> Future[T]:
+        future: Future[T] = Future()
+        future.set_result(job())
+        return future
+
+    return tick
+
+
+@pytest.fixture()
+def solo_commands() -> Iterator[Callable[[Store], SoloCommands]]:
+    """Build the app's solo commands over a store (its own writer thread, closed after the test)."""
+    writers: list[StoreWriter] = []
+
+    def build(store: Store, agent: str = "camille", clock: Callable[[], datetime] | None = None) -> SoloCommands:
+        writer = StoreWriter(store)
+        writers.append(writer)
+        return SoloCommands(writer, Workspace(store, agent, clock=clock or (lambda: datetime.now(UTC))))
+
+    yield build
+    for writer in writers:
+        writer.close()

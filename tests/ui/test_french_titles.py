@@ -15,10 +15,12 @@ from pytestqt.qtbot import QtBot
 
 from inbox.app import Shell
 from inbox.demo import build_demo
+from inbox.solo import SoloCommands
 from inbox.store.repository import Store
 from inbox.ui.canned_manager import CannedManager
 from inbox.ui.main_window import MainWindow
 from inbox.ui.settings_dialog import SettingsDialog
+from tests.ui.conftest import done_now
 
 BUILT = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 
@@ -124,7 +126,7 @@ def test_the_live_switch_gives_a_french_title(qtbot: QtBot, store: Store, monkey
     second.close()
 
 
-def test_sla_notifications_are_french(qtbot: QtBot, store: Store) -> None:
+def test_sla_notifications_are_french(qtbot: QtBot, store: Store, solo_commands: Callable[..., SoloCommands]) -> None:
     from datetime import timedelta
 
     from inbox.ui.i18n import Translator
@@ -132,8 +134,9 @@ def test_sla_notifications_are_french(qtbot: QtBot, store: Store) -> None:
 
     workspace = Workspace(store, "camille", clock=lambda: BUILT + timedelta(minutes=40))
     workspace.tick_sla()
-    window = MainWindow(store, Translator("fr"), agent="camille", clock=workspace.clock,
-                        notices=workspace.new_notices, on_tick=workspace.tick_sla)  # fmt: skip
+    window = MainWindow(store, solo_commands(store, clock=workspace.clock), Translator("fr"), agent="camille",
+                        clock=workspace.clock, notices=workspace.new_notices,
+                        on_tick=done_now(workspace.tick_sla))  # fmt: skip
     qtbot.addWidget(window)
     window.slow_tick()
     titles = {title for title, _text, _cid in window.shown_notices}

@@ -5,7 +5,7 @@ draft stays on its own conversation."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,11 +16,13 @@ from pytestqt.qtbot import QtBot
 
 from inbox.demo import EMAIL_ACCOUNT, X_ACCOUNT, build_demo
 from inbox.models import Author, Channel, Direction, IdentityKind, Message, Priority, QueueFilter, Status, Surface
+from inbox.solo import SoloCommands
 from inbox.store.repository import Store
 from inbox.ui.i18n import Translator
 from inbox.ui.main_window import MainWindow
 from inbox.ui.queue_model import QueueModel
 from inbox.workspace import refresh_sla
+from tests.ui.conftest import done_now
 
 BUILT = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 ROW = 30  # well below the first screen: the queue is scrolled to reach it
@@ -49,9 +51,9 @@ def clock() -> Clock:
 
 
 @pytest.fixture()
-def window(qtbot: QtBot, store: Store, clock: Clock) -> Iterator[MainWindow]:
-    w = MainWindow(store, Translator("en"), agent="camille", clock=clock,
-                   on_tick=lambda: refresh_sla(store, clock.now))  # fmt: skip
+def window(qtbot: QtBot, store: Store, clock: Clock, solo_commands: Callable[..., SoloCommands]) -> Iterator[MainWindow]:
+    w = MainWindow(store, solo_commands(store, clock=clock), Translator("en"), agent="camille", clock=clock,
+                   on_tick=done_now(lambda: refresh_sla(store, clock.now)))  # fmt: skip
     qtbot.addWidget(w)
     w.resize(1440, 860)
     w.show()

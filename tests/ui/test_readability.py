@@ -4,7 +4,7 @@ and the policy is named once."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,6 +16,7 @@ from inbox import sla
 from inbox.app import apply_theme
 from inbox.models import Channel, ConversationEvent, EventKind, Priority
 from inbox.sla_policy import default_policies
+from inbox.solo import SoloCommands
 from inbox.store.repository import Store
 from inbox.ui.i18n import Translator
 from inbox.ui.main_window import MainWindow
@@ -42,10 +43,10 @@ def test_disabled_controls_look_disabled_in_the_dark_theme(dark: QPalette) -> No
         assert abs(enabled.lightness() - disabled.lightness()) > 80, role
 
 
-def test_sort_choices_are_words_in_the_agent_language(qtbot: QtBot) -> None:
+def test_sort_choices_are_words_in_the_agent_language(qtbot: QtBot, solo_commands: Callable[..., SoloCommands]) -> None:
     store = Store.open(":memory:")
     try:
-        window = MainWindow(store, Translator("fr"), agent="camille", clock=lambda: NOW)
+        window = MainWindow(store, solo_commands(store), Translator("fr"), agent="camille", clock=lambda: NOW)
         qtbot.addWidget(window)
         labels = [window.sort.itemText(i) for i in range(window.sort.count())]
         assert labels == ["Plus urgentes", "Plus récentes", "Plus anciennes", "Priorité"]
