@@ -105,6 +105,11 @@ def build_window(
         if after_send is not None:
             after_send()
 
+    def decide(item_id: str, action: str) -> None:
+        workspace.decide_reply(item_id, action)
+        if after_send is not None:
+            after_send()  # the replies held behind it go out now
+
     # The dashboard reads in a worker thread through a connection of its own (WAL: concurrent
     # readers), so its seconds at a million messages never hold the window's store lock.
     analytics = AnalyticsSource.own_connection(store)
@@ -148,6 +153,7 @@ def build_window(
         remote_images=workspace,
         switch_language=switch_language,
         avatar=lambda customer_id: avatars.for_customer(store, customer_id),
+        decide_reply=decide,
     )
 
     def context() -> dict[str, str]:

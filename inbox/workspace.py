@@ -117,6 +117,18 @@ class Workspace:
             self.outbox.reply(conversation_id, text, dm=privately)
         self.refresh_sla(self.clock(), [conversation_id])
 
+    def decide_reply(self, item_id: str, action: str) -> None:
+        """The agent decides a reply that failed or may have been sent: ``mark-sent`` (it went
+        out), ``resend`` or ``drop``; the replies held behind it then go on."""
+        if action == "mark-sent":
+            self.outbox.mark_sent(item_id)
+        elif action == "resend":
+            self.outbox.resend(item_id)
+        elif action == "drop":
+            self.outbox.drop(item_id)
+        else:
+            raise ValueError(f"unknown outbox action {action!r}")
+
     def refresh_sla(self, now: datetime, ids: Sequence[int] | None = None) -> int:
         if self._rules is None:
             self._rules = policies(self.store)

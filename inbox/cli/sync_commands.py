@@ -1,4 +1,5 @@
-"""Commands of the sync engine and the outbox: ``sync``, ``outbox`` (``resend``, ``drop``), ``reply``."""
+"""Commands of the sync engine and the outbox: ``sync``, ``outbox`` (``resend``, ``drop``,
+``mark-sent``), ``reply``."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from inbox.models import Account, OutboxItem, OutboxState, Status
 from inbox.outbox import Outbox
 from inbox.providers.base import Provider
 from inbox.providers.registry import build_provider
+from inbox.reply_order import Hold, holds
 from inbox.secrets import SecretStore
 from inbox.store.notices import last_inbound_at
 from inbox.store.outbox_store import OPEN_STATES
@@ -51,6 +53,13 @@ def register(sub: Any) -> None:
         ob, "drop", cmd_outbox_drop, "give up on an unsent reply (removed from its conversation)"
     )
     d.add_argument("id", help="the outbox id (or its unique beginning)")
+    m = _add(
+        ob,
+        "mark-sent",
+        cmd_outbox_mark_sent,
+        "a failed or 'may have been sent' reply did go out: count it as sent, never send it again",
+    )
+    m.add_argument("id", help="the outbox id (or its unique beginning)")
     p = _add(
         sub, "reply", cmd_reply, "queue a reply on the conversation's channel; prints its outbox id"
     )
@@ -142,7 +151,7 @@ async def run_sync(
 # -- inbox outbox ---------------------------------------------------------------------------------
 
 
-def _item_row(item: OutboxItem) -> dict[str, object]:
+def _item_row(item: OutboxItem, hold: Hold | None = None) -> dict[str, object]:
     draft = item.draft
     return {
         "id": draft.local_id,
@@ -153,6 +162,8 @@ def _item_row(item: OutboxItem) -> dict[str, object]:
         "state": item.state.value,
         "attempts": item.attempts,
         "error": item.last_error,
+        "waiting_for": hold.blocker if hold else None,
+        "reason": hold.reason if hold else item.last_error,
         "provider_id": item.provider_id,
         "queued_at": iso(item.created_at),
         "updated_at": iso(item.updated_at),
@@ -166,7 +177,9 @@ _LABEL = {OutboxState.UNCERTAIN: "may have been sent"}
 def cmd_outbox(args: argparse.Namespace) -> int:
     store = open_store(args)
     states = tuple(OutboxState) if args.all else OPEN_STATES
-    data = [_item_row(i) for i in store.outbox_items(states)]
+    items = store.outbox_items(states)
+    held = holds((i.draft.local_id, i.draft.conversation_id, i.state) for i in items)
+    data = [_item_row(i, held.get(i.draft.local_id)) for i in items]
     if args.json:
         emit_json(data)
         return 0
@@ -177,12 +190,18 @@ def cmd_outbox(args: argparse.Namespace) -> int:
             d["account_id"],
             _LABEL.get(OutboxState(str(d["state"])), str(d["state"])),
             d["attempts"],
-            d["error"],
+            d["reason"],
             " ".join(str(d["text"]).split())[:40],
         ]
         for d in data
     ]
     print(table(rows, ["id", "conv", "account", "state", "tries", "reason", "text"]))
+    undecided = [i for i in items if i.state in (OutboxState.UNCERTAIN, OutboxState.FAILED)]
+    if undecided:
+        print(
+            f"{len(undecided)} to decide: inbox outbox mark-sent|resend|drop ID "
+            "(replies after them in their conversation wait)"
+        )
     return 0
 
 
@@ -191,6 +210,14 @@ def cmd_outbox_resend(args: argparse.Namespace) -> int:
     item_id = store.resolve_outbox_id(args.id)
     Outbox(store, clock=_now).resend(item_id)
     print(f"{item_id} queued again; it goes out at the next sync")
+    return 0
+
+
+def cmd_outbox_mark_sent(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    item_id = store.resolve_outbox_id(args.id)
+    Outbox(store, clock=_now).mark_sent(item_id)
+    print(f"{item_id} marked as sent; the replies after it go out at the next sync")
     return 0
 
 

@@ -12,6 +12,7 @@ import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import unquote
 
 from PySide6.QtCore import QByteArray, QItemSelectionModel, QModelIndex, QSettings, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
@@ -35,6 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from inbox.errors import InboxError
 from inbox.models import AttachmentFile, Conversation, Direction, QueueSort, Status
 from inbox.repository import Repository
 from inbox.sla import SlaLogEntry, TargetStatus
@@ -81,6 +83,7 @@ class MainWindow(QMainWindow):
         remote_images: RemoteImageSource | None = None,
         switch_language: Callable[[str], None] | None = None,
         avatar: Callable[[int], Path | None] | None = None,
+        decide_reply: Callable[[str, str], None] | None = None,
     ) -> None:
         super().__init__()
         self.repo = repo
@@ -89,6 +92,7 @@ class MainWindow(QMainWindow):
         self.clock = clock
         self.dark = dark
         self._send_reply = send_reply
+        self._decide_reply = decide_reply  # (outbox id, "mark-sent" | "resend" | "drop")
         self._sla_details = sla_details
         self._notices = notices
         self._on_tick = on_tick
@@ -277,10 +281,23 @@ class MainWindow(QMainWindow):
         if url.scheme() == "inbox" and url.path().startswith("attachment/"):
             self.ask_save_attachment(int(url.path().split("/", 1)[1]))
             return
+        if url.scheme() == "inbox" and url.path().startswith("outbox/"):
+            self.decide_reply(*url.path().split("/", 2)[1:])
+            return
         if url.scheme() == "inbox" and url.path().startswith("original/") and self._original_source:
             message_id = int(url.path().split("/", 1)[1])
             self.original = OriginalView(self._original_source, message_id, self.tr_, self, self._remote_images)
             self.original.show()
+
+    def decide_reply(self, action: str, item_id: str) -> None:
+        """Mark as sent, send again or drop a reply that failed or may have been sent."""
+        if self._decide_reply is None or self._current is None:
+            return
+        try:
+            self._decide_reply(unquote(item_id), action)
+        except InboxError as exc:  # decided meanwhile (by the CLI, another window): say so
+            self.statusBar().showMessage(str(exc), 8000)
+        self._show(self.repo.conversation(self._current.id))
 
     def attachment(self, file_id: int) -> AttachmentFile | None:
         if self._current is None:
