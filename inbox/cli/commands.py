@@ -61,12 +61,32 @@ def register(sub: Any) -> None:
     p.add_argument("--limit", type=int, default=50)
     p = _add(sub, "account", cmd_account_list, "accounts: add or list")
     acc = p.add_subparsers(dest="account_command")
-    a = _add(acc, "add", cmd_account_add, "add an account (secrets go to the keyring, asked for separately)")
+    a = _add(
+        acc,
+        "add",
+        cmd_account_add,
+        "add an account; on a terminal it asks for each secret (password, token, API key) without "
+        "showing it, and stores it in the system keyring (service 'inbox', key 'ACCOUNT_ID:NAME')",
+    )
+    a.epilog = (
+        "example: inbox account add email support@example.com --set imap_host=imap.example.com "
+        "--set smtp_host=smtp.example.com --set username=support@example.com "
+        "(then asked: Password). Settings of a mailbox: imap_host, imap_port (993), "
+        "imap_security (ssl|starttls|none), smtp_host, smtp_port (587), smtp_security "
+        "(starttls|ssl|none), username, auth (password|oauth2), sent_folder, initial_days. "
+        "See the README for web forms."
+    )
     a.add_argument("channel", choices=[c.value for c in Channel])
     a.add_argument("id", help="the account's own id: X user id, Page id, mailbox address, form id")
     a.add_argument("--name")
     a.add_argument("--own", action="append", default=[], help="an identity key that is us (repeatable)")
     a.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a non-secret setting")
+    a.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the account's one secret (a mailbox's password, a form's API key) from stdin "
+        "instead of asking; an error when its provider needs several",
+    )
     _add(acc, "list", cmd_account_list, "list accounts", json_flag=True)
     p = _add(sub, "customers", cmd_customers_import, "customers: import a CRM export")
     cust = p.add_subparsers(dest="customers_command")
@@ -296,8 +316,21 @@ def cmd_account_add(args: argparse.Namespace) -> int:
         own.add(args.id)
     account = Account(id=f"{channel.value}:{args.id}", channel=channel, name=args.name or args.id,
                       own_keys=frozenset(own), settings=settings)
+    from inbox.cli.account_commands import _keyring, ask_secrets, secret_names
+
+    given = sorted(set(settings) & set(secret_names(account)))
+    if given:
+        raise InputError("--set", f"{', '.join(given)} is a secret: it is asked for (or read with "
+                                  "--password-stdin), never given on the command line")
+    secrets = ask_secrets(account, password_stdin=args.password_stdin)
+    if secrets:  # the keyring first: an account is never saved with half its secrets
+        ring = _keyring()
+        for name, value in secrets.items():
+            ring.set(account.id, name, value)
     store.save_account(account)
     print(f"account {account.id} saved")
+    for name in secrets:
+        print(f"{name} stored in the keyring (service inbox, key {account.id}:{name})")
     return 0
 
 

@@ -133,6 +133,7 @@ class EmailProvider:
                 kind="password",
                 required=False,
                 help="needed with sign-in method password",
+                applies_when=("auth", "password"),
             ),
             FormField(
                 oauth.ACCESS_TOKEN,
@@ -141,6 +142,7 @@ class EmailProvider:
                 kind="password",
                 required=False,
                 help="needed with sign-in method oauth2",
+                applies_when=("auth", "oauth2"),
             ),
             FormField(
                 oauth.REFRESH_TOKEN,
@@ -148,6 +150,7 @@ class EmailProvider:
                 secret=True,
                 kind="password",
                 required=False,
+                applies_when=("auth", "oauth2"),
             ),
             FormField(
                 "oauth_token_url",
@@ -163,6 +166,7 @@ class EmailProvider:
                 secret=True,
                 kind="password",
                 required=False,
+                applies_when=("auth", "oauth2"),
             ),
             FormField("sent_folder", "Sent folder", default="Sent", required=False),
             FormField(
