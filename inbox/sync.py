@@ -107,6 +107,15 @@ class Backoff:
         return top / 2 + top / 2 * min(1.0, max(0.0, rand))
 
 
+#: How a log line says an account went down: "account email:a@b.example is offline: ...".
+DOWN_WORDS = {
+    AccountState.OFFLINE: "is offline",
+    AccountState.RATE_LIMITED: "is rate limited",
+    AccountState.NEEDS_SIGN_IN: "needs sign-in",
+    AccountState.ERROR: "is in error",
+}
+
+
 def state_for_error(exc: BaseException) -> AccountState:
     """The account state a failure means (for failures met outside a sync pass)."""
     if isinstance(exc, AuthError):
@@ -214,7 +223,7 @@ class SyncService:
         if delay is None:
             delay = self._backoff.delay(failures, self._random())
         if self._status[account_id].state not in DOWN_STATES:
-            log.warning("account %s is %s: %s", account_id, state.value.replace("_", " "), reason)
+            log.warning("account %s %s: %s", account_id, DOWN_WORDS[state], reason)
         else:
             log.debug("account %s still %s: %s", account_id, state.value, reason)
         if state is AccountState.NEEDS_SIGN_IN:

@@ -27,7 +27,7 @@ from inbox.secrets import SecretStore
 from inbox.store.notices import last_inbound_at
 from inbox.store.outbox_store import OPEN_STATES
 from inbox.store.repository import Store
-from inbox.sync import AccountState, SyncService, state_for_error
+from inbox.sync import DOWN_WORDS, AccountState, SyncService, state_for_error
 
 AGENT = "cli"
 log = logging.getLogger(__name__)
@@ -38,6 +38,8 @@ Factories = dict[str, Callable[[Account, SecretStore, httpx.AsyncClient], Provid
 def register(sub: Any) -> None:
     p = _add(sub, "sync", cmd_sync, "fetch every account and send queued replies")
     p.add_argument("--once", action="store_true", help="one pass (every page, the outbox once)")
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    p.epilog = EXIT_STATUS
     p = _add(
         sub,
         "outbox",
@@ -72,6 +74,20 @@ def register(sub: Any) -> None:
     )
 
 
+#: ``inbox sync --once`` exit statuses, for cron jobs and scripts (also in ``--help``).
+EXIT_OK, EXIT_NEEDS_A_PERSON, EXIT_USAGE, EXIT_TRY_LATER = 0, 1, 2, 3
+EXIT_STATUS = """\
+exit status of --once (the most serious that applies):
+  0  every account is up to date; no reply failed or waits for a decision
+  1  a person must act: an account needs sign-in or is in error, or a reply
+     failed or may have been sent (inbox outbox; decide it with
+     inbox outbox mark-sent|resend|drop ID)
+  2  the command itself failed (bad arguments, store unreadable)
+  3  nothing to fix, try again later: an account is offline or rate limited
+     (its replies wait in the outbox)
+"""
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -103,8 +119,8 @@ async def run_sync(
 ) -> int:
     """Build and enter every account's provider with one shared client, then run the engine.
 
-    With ``once``: print each account's state; 1 when some account is in error or needs
-    sign-in (offline is a normal state: 0).
+    With ``once``: print each account's state and return the exit status ``EXIT_STATUS``
+    describes (1 needs a person, 3 try again later, 0 all fine).
     """
     broken: dict[str, tuple[AccountState, str]] = {}
     client_timeout = timeout or httpx.Timeout(30.0, connect=10.0)
@@ -127,7 +143,7 @@ async def run_sync(
                 state = state_for_error(exc)
                 broken[account.id] = (state, str(exc))
                 store.set_account_state(account.id, state.value, str(exc))
-                log.warning("account %s is %s: %s", account.id, state.value.replace("_", " "), exc)
+                log.warning("account %s %s: %s", account.id, DOWN_WORDS[state], exc)
         service = SyncService(store, providers)
         if not once:
             loop = asyncio.get_running_loop()
@@ -143,9 +159,12 @@ async def run_sync(
         f"outbox: {report.sent} sent, {report.waiting} waiting, {report.failed} failed, "
         f"{report.uncertain} may have been sent"
     )
-    bad = {AccountState.ERROR, AccountState.NEEDS_SIGN_IN}
-    failing = [s for s in statuses if s.state in bad] + [b for b in broken.values() if b[0] in bad]
-    return 1 if failing else 0
+    states = {s.state for s in statuses} | {state for state, _reason in broken.values()}
+    if states & {AccountState.ERROR, AccountState.NEEDS_SIGN_IN} or report.failed or report.uncertain:
+        return EXIT_NEEDS_A_PERSON
+    if states & {AccountState.OFFLINE, AccountState.RATE_LIMITED}:
+        return EXIT_TRY_LATER
+    return EXIT_OK
 
 
 # -- inbox outbox ---------------------------------------------------------------------------------

@@ -153,8 +153,8 @@ def test_replies_held_behind_an_uncertain_one_say_why_and_go_once_it_is_decided(
         stalling.release.set()
 
         # The next sync finds no copy in Sent: "may have been sent", never sent blindly; the two
-        # later replies wait for it, and say so.
-        assert lane.run("sync", "--once").returncode == 0
+        # later replies wait for it, and say so. A person must decide: exit status 1.
+        assert lane.run("sync", "--once").returncode == 1
         rows = outbox(lane)
         assert [(r["id"], r["state"]) for r in rows] == [
             (ids[0], "uncertain"),

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 
 from inbox.errors import PermanentError
 from inbox.providers.email.oauth import SERVICE, sasl_string
+from inbox.providers.failures import server_text
 
 #: How long one blocking socket operation may take before the server counts as unreachable.
 SOCKET_TIMEOUT = 30.0
@@ -174,7 +175,7 @@ def _xoauth2(conn: imaplib.IMAP4, username: str, token: str) -> None:
         raise
     except imaplib.IMAP4.error as exc:
         # The server's text only: imaplib never echoes what we sent.
-        raise SignInRefused(f"XOAUTH2 sign-in refused: {exc}"[:300]) from None
+        raise SignInRefused(f"XOAUTH2 sign-in refused: {server_text(exc)}"[:300]) from None
 
 
 def _refresh_capabilities(conn: imaplib.IMAP4) -> None:
