@@ -1,4 +1,8 @@
-"""Commands on the queue, conversations, customers, search, accounts and imports."""
+"""Commands on the queue, conversations, customers, search, accounts and imports.
+
+Customers' text is printed through :mod:`inbox.safe_text`, as the window shows it: a direction
+override or a control character is a visible marker, never a live one on the terminal (``--json``
+keeps the data as it is)."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from inbox.cli.output import emit_json, iso, table
 from inbox.cli.paths import default_db_path, demo_db_path
 from inbox.errors import InputError
 from inbox.models import Account, Channel, IdentityKind, QueueFilter, QueueSort, Status
+from inbox.safe_text import one_line, reveal
 from inbox.store.repository import Store
 
 
@@ -173,7 +178,8 @@ def cmd_queue(args: argparse.Namespace) -> int:
     else:
         print(
             table(
-                [[d["id"], d["channel"], d["status"], d["customer_name"], d["message_count"], d["last_message_at"], d["subject"]] for d in data],
+                [[d["id"], d["channel"], d["status"], one_line(str(d["customer_name"]), 60), d["message_count"],
+                  d["last_message_at"], one_line(str(d["subject"]))] for d in data],
                 ["id", "channel", "status", "customer", "msgs", "last", "subject"],
             )
         )
@@ -213,11 +219,11 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(data)
         return 0
-    print(f"#{conv.id} [{conv.channel.value}] {conv.subject}  ({conv.status.value}, {conv.customer_name})")
+    print(f"#{conv.id} [{conv.channel.value}] {one_line(conv.subject)}  ({conv.status.value}, {one_line(conv.customer_name, 80)})")
     for m in messages:
         arrow = "→" if m.direction.value == "out" else "←"
-        print(f"\n{arrow} {iso(m.sent_at)}  {m.surface.value}  {m.author_name} {m.author_handle}")
-        print(m.text.strip())
+        print(f"\n{arrow} {iso(m.sent_at)}  {m.surface.value}  {one_line(m.author_name, 80)} {one_line(m.author_handle, 60)}")
+        print(reveal(m.text.strip()))
     return 0
 
 
@@ -258,10 +264,10 @@ def cmd_customer(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(data)
         return 0
-    print(f"Customer {customer.id}: {customer.display_name}  CRM {customer.crm_number or '-'}")
+    print(f"Customer {customer.id}: {one_line(customer.display_name, 80)}  CRM {customer.crm_number or '-'}")
     for i in identities:
-        print(f"  {i.kind.value:9} {i.handle or i.key}")
-    print(table([[c.id, c.channel.value, c.status.value, iso(c.last_message_at), c.subject] for c in conversations],
+        print(f"  {i.kind.value:9} {one_line(i.handle or i.key, 80)}")
+    print(table([[c.id, c.channel.value, c.status.value, iso(c.last_message_at), one_line(c.subject)] for c in conversations],
                 ["id", "channel", "status", "last", "subject"]))
     return 0
 
@@ -295,7 +301,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(hits)
     else:
-        print(table([[h.conversation_id, h.channel.value, iso(h.sent_at), h.author_name, h.snippet.replace("\n", " ")] for h in hits],
+        print(table([[h.conversation_id, h.channel.value, iso(h.sent_at), one_line(h.author_name, 60), one_line(h.snippet)] for h in hits],
                     ["conv", "channel", "sent", "author", "text"]))
     return 0
 

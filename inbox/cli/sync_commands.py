@@ -23,6 +23,7 @@ from inbox.outbox import Outbox
 from inbox.providers.base import Provider
 from inbox.providers.registry import build_provider
 from inbox.reply_order import Hold, holds
+from inbox.safe_text import one_line
 from inbox.secrets import SecretStore
 from inbox.store.notices import last_inbound_at
 from inbox.store.outbox_store import OPEN_STATES
@@ -210,7 +211,7 @@ def cmd_outbox(args: argparse.Namespace) -> int:
             _LABEL.get(OutboxState(str(d["state"])), str(d["state"])),
             d["attempts"],
             d["reason"],
-            " ".join(str(d["text"]).split())[:40],
+            one_line(str(d["text"]), 40),
         ]
         for d in data
     ]
