@@ -370,6 +370,13 @@ class SyncService:
                 await provider.wait_for_changes(delay)
                 self._push_failures.pop(account_id, None)
                 return
+            except TransientError as exc:
+                # The push connection found the server gone or silent: the account is offline
+                # now (a fetch could hang on a silent server for a whole socket timeout first).
+                # Fetch again soon: that confirms it, or brings the account back.
+                await self._failed(account_id, AccountState.OFFLINE, str(exc))
+                await self._sleep(min(delay, 1.0))
+                return
             except Exception as exc:  # the next fetch reports real failures
                 log.debug("account %s: waiting for changes failed: %s", account_id, exc)
                 failures = self._push_failures.get(account_id, 0) + 1
