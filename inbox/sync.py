@@ -86,6 +86,7 @@ class SyncStore(OutboxStore, Protocol):
 
     def cursor(self, account_id: str) -> str | None: ...
     def set_account_state(self, account_id: str, state: str, reason: str = "") -> None: ...
+    def add_rejections(self, account_id: str, count: int, last: str) -> None: ...
     def ingest_fetched(
         self, account: Account, messages: Sequence[Message], *, cursor: str | None, now: datetime
     ) -> tuple[IngestOutcome, list[Rejection]]: ...
@@ -296,8 +297,13 @@ class SyncService:
             cursor=result.cursor,
             now=self._clock(),
         )
-        for rejection in (*result.batch.rejections, *rejections):
-            log.warning("rejected %s: %s", rejection.source, rejection.reason)
+        rejected = (*result.batch.rejections, *rejections)
+        for rejection in rejected:
+            log.warning("account %s rejected %s: %s", account.id, rejection.source, rejection.reason)
+        if rejected:
+            # The account stays up to date; the count shows beside its state (Settings, CLI).
+            last = f"{rejected[-1].source}: {rejected[-1].reason}"[:300]
+            await asyncio.to_thread(self._store.add_rejections, account.id, len(rejected), last)
         if outcome.conversations:
             self._emit(
                 ConversationsChanged(

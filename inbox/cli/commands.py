@@ -345,11 +345,15 @@ def cmd_account_list(args: argparse.Namespace) -> int:
     rows = []
     for a in store.accounts():
         state, reason = store.account_state(a.id)
-        rows.append({"id": a.id, "channel": a.channel.value, "name": a.name, "state": state, "reason": reason})
+        rejected, last = store.account_rejections(a.id)
+        rows.append({"id": a.id, "channel": a.channel.value, "name": a.name, "state": state, "reason": reason,
+                     "rejected": rejected, "last_rejection": last})
     if getattr(args, "json", False):
         emit_json(rows)
     else:
-        print(table([[r["id"], r["channel"], r["name"], r["state"], r["reason"]] for r in rows], ["id", "channel", "name", "state", "reason"]))
+        print(table([[r["id"], r["channel"], r["name"], r["state"], r["rejected"],
+                      "; ".join(str(x) for x in (r["reason"], r["last_rejection"]) if x)] for r in rows],
+                    ["id", "channel", "name", "state", "rejected", "reason"]))
     return 0
 
 

@@ -1143,5 +1143,13 @@
         <source>Drop</source>
         <translation>Abandonner</translation>
     </message>
+    <message>
+        <source>rejected</source>
+        <translation>rejetés</translation>
+    </message>
+    <message>
+        <source>last</source>
+        <translation>dernier</translation>
+    </message>
 </context>
 </TS>
