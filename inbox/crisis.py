@@ -140,3 +140,13 @@ class StoredAlert:
     at: datetime
     detail: Mapping[str, object]
     acknowledged: bool
+
+
+def beyond(alert: CrisisAlert, earlier: Sequence[StoredAlert]) -> tuple[int, ...]:
+    """The negative messages behind ``alert`` that none of the ``earlier`` alerts covered."""
+    covered: set[int] = set()
+    for stored in earlier:
+        ids = stored.detail.get("message_ids")
+        if isinstance(ids, list):
+            covered.update(int(i) for i in ids if isinstance(i, int))
+    return tuple(m for m in alert.message_ids if m not in covered)

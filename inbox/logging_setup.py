@@ -2,7 +2,8 @@
 
 :class:`RedactingFilter` rewrites every record that passes through a handler: bearer tokens,
 ``access_token=...``-style parameters, passwords and e-mail addresses become ``[redacted]``
-markers. ``INBOX_DEBUG=1`` turns redaction of personal data (e-mail addresses) off and lowers
+markers. Account ids (``email:support@example.com``) and outbox ids stay readable: they are the
+business's own, and what an operator acts on. ``INBOX_DEBUG=1`` turns redaction of personal data (e-mail addresses) off and lowers
 the level to DEBUG; secrets are redacted even then, since a debug log is shared with support.
 
 Call :func:`configure_logging` once, at start-up (``inbox.cli.main()``), before anything logs.
@@ -36,6 +37,13 @@ _SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b\d{6,}\|[A-Za-z0-9_-]{6,}"), SECRET),
 )
 _ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+#: What is ours, not a person's, and shown: an account id (``email:support@example.com``, the
+#: mailbox a log line is about) and an outbox id (``inbox.<uuid>@example.com``, what an operator
+#: passes to ``inbox outbox resend``).
+_OURS = re.compile(
+    r"(?:(?<![\w.-])(?:email|webform):[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)"
+    r"|(?:(?<![\w.-])inbox\.[0-9a-f]{32}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)"
+)
 
 
 def debug_enabled(environ: Mapping[str, str] | None = None) -> bool:
@@ -49,7 +57,12 @@ def redact(text: str, *, personal: bool = True) -> str:
     for pattern, replacement in _SECRET_PATTERNS:
         text = pattern.sub(replacement, text)
     if personal:
-        text = _ADDRESS.sub(ADDRESS, text)
+        kept = _OURS.split(text)
+        ours = _OURS.findall(text)
+        text = "".join(
+            _ADDRESS.sub(ADDRESS, part) + (ours[i] if i < len(ours) else "")
+            for i, part in enumerate(kept)
+        )
     return text
 
 

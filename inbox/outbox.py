@@ -330,6 +330,14 @@ class Outbox:
         self._not_before.pop(item_id, None)
         self._notify(item.draft, OutboxState.QUEUED)
 
+    def mark_sent(self, item_id: str) -> None:
+        """The agent knows a failed or uncertain item went out (the customer got it): it counts
+        as sent, under our own id, and the replies held behind it go on."""
+        item = self._require(item_id, (OutboxState.FAILED, OutboxState.UNCERTAIN))
+        self._store.mark_outbox_sent(item_id, item.provider_id or item_id, self._clock())
+        self._not_before.pop(item_id, None)
+        self._notify(item.draft, OutboxState.SENT)
+
     def drop(self, item_id: str) -> None:
         """The agent gives up on an unsent item: it leaves the outbox and the conversation."""
         self._require(item_id, (OutboxState.FAILED, OutboxState.UNCERTAIN, OutboxState.QUEUED))

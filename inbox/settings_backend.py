@@ -65,6 +65,8 @@ class AccountStatus:
     kind: str  # the provider's display name
     state: str  # an inbox.sync.AccountState value, or "unknown"
     reason: str = ""
+    rejected: int = 0  # items its fetches rejected (the state stays "up to date")
+    last_rejection: str = ""
 
 
 def check_message(exc: BaseException) -> str:
@@ -144,7 +146,8 @@ class SettingsBackend:
             except InputError:
                 label = kind or "unknown provider"
             state, reason = self._store.account_state(account.id)
-            rows.append(AccountStatus(account.id, account.name, label, state, reason))
+            rejected, last = self._store.account_rejections(account.id)
+            rows.append(AccountStatus(account.id, account.name, label, state, reason, rejected, last))
         return rows
 
     def save_account(

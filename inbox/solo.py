@@ -73,6 +73,19 @@ class SoloCommands:
             conversation_id, lambda s, now, agent: s.set_priority(conversation_id, priority, now, agent)
         )
 
+    def decide_reply(self, outbox_id: str, action: str) -> Future[None]:
+        """A reply that failed or may have been sent: ``mark-sent`` (it went out), ``resend`` or
+        ``drop``; the replies held behind it then go on."""
+        decisions = {"mark-sent": Outbox.mark_sent, "resend": Outbox.resend, "drop": Outbox.drop}
+        if action not in decisions:
+            raise ValueError(f"unknown outbox decision {action!r}")
+        decide = decisions[action]
+
+        def job(store: Store) -> None:
+            decide(Outbox(store, clock=self._workspace.clock), outbox_id)
+
+        return self._writer.submit(job)
+
     def save_draft(self, conversation_id: int, text: str) -> Future[None]:
         return self._writer.submit(lambda s: s.save_draft(conversation_id, text, self._now()))
 

@@ -86,6 +86,7 @@ class SyncStore(OutboxStore, Protocol):
 
     def cursor(self, account_id: str) -> str | None: ...
     def set_account_state(self, account_id: str, state: str, reason: str = "") -> None: ...
+    def add_rejections(self, account_id: str, count: int, last: str) -> None: ...
     def ingest_fetched(
         self, account: Account, messages: Sequence[Message], *, cursor: str | None, now: datetime
     ) -> tuple[IngestOutcome, list[Rejection]]: ...
@@ -105,6 +106,15 @@ class Backoff:
     def delay(self, failures: int, rand: float) -> float:
         top = self.ceiling(failures)
         return top / 2 + top / 2 * min(1.0, max(0.0, rand))
+
+
+#: How a log line says an account went down: "account email:a@b.example is offline: ...".
+DOWN_WORDS = {
+    AccountState.OFFLINE: "is offline",
+    AccountState.RATE_LIMITED: "is rate limited",
+    AccountState.NEEDS_SIGN_IN: "needs sign-in",
+    AccountState.ERROR: "is in error",
+}
 
 
 def state_for_error(exc: BaseException) -> AccountState:
@@ -216,7 +226,7 @@ class SyncService:
         if delay is None:
             delay = self._backoff.delay(failures, self._random())
         if self._status[account_id].state not in DOWN_STATES:
-            log.warning("account %s is %s: %s", account_id, state.value.replace("_", " "), reason)
+            log.warning("account %s %s: %s", account_id, DOWN_WORDS[state], reason)
         else:
             log.debug("account %s still %s: %s", account_id, state.value, reason)
         if state is AccountState.NEEDS_SIGN_IN:
@@ -317,8 +327,13 @@ class SyncService:
             cursor=result.cursor,
             now=self._clock(),
         )
-        for rejection in (*result.batch.rejections, *rejections):
-            log.warning("rejected %s: %s", rejection.source, rejection.reason)
+        rejected = (*result.batch.rejections, *rejections)
+        for rejection in rejected:
+            log.warning("account %s rejected %s: %s", account.id, rejection.source, rejection.reason)
+        if rejected:
+            # The account stays up to date; the count shows beside its state (Settings, CLI).
+            last = f"{rejected[-1].source}: {rejected[-1].reason}"[:300]
+            await asyncio.to_thread(self._store.add_rejections, account.id, len(rejected), last)
         if outcome.conversations:
             self._emit(
                 ConversationsChanged(
@@ -395,6 +410,13 @@ class SyncService:
             try:
                 await provider.wait_for_changes(delay)
                 self._push_failures.pop(account_id, None)
+                return
+            except TransientError as exc:
+                # The push connection found the server gone or silent: the account is offline
+                # now (a fetch could hang on a silent server for a whole socket timeout first).
+                # Fetch again soon: that confirms it, or brings the account back.
+                await self._failed(account_id, AccountState.OFFLINE, str(exc))
+                await self._sleep(min(delay, 1.0))
                 return
             except Exception as exc:  # the next fetch reports real failures
                 log.debug("account %s: waiting for changes failed: %s", account_id, exc)

@@ -227,8 +227,12 @@ def run_triage(store: Store, at: datetime) -> list[triage_module.TriageResult]:
 
 
 def check_crisis(store: Store, now: datetime, rules: crisis.CrisisRules | None = None) -> int | None:
-    """Record a crisis alert if the window ending ``now`` is a burst and none is already open
-    for it; returns the new alert's id."""
+    """Record a crisis alert if the window ending ``now`` is a burst, and return its id.
+
+    One burst raises one alert. While an alert of this window is open, nothing more is raised;
+    once the team lead acknowledged it, the acknowledgement holds for the messages it covered:
+    only new negative messages beyond them, as many as a burst needs (``min_negative``), raise
+    a new alert."""
     from datetime import timedelta
 
     from inbox.store import analytics
@@ -238,8 +242,15 @@ def check_crisis(store: Store, now: datetime, rules: crisis.CrisisRules | None =
     found = crisis.detect(analytics.crisis_signals(store, since), now, rules)
     if found is None:
         return None
-    recent = [a for a in analytics.alerts(store) if a.kind == "crisis" and now - a.at < rules.window]
-    if recent:
+    # Alerts whose messages can still be in this window (each covers the window before it).
+    recent = [
+        a
+        for a in analytics.alerts(store, include_acknowledged=True)
+        if a.kind == "crisis" and now - a.at < rules.window
+    ]
+    if any(not a.acknowledged for a in recent):
+        return None
+    if recent and len(crisis.beyond(found, recent)) < rules.min_negative:
         return None
     return analytics.record_alert(store, "crisis", now, found.detail())
 

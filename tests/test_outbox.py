@@ -368,3 +368,16 @@ def test_a_note_is_private_and_never_queued(store: Store) -> None:
     note = store.messages(cid)[-1]
     assert note.private and note.surface is Surface.NOTE and note.outbox_state is None
     assert store.outbox_items() == []
+
+
+def test_holds_name_the_earlier_reply_each_queued_one_waits_for() -> None:
+    from inbox.models import OutboxState as S
+    from inbox.reply_order import WAITING_FOR, Hold, holds
+
+    items = [("a1", 1, S.UNCERTAIN), ("b1", 2, S.SENT), ("a2", 1, S.QUEUED), ("b2", 2, S.QUEUED),
+             ("a3", 1, S.FAILED), ("a4", 1, S.QUEUED), ("c1", 3, S.FAILED), ("c2", 3, S.QUEUED)]  # fmt: skip
+    assert holds(items) == {
+        "a2": Hold("a1", S.UNCERTAIN, WAITING_FOR[S.UNCERTAIN]),
+        "a4": Hold("a1", S.UNCERTAIN, WAITING_FOR[S.UNCERTAIN]),
+        "c2": Hold("c1", S.FAILED, "waiting: an earlier reply failed, send it again or drop it"),
+    }  # b2 goes (b1 is sent); a3 is undecided itself, not merely waiting

@@ -1,4 +1,11 @@
-"""``inbox account remove ID [--wipe]``: forget an account, and with ``--wipe`` its local data.
+"""Accounts' secrets and removal: what ``inbox account add`` asks for, ``inbox account remove``.
+
+``inbox account add`` asks for each secret field of the account's provider on a terminal
+(hidden input), or reads the one secret from stdin with ``--password-stdin``, and puts it in
+the keyring (service ``inbox``, key ``<account id>:<field>``); secrets never go through the
+command line, the database or the output.
+
+``inbox account remove ID [--wipe]``: forget an account, and with ``--wipe`` its local data.
 
 Without ``--wipe`` the account stops syncing and disappears from lists, but its conversations
 stay readable (history is evidence). With ``--wipe`` its conversations, messages and queued
@@ -9,11 +16,15 @@ removed from the keyring in both cases, so nothing can sign in with them any mor
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TextIO
 
 from inbox.cli.commands import _add, open_store
 from inbox.errors import InputError
+from inbox.models import Account
+from inbox.providers.registry import provider_info, provider_kind
 from inbox.secrets import STORED_SECRET_NAMES, SecretStore
 
 
@@ -42,6 +53,60 @@ def register(sub: Any) -> None:
 
 def _need_subcommand(_args: argparse.Namespace) -> int:
     raise InputError("account", "name a sub-command, e.g. 'inbox account remove ID'")
+
+
+def secret_names(account: Account) -> list[str]:
+    """Every secret field name of the account's provider (to refuse them in ``--set``)."""
+    return [f.name for f in provider_info(provider_kind(account)).fields if f.secret]
+
+
+def ask_secrets(
+    account: Account,
+    *,
+    password_stdin: bool,
+    stdin: TextIO | None = None,
+    ask: Callable[[str], str] = getpass.getpass,
+) -> dict[str, str]:
+    """The secrets of a new account, by field name: each secret field its provider uses with
+    these settings, asked for on a terminal (``ask``: hidden input), or the single one read
+    from ``stdin`` with ``password_stdin``. Optional fields may be left empty (skipped)."""
+    stdin = stdin if stdin is not None else sys.stdin
+    info = provider_info(provider_kind(account))
+    fields = info.secret_fields(account.settings)
+    if password_stdin:
+        if len(fields) != 1:
+            names = ", ".join(f.name for f in fields)
+            what = f"{len(fields)} secrets ({names})" if fields else "no secret"
+            raise InputError(
+                "--password-stdin",
+                f"a {info.display_name} account with these settings has {what}; --password-stdin "
+                "reads exactly one. Run 'inbox account add' on a terminal to be asked for each",
+            )
+        value = stdin.read()
+        value = value.removesuffix("\n").removesuffix("\r")
+        if not value:
+            raise InputError("--password-stdin", f"stdin held no {fields[0].label.lower()}")
+        return {fields[0].name: value}
+    if not fields:
+        return {}
+    if not stdin.isatty():
+        names = ", ".join(f.name for f in fields)
+        print(
+            f"inbox: no terminal to ask for the secrets of {account.id} ({names}); give the "
+            f"{fields[0].name} with --password-stdin, or store them with "
+            f"'keyring set inbox {account.id}:NAME'",
+            file=sys.stderr,
+        )
+        return {}
+    answers: dict[str, str] = {}
+    for f in fields:
+        skip = "" if f.required else " (Enter to skip)"
+        value = ask(f"{f.label} for {account.id}{skip}: ")
+        if value:
+            answers[f.name] = value
+        elif f.required:
+            raise InputError(f.name, "is needed; the account was not saved")
+    return answers
 
 
 def _keyring() -> SecretStore:

@@ -1,4 +1,8 @@
-"""Commands on the queue, conversations, customers, search, accounts and imports."""
+"""Commands on the queue, conversations, customers, search, accounts and imports.
+
+Customers' text is printed through :mod:`inbox.safe_text`, as the window shows it: a direction
+override or a control character is a visible marker, never a live one on the terminal (``--json``
+keeps the data as it is)."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from inbox.cli.output import emit_json, iso, table
 from inbox.cli.paths import default_db_path, demo_db_path
 from inbox.errors import InputError
 from inbox.models import Account, Channel, IdentityKind, QueueFilter, QueueSort, Status
+from inbox.safe_text import one_line, reveal
 from inbox.store.repository import Store
 
 
@@ -61,12 +66,32 @@ def register(sub: Any) -> None:
     p.add_argument("--limit", type=int, default=50)
     p = _add(sub, "account", cmd_account_list, "accounts: add or list")
     acc = p.add_subparsers(dest="account_command")
-    a = _add(acc, "add", cmd_account_add, "add an account (secrets go to the keyring, asked for separately)")
+    a = _add(
+        acc,
+        "add",
+        cmd_account_add,
+        "add an account; on a terminal it asks for each secret (password, token, API key) without "
+        "showing it, and stores it in the system keyring (service 'inbox', key 'ACCOUNT_ID:NAME')",
+    )
+    a.epilog = (
+        "example: inbox account add email support@example.com --set imap_host=imap.example.com "
+        "--set smtp_host=smtp.example.com --set username=support@example.com "
+        "(then asked: Password). Settings of a mailbox: imap_host, imap_port (993), "
+        "imap_security (ssl|starttls|none), smtp_host, smtp_port (587), smtp_security "
+        "(starttls|ssl|none), username, auth (password|oauth2), sent_folder, initial_days. "
+        "See the README for web forms."
+    )
     a.add_argument("channel", choices=[c.value for c in Channel])
     a.add_argument("id", help="the account's own id: X user id, Page id, mailbox address, form id")
     a.add_argument("--name")
     a.add_argument("--own", action="append", default=[], help="an identity key that is us (repeatable)")
     a.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a non-secret setting")
+    a.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the account's one secret (a mailbox's password, a form's API key) from stdin "
+        "instead of asking; an error when its provider needs several",
+    )
     _add(acc, "list", cmd_account_list, "list accounts", json_flag=True)
     p = _add(sub, "customers", cmd_customers_import, "customers: import a CRM export")
     cust = p.add_subparsers(dest="customers_command")
@@ -153,7 +178,8 @@ def cmd_queue(args: argparse.Namespace) -> int:
     else:
         print(
             table(
-                [[d["id"], d["channel"], d["status"], d["customer_name"], d["message_count"], d["last_message_at"], d["subject"]] for d in data],
+                [[d["id"], d["channel"], d["status"], one_line(str(d["customer_name"]), 60), d["message_count"],
+                  d["last_message_at"], one_line(str(d["subject"]))] for d in data],
                 ["id", "channel", "status", "customer", "msgs", "last", "subject"],
             )
         )
@@ -193,11 +219,11 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(data)
         return 0
-    print(f"#{conv.id} [{conv.channel.value}] {conv.subject}  ({conv.status.value}, {conv.customer_name})")
+    print(f"#{conv.id} [{conv.channel.value}] {one_line(conv.subject)}  ({conv.status.value}, {one_line(conv.customer_name, 80)})")
     for m in messages:
         arrow = "→" if m.direction.value == "out" else "←"
-        print(f"\n{arrow} {iso(m.sent_at)}  {m.surface.value}  {m.author_name} {m.author_handle}")
-        print(m.text.strip())
+        print(f"\n{arrow} {iso(m.sent_at)}  {m.surface.value}  {one_line(m.author_name, 80)} {one_line(m.author_handle, 60)}")
+        print(reveal(m.text.strip()))
     return 0
 
 
@@ -238,10 +264,10 @@ def cmd_customer(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(data)
         return 0
-    print(f"Customer {customer.id}: {customer.display_name}  CRM {customer.crm_number or '-'}")
+    print(f"Customer {customer.id}: {one_line(customer.display_name, 80)}  CRM {customer.crm_number or '-'}")
     for i in identities:
-        print(f"  {i.kind.value:9} {i.handle or i.key}")
-    print(table([[c.id, c.channel.value, c.status.value, iso(c.last_message_at), c.subject] for c in conversations],
+        print(f"  {i.kind.value:9} {one_line(i.handle or i.key, 80)}")
+    print(table([[c.id, c.channel.value, c.status.value, iso(c.last_message_at), one_line(c.subject)] for c in conversations],
                 ["id", "channel", "status", "last", "subject"]))
     return 0
 
@@ -275,7 +301,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(hits)
     else:
-        print(table([[h.conversation_id, h.channel.value, iso(h.sent_at), h.author_name, h.snippet.replace("\n", " ")] for h in hits],
+        print(table([[h.conversation_id, h.channel.value, iso(h.sent_at), one_line(h.author_name, 60), one_line(h.snippet)] for h in hits],
                     ["conv", "channel", "sent", "author", "text"]))
     return 0
 
@@ -296,8 +322,21 @@ def cmd_account_add(args: argparse.Namespace) -> int:
         own.add(args.id)
     account = Account(id=f"{channel.value}:{args.id}", channel=channel, name=args.name or args.id,
                       own_keys=frozenset(own), settings=settings)
+    from inbox.cli.account_commands import _keyring, ask_secrets, secret_names
+
+    given = sorted(set(settings) & set(secret_names(account)))
+    if given:
+        raise InputError("--set", f"{', '.join(given)} is a secret: it is asked for (or read with "
+                                  "--password-stdin), never given on the command line")
+    secrets = ask_secrets(account, password_stdin=args.password_stdin)
+    if secrets:  # the keyring first: an account is never saved with half its secrets
+        ring = _keyring()
+        for name, value in secrets.items():
+            ring.set(account.id, name, value)
     store.save_account(account)
     print(f"account {account.id} saved")
+    for name in secrets:
+        print(f"{name} stored in the keyring (service inbox, key {account.id}:{name})")
     return 0
 
 
@@ -306,11 +345,15 @@ def cmd_account_list(args: argparse.Namespace) -> int:
     rows = []
     for a in store.accounts():
         state, reason = store.account_state(a.id)
-        rows.append({"id": a.id, "channel": a.channel.value, "name": a.name, "state": state, "reason": reason})
+        rejected, last = store.account_rejections(a.id)
+        rows.append({"id": a.id, "channel": a.channel.value, "name": a.name, "state": state, "reason": reason,
+                     "rejected": rejected, "last_rejection": last})
     if getattr(args, "json", False):
         emit_json(rows)
     else:
-        print(table([[r["id"], r["channel"], r["name"], r["state"], r["reason"]] for r in rows], ["id", "channel", "name", "state", "reason"]))
+        print(table([[r["id"], r["channel"], r["name"], r["state"], r["rejected"],
+                      "; ".join(str(x) for x in (r["reason"], r["last_rejection"]) if x)] for r in rows],
+                    ["id", "channel", "name", "state", "rejected", "reason"]))
     return 0
 
 

@@ -40,7 +40,12 @@ def emit_json(value: Any) -> None:
 def table(rows: Sequence[Sequence[object]], headers: Sequence[str]) -> str:
     cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in row] for row in rows]
     widths = [min(60, max(len(r[i]) for r in cells)) for i in range(len(headers))]
+    last = len(headers) - 1  # the last column is never cut: it is often a reason to read
     lines = []
     for row in cells:
-        lines.append("  ".join(c[: widths[i]].ljust(widths[i]) for i, c in enumerate(row)).rstrip())
+        lines.append(
+            "  ".join(
+                c if i == last else c[: widths[i]].ljust(widths[i]) for i, c in enumerate(row)
+            ).rstrip()
+        )
     return "\n".join(lines)

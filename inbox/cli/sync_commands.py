@@ -1,4 +1,5 @@
-"""Commands of the sync engine and the outbox: ``sync``, ``outbox`` (``resend``, ``drop``), ``reply``."""
+"""Commands of the sync engine and the outbox: ``sync``, ``outbox`` (``resend``, ``drop``,
+``mark-sent``), ``reply``."""
 
 from __future__ import annotations
 
@@ -21,11 +22,13 @@ from inbox.models import Account, OutboxItem, OutboxState, Status
 from inbox.outbox import Outbox
 from inbox.providers.base import Provider
 from inbox.providers.registry import build_provider
+from inbox.reply_order import Hold, holds
+from inbox.safe_text import one_line
 from inbox.secrets import SecretStore
 from inbox.store.notices import last_inbound_at
 from inbox.store.outbox_store import OPEN_STATES
 from inbox.store.repository import Store
-from inbox.sync import AccountState, SyncService, state_for_error
+from inbox.sync import DOWN_WORDS, AccountState, SyncService, state_for_error
 
 AGENT = "cli"
 log = logging.getLogger(__name__)
@@ -36,6 +39,8 @@ Factories = dict[str, Callable[[Account, SecretStore, httpx.AsyncClient], Provid
 def register(sub: Any) -> None:
     p = _add(sub, "sync", cmd_sync, "fetch every account and send queued replies")
     p.add_argument("--once", action="store_true", help="one pass (every page, the outbox once)")
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    p.epilog = EXIT_STATUS
     p = _add(
         sub,
         "outbox",
@@ -51,6 +56,13 @@ def register(sub: Any) -> None:
         ob, "drop", cmd_outbox_drop, "give up on an unsent reply (removed from its conversation)"
     )
     d.add_argument("id", help="the outbox id (or its unique beginning)")
+    m = _add(
+        ob,
+        "mark-sent",
+        cmd_outbox_mark_sent,
+        "a failed or 'may have been sent' reply did go out: count it as sent, never send it again",
+    )
+    m.add_argument("id", help="the outbox id (or its unique beginning)")
     p = _add(
         sub, "reply", cmd_reply, "queue a reply on the conversation's channel; prints its outbox id"
     )
@@ -61,6 +73,20 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--status", choices=[Status.PENDING.value, Status.SOLVED.value], help="then set the status"
     )
+
+
+#: ``inbox sync --once`` exit statuses, for cron jobs and scripts (also in ``--help``).
+EXIT_OK, EXIT_NEEDS_A_PERSON, EXIT_USAGE, EXIT_TRY_LATER = 0, 1, 2, 3
+EXIT_STATUS = """\
+exit status of --once (the most serious that applies):
+  0  every account is up to date; no reply failed or waits for a decision
+  1  a person must act: an account needs sign-in or is in error, or a reply
+     failed or may have been sent (inbox outbox; decide it with
+     inbox outbox mark-sent|resend|drop ID)
+  2  the command itself failed (bad arguments, store unreadable)
+  3  nothing to fix, try again later: an account is offline or rate limited
+     (its replies wait in the outbox)
+"""
 
 
 def _now() -> datetime:
@@ -94,8 +120,8 @@ async def run_sync(
 ) -> int:
     """Build and enter every account's provider with one shared client, then run the engine.
 
-    With ``once``: print each account's state; 1 when some account is in error or needs
-    sign-in (offline is a normal state: 0).
+    With ``once``: print each account's state and return the exit status ``EXIT_STATUS``
+    describes (1 needs a person, 3 try again later, 0 all fine).
     """
     broken: dict[str, tuple[AccountState, str]] = {}
     client_timeout = timeout or httpx.Timeout(30.0, connect=10.0)
@@ -116,9 +142,10 @@ async def run_sync(
                 )
                 providers.append(await stack.enter_async_context(provider))
             except InboxError as exc:
-                broken[account.id] = (state_for_error(exc), str(exc))
-                unavailable[account.id] = exc
-                log.warning("account %s cannot start: %s", account.id, exc)
+                state = state_for_error(exc)
+                broken[account.id] = (state, str(exc))
+                unavailable[account.id] = exc  # the service records the state: one owner
+                log.warning("account %s %s: %s", account.id, DOWN_WORDS[state], exc)
         service = SyncService(store, providers)
         for account_id, error in unavailable.items():
             await service.unavailable(account_id, error)  # the service records every state
@@ -136,15 +163,18 @@ async def run_sync(
         f"outbox: {report.sent} sent, {report.waiting} waiting, {report.failed} failed, "
         f"{report.uncertain} may have been sent"
     )
-    bad = {AccountState.ERROR, AccountState.NEEDS_SIGN_IN}
-    failing = [s for s in statuses if s.state in bad] + [b for b in broken.values() if b[0] in bad]
-    return 1 if failing else 0
+    states = {s.state for s in statuses} | {state for state, _reason in broken.values()}
+    if states & {AccountState.ERROR, AccountState.NEEDS_SIGN_IN} or report.failed or report.uncertain:
+        return EXIT_NEEDS_A_PERSON
+    if states & {AccountState.OFFLINE, AccountState.RATE_LIMITED}:
+        return EXIT_TRY_LATER
+    return EXIT_OK
 
 
 # -- inbox outbox ---------------------------------------------------------------------------------
 
 
-def _item_row(item: OutboxItem) -> dict[str, object]:
+def _item_row(item: OutboxItem, hold: Hold | None = None) -> dict[str, object]:
     draft = item.draft
     return {
         "id": draft.local_id,
@@ -155,6 +185,8 @@ def _item_row(item: OutboxItem) -> dict[str, object]:
         "state": item.state.value,
         "attempts": item.attempts,
         "error": item.last_error,
+        "waiting_for": hold.blocker if hold else None,
+        "reason": hold.reason if hold else item.last_error,
         "provider_id": item.provider_id,
         "queued_at": iso(item.created_at),
         "updated_at": iso(item.updated_at),
@@ -168,7 +200,9 @@ _LABEL = {OutboxState.UNCERTAIN: "may have been sent"}
 def cmd_outbox(args: argparse.Namespace) -> int:
     store = open_store(args)
     states = tuple(OutboxState) if args.all else OPEN_STATES
-    data = [_item_row(i) for i in store.outbox_items(states)]
+    items = store.outbox_items(states)
+    held = holds((i.draft.local_id, i.draft.conversation_id, i.state) for i in items)
+    data = [_item_row(i, held.get(i.draft.local_id)) for i in items]
     if args.json:
         emit_json(data)
         return 0
@@ -179,12 +213,18 @@ def cmd_outbox(args: argparse.Namespace) -> int:
             d["account_id"],
             _LABEL.get(OutboxState(str(d["state"])), str(d["state"])),
             d["attempts"],
-            d["error"],
-            " ".join(str(d["text"]).split())[:40],
+            d["reason"],
+            one_line(str(d["text"]), 40),
         ]
         for d in data
     ]
     print(table(rows, ["id", "conv", "account", "state", "tries", "reason", "text"]))
+    undecided = [i for i in items if i.state in (OutboxState.UNCERTAIN, OutboxState.FAILED)]
+    if undecided:
+        print(
+            f"{len(undecided)} to decide: inbox outbox mark-sent|resend|drop ID "
+            "(replies after them in their conversation wait)"
+        )
     return 0
 
 
@@ -193,6 +233,14 @@ def cmd_outbox_resend(args: argparse.Namespace) -> int:
     item_id = store.resolve_outbox_id(args.id)
     Outbox(store, clock=_now).resend(item_id)
     print(f"{item_id} queued again; it goes out at the next sync")
+    return 0
+
+
+def cmd_outbox_mark_sent(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    item_id = store.resolve_outbox_id(args.id)
+    Outbox(store, clock=_now).mark_sent(item_id)
+    print(f"{item_id} marked as sent; the replies after it go out at the next sync")
     return 0
 
 

@@ -28,6 +28,9 @@ class FormField:
     default: str = ""
     required: bool = True
     help: str = ""
+    #: (setting, value): the field applies only when that setting (or its default) has this
+    #: value, e.g. a mailbox's password only with ``auth=password``.
+    applies_when: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +40,21 @@ class ProviderInfo:
     display_name: str
     fields: tuple[FormField, ...]
     min_poll_interval: float = 60.0
+
+    def secret_fields(self, settings: Mapping[str, str]) -> list[FormField]:
+        """The secret fields an account with these settings uses (``applies_when`` honoured)."""
+        defaults = {f.name: f.default for f in self.fields}
+        out = []
+        for f in self.fields:
+            if not f.secret:
+                continue
+            if f.applies_when is not None:
+                name, value = f.applies_when
+                current = (settings.get(name) or defaults.get(name, "")).strip().lower()
+                if current != value:
+                    continue
+            out.append(f)
+        return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -113,6 +113,16 @@ def decode_json(response: httpx.Response, service: str) -> object:
         ) from exc
 
 
+def server_text(value: object) -> str:
+    """What a server said, as text: imaplib and smtplib hand over the server's bytes (imaplib
+    wraps them in its exception, so ``str()`` shows ``b'[AUTHENTICATIONFAILED] ...'``)."""
+    if isinstance(value, BaseException) and len(value.args) == 1:
+        value = value.args[0]
+    if isinstance(value, (bytes, bytearray)):
+        value = bytes(value).decode("utf-8", "replace")
+    return " ".join(str(value).split())
+
+
 @contextmanager
 def provider_failures(service: str) -> Iterator[None]:
     """Map any library exception raised inside the block to the contract's error types."""
@@ -127,10 +137,11 @@ def provider_failures(service: str) -> Iterator[None]:
         sent = not isinstance(exc, (httpx.ConnectError, httpx.UnsupportedProtocol, httpx.ProxyError))
         raise TransientError(f"{service}: network error ({type(exc).__name__})", unsure=sent) from exc
     except smtplib.SMTPAuthenticationError as exc:
-        raise AuthError(f"{service}: sign-in refused ({exc.smtp_code})") from exc
+        raise AuthError(
+            f"{service}: sign-in refused ({exc.smtp_code} {server_text(exc.smtp_error)})"
+        ) from exc
     except smtplib.SMTPResponseException as exc:
-        detail = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
-        text = f"{service}: SMTP {exc.smtp_code} {detail}"
+        text = f"{service}: SMTP {exc.smtp_code} {server_text(exc.smtp_error)}"
         if 400 <= exc.smtp_code < 500:
             raise TransientError(text) from exc
         raise PermanentError(text) from exc
@@ -141,9 +152,9 @@ def provider_failures(service: str) -> Iterator[None]:
     except smtplib.SMTPServerDisconnected as exc:
         raise TransientError(f"{service}: SMTP connection lost ({exc})", unsure=True) from exc
     except imaplib.IMAP4.abort as exc:
-        raise TransientError(f"{service}: IMAP connection lost ({exc})") from exc
+        raise TransientError(f"{service}: IMAP connection lost ({server_text(exc)})") from exc
     except imaplib.IMAP4.error as exc:
-        text = str(exc)
+        text = server_text(exc)
         if "AUTHENTICATIONFAILED" in text.upper() or "LOGIN" in text.upper():
             raise AuthError(f"{service}: sign-in refused ({text})") from exc
         raise PermanentError(f"{service}: IMAP error ({text})") from exc

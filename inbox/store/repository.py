@@ -196,6 +196,20 @@ class Store(CustomerRepository):
             )
         )
 
+    def add_rejections(self, account_id: str, count: int, last: str) -> None:
+        """Count ``count`` more rejected items on the account; ``last`` is the latest reason."""
+        self._write(
+            lambda db: db.execute(
+                "UPDATE accounts SET rejected = rejected + ?, last_rejection = ? WHERE id = ?",
+                [count, last, account_id],
+            )
+        )
+
+    def account_rejections(self, account_id: str) -> tuple[int, str]:
+        """How many items the account's fetches rejected so far, and the last reason."""
+        rows = self._rows("SELECT rejected, last_rejection FROM accounts WHERE id = ?", [account_id])
+        return (int(rows[0]["rejected"]), rows[0]["last_rejection"]) if rows else (0, "")
+
     def cursor(self, account_id: str) -> str | None:
         rows = self._rows("SELECT cursor FROM accounts WHERE id = ?", [account_id])
         return rows[0]["cursor"] if rows else None

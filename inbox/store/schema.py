@@ -276,3 +276,16 @@ def m0004_sla_freshness(db: Database) -> None:
         END;
         """
     )
+
+
+@MIGRATIONS(name="0005_account_rejections")
+def m0005_account_rejections(db: Database) -> None:
+    """How many items an account's fetches rejected (a web-form submission without its fields,
+    a mail that could not be stored) and the last reason: the account stays "up to date", so
+    Settings and ``inbox account list`` show the count beside its state."""
+    db.executescript(
+        """
+        ALTER TABLE accounts ADD COLUMN rejected INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE accounts ADD COLUMN last_rejection TEXT NOT NULL DEFAULT '';
+        """
+    )

@@ -16,6 +16,7 @@ from concurrent.futures import Future
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from PySide6.QtCore import QByteArray, QItemSelectionModel, QModelIndex, QSettings, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
@@ -296,10 +297,28 @@ class MainWindow(QMainWindow):
         if url.scheme() == "inbox" and url.path().startswith("attachment/"):
             self.ask_save_attachment(int(url.path().split("/", 1)[1]))
             return
+        if url.scheme() == "inbox" and url.path().startswith("outbox/"):
+            self.decide_reply(*url.path().split("/", 2)[1:])
+            return
         if url.scheme() == "inbox" and url.path().startswith("original/") and self._original_source:
             message_id = int(url.path().split("/", 1)[1])
             self.original = OriginalView(self._original_source, message_id, self.tr_, self, self._remote_images)
             self.original.show()
+
+    def decide_reply(self, action: str, item_id: str) -> None:
+        """Mark as sent, send again or drop a reply that failed or may have been sent; the
+        replies held behind it then go on (a refusal, e.g. decided meanwhile by the CLI, is
+        shown in the status bar)."""
+        if self._current is None:
+            return
+        conv_id = self._current.id
+
+        def decided() -> None:
+            self.reply_queued.emit()  # the sync sends what was held behind it
+            if self._current is not None and self._current.id == conv_id:
+                self._show(self.repo.conversation(conv_id))
+
+        self.when_landed(self.commands.decide_reply(unquote(item_id), action), decided)
 
     def attachment(self, file_id: int) -> AttachmentFile | None:
         if self._current is None:

@@ -77,6 +77,10 @@ class AccountSummary(Protocol):
     def state(self) -> str: ...
     @property
     def reason(self) -> str: ...
+    @property
+    def rejected(self) -> int: ...
+    @property
+    def last_rejection(self) -> str: ...
 
 
 class AccountListModel(QAbstractTableModel):
@@ -125,6 +129,10 @@ class AccountListModel(QAbstractTableModel):
             state = self._tr(STATE_NAMES.get(item.state, item.state.replace("_", " ")))
             if item.reason:
                 state = f"{state}: {item.reason}"
+            if item.rejected:
+                state += f" · {item.rejected} {self._tr('rejected')}"
+                if role == Qt.ItemDataRole.ToolTipRole and item.last_rejection:
+                    state += f" ({self._tr('last')}: {item.last_rejection})"
             return (item.name, item.id, self._tr(item.kind), state)[index.column()]
         if role == Qt.ItemDataRole.ForegroundRole and index.column() == 3:
             return QColor("#C62828") if item.state in self.ATTENTION else None

@@ -10,9 +10,11 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from inbox.models import AttachmentFile, Conversation, Direction, StoredMessage, Surface
+from inbox.models import AttachmentFile, Conversation, Direction, OutboxState, StoredMessage, Surface
+from inbox.reply_order import Hold, holds
 from inbox.sla import SlaLogEntry, TargetStatus
 from inbox.ui.i18n import Translator
 from inbox.ui.original_view import blocked_notice
@@ -70,6 +72,39 @@ def render_sla(
     return f"<table cellspacing='0' style='margin-bottom:6px'><tr>{''.join(cells)}</tr></table>{trail}"
 
 
+def _waiting(hold: Hold, tr: Translator) -> str:
+    """Why a reply waits, in the interface's language (the CLI says WAITING_FOR in English)."""
+    if hold.blocker_state is OutboxState.UNCERTAIN:
+        return tr("waiting: an earlier reply may have been sent, decide it first")
+    if hold.blocker_state is OutboxState.FAILED:
+        return tr("waiting: an earlier reply failed, send it again or drop it")
+    if hold.blocker_state is OutboxState.SENDING:
+        return tr("waiting: an earlier reply is being sent or checked")
+    return tr("waiting: an earlier reply goes first")
+
+
+def _outbox_state(m: StoredMessage, hold: Hold | None, tr: Translator, dim: str) -> str:
+    """A reply's outbox state, why it waits, and for one the agent must decide (failed or "may
+    have been sent") the links that decide it: ``inbox:outbox/<action>/<outbox id>``."""
+    if m.outbox_state is None or m.outbox_state is OutboxState.SENT:
+        return ""
+    undecided = m.outbox_state in (OutboxState.FAILED, OutboxState.UNCERTAIN)
+    colour = "#C62828" if undecided else dim
+    state = f" · <b style='color:{colour}'>{html.escape(tr(m.outbox_state.value))}</b>"
+    reason = _waiting(hold, tr) if hold is not None else m.outbox_error
+    if reason:
+        state += f" <span style='color:{colour}'>({html.escape(one_line(reason, 160))})</span>"
+    if undecided:
+        target = quote(m.provider_id, safe="")
+        links = (
+            (f"inbox:outbox/mark-sent/{target}", tr("Mark as sent")),
+            (f"inbox:outbox/resend/{target}", tr("Send again")),
+            (f"inbox:outbox/drop/{target}", tr("Drop")),
+        )
+        state += " · " + " · ".join(f"<a href='{href}'>{html.escape(label)}</a>" for href, label in links)
+    return state
+
+
 def render_thread(
     conv: Conversation,
     messages: Sequence[StoredMessage],
@@ -87,6 +122,11 @@ def render_thread(
     outbound_bg = "#1D3557" if dark else "#E8F0FE"
     note_bg = "#4A3F14" if dark else "#FFF4C2"
     border = "#3C4043" if dark else "#DADCE0"
+    held = holds(
+        (m.provider_id, conv.id, m.outbox_state)
+        for m in sorted(messages, key=lambda m: (m.sent_at, m.id))
+        if m.outbox_state is not None
+    )
     parts = [
         f"<div style='color:{fg}; font-size:11pt'>",
         f"<h2 style='margin:0 0 2px 0'>{html.escape(one_line(conv.subject, 200))}</h2>",
@@ -104,12 +144,7 @@ def render_thread(
         label = tr("Note") if note else SURFACE_LABELS.get(m.surface, m.surface.value)
         who = html.escape(one_line(m.author_name or m.author_handle or m.author_key, 80))
         handle = html.escape(one_line(m.author_handle, 60)) if m.author_handle and m.author_handle != m.author_name else ""
-        state = ""
-        if m.outbox_state is not None and m.outbox_state.value != "sent":
-            colour = "#C62828" if m.outbox_state.value in ("failed", "uncertain") else dim
-            state = f" · <b style='color:{colour}'>{html.escape(tr(m.outbox_state.value))}</b>"
-            if m.outbox_error:
-                state += f" <span style='color:{colour}'>({html.escape(one_line(m.outbox_error, 160))})</span>"
+        state = _outbox_state(m, held.get(m.provider_id), tr, dim)
         auto = " · auto" if m.automated else ""
         parts.append(
             f"<table width='100%' cellspacing='0' cellpadding='8' style='{margin}; background:{bg}; "

@@ -109,3 +109,35 @@ def test_newer_store_is_refused_with_a_message(tmp_path: Path, capsys: pytest.Ca
     conn.close()
     code, _, err = run(capsys, "--db", str(db), "queue")
     assert code == 2 and "newer version" in err
+
+
+def test_queue_and_show_reveal_direction_overrides_and_controls_as_the_window_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A right-to-left override in a sender's name or subject is shown, not obeyed (one rule:
+    inbox.safe_text.reveal, which the window uses too)."""
+    from email.message import EmailMessage
+
+    from inbox.ui.text import one_line as window_one_line
+
+    msg = EmailMessage()
+    msg["From"] = "Invoice \u202egpj.exe <lea@example.fr>"
+    msg["To"] = "support@shop.example"
+    msg["Subject"] = "Order \u202e1144 \u200bnow"
+    msg["Message-ID"] = "<rlo@example.fr>"
+    msg["Date"] = "Fri, 20 Nov 2026 10:00:00 +0100"
+    msg.set_content("Hello \u202eyrgna\x1b[31m red")
+    path = tmp_path / "rlo.eml"
+    path.write_bytes(msg.as_bytes())
+    db = str(tmp_path / "c.db")
+    assert run(capsys, "--db", db, "import", str(path))[0] == 0
+    code, out, _ = run(capsys, "--db", db, "queue")
+    assert code == 0
+    assert "\u202e" not in out and "\u200b" not in out
+    assert "Invoice ⟦U+202E⟧gpj.exe" in out and "Order ⟦U+202E⟧1144 ⟦U+200B⟧now" in out
+    assert window_one_line("Order \u202e1144 \u200bnow") in out  # what the window shows
+    code, out, _ = run(capsys, "--db", db, "show", "1")
+    assert code == 0 and "\u202e" not in out and "\x1b" not in out
+    assert "Hello ⟦U+202E⟧yrgna" in out
+    code, out, _ = run(capsys, "--db", db, "queue", "--json")
+    assert "\u202e" in json.loads(out)[0]["subject"]  # JSON keeps the data as it is

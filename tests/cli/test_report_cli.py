@@ -150,3 +150,41 @@ def test_dashboard_screenshot(capsys: pytest.CaptureFixture[str], db: Path, tmp_
     )
     assert code == 0 and out.strip() == str(out_png)
     assert out_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out_png.stat().st_size > 20_000
+
+
+def test_an_acknowledged_alert_holds_for_its_burst(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """--ack clears the alert; --check later with nothing new raises nothing for the same burst;
+    a burst's worth of new negative messages beyond it raises a new one."""
+    from datetime import timedelta
+
+    from tests.factories import T0, X, tweet
+
+    path = tmp_path / "inbox.db"
+    store = Store.open(path)
+    store.save_account(X)
+
+    def angry(first: int, count: int, minutes: float) -> None:
+        store.ingest(X, [tweet(f"t{n}", user=f"u{n}", handle=f"@c{n}", minutes=minutes,
+                               text="@Shop outage again, awful") for n in range(first, first + count)])  # fmt: skip
+        store._write(lambda db: db.execute("UPDATE messages SET sentiment = -0.8, lang = 'en'"))
+
+    def check(minutes: float) -> list[int]:
+        at = (T0 + timedelta(minutes=minutes)).isoformat()
+        code, out, _err = run(capsys, path, "alerts", "--check", "--at", at, "--json")
+        assert code == 0
+        return [a["id"] for a in json.loads(out)]
+
+    angry(0, 10, 0)
+    [first] = check(5)
+    assert check(6) == [first]  # open: one alert for one burst
+    code, _, _ = run(capsys, path, "alerts", "--ack", str(first))
+    assert code == 0
+    assert check(7) == []  # two minutes later, nothing new: the acknowledgement holds
+    angry(10, 2, 8)
+    assert check(9) == []  # a couple more is the same burst going on
+    angry(12, 5, 10)
+    [second] = check(11)  # a burst's worth beyond the acknowledged one: a new alert
+    assert second != first
+    store.close()

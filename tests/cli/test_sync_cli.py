@@ -127,7 +127,7 @@ def closed_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_sync_once_with_a_server_down_is_offline_not_a_failure(
+def test_sync_once_with_a_server_down_is_offline_try_again_later(
     tmp_path: Path, file_keyring: PlaintextKeyring, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "forms.db"
@@ -135,7 +135,7 @@ def test_sync_once_with_a_server_down_is_offline_not_a_failure(
     url = f"http://127.0.0.1:{closed_port()}/submissions"
     store.save_account(Account("webform:c", Channel.WEBFORM, "Contact", settings={"url": url}))
     store.close()
-    assert cli("sync", "--once", "--db", str(path)) == 0
+    assert cli("sync", "--once", "--db", str(path)) == sync_commands.EXIT_TRY_LATER == 3
     assert "offline" in capsys.readouterr().out
     store = Store.open(path)
     assert store.account_state("webform:c")[0] == "offline"

@@ -84,3 +84,17 @@ def test_a_broken_format_string_is_still_logged_and_redacted() -> None:
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "%s %s password=%s", ("a",), None)
     RedactingFilter().filter(record)
     assert record.getMessage().startswith("%s %s password=[redacted]")
+
+
+def test_account_and_outbox_ids_are_shown_customers_are_not(
+    captured: tuple[logging.Logger, io.StringIO],
+) -> None:
+    """An operator reads which mailbox is down and which reply to decide; customers stay hidden."""
+    log, stream = captured
+    item = "inbox.0123456789abcdef0123456789abcdef@shop.example"
+    log.warning("account %s is offline: %s", "email:support@shop.example", "password=s3cret-x")
+    log.warning("reply %s to %s may have been sent", item, "lea@customer.test")
+    text = stream.getvalue()
+    assert "account email:support@shop.example is offline" in text
+    assert f"reply {item} to [address] may have been sent" in text
+    assert "s3cret-x" not in text and "lea@customer.test" not in text

@@ -1175,5 +1175,41 @@
         <source>OAuth client secret</source>
         <translation>Secret client OAuth</translation>
     </message>
+    <message>
+        <source>waiting: an earlier reply may have been sent, decide it first</source>
+        <translation>en attente : une réponse précédente a peut-être été envoyée, décidez-en d’abord</translation>
+    </message>
+    <message>
+        <source>waiting: an earlier reply failed, send it again or drop it</source>
+        <translation>en attente : une réponse précédente a échoué, renvoyez-la ou abandonnez-la</translation>
+    </message>
+    <message>
+        <source>waiting: an earlier reply is being sent or checked</source>
+        <translation>en attente : une réponse précédente est en cours d’envoi ou de vérification</translation>
+    </message>
+    <message>
+        <source>waiting: an earlier reply goes first</source>
+        <translation>en attente : une réponse précédente part d’abord</translation>
+    </message>
+    <message>
+        <source>Mark as sent</source>
+        <translation>Marquer comme envoyée</translation>
+    </message>
+    <message>
+        <source>Send again</source>
+        <translation>Renvoyer</translation>
+    </message>
+    <message>
+        <source>Drop</source>
+        <translation>Abandonner</translation>
+    </message>
+    <message>
+        <source>rejected</source>
+        <translation>rejetés</translation>
+    </message>
+    <message>
+        <source>last</source>
+        <translation>dernier</translation>
+    </message>
 </context>
 </TS>

@@ -10,21 +10,26 @@ the messages whose flags changed since a known modseq.
 from __future__ import annotations
 
 import base64
+import contextlib
 import imaplib
 import re
 import select
 import ssl
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from inbox.errors import PermanentError
 from inbox.providers.email.oauth import SERVICE, sasl_string
+from inbox.providers.failures import server_text
 
 #: How long one blocking socket operation may take before the server counts as unreachable.
 SOCKET_TIMEOUT = 30.0
+#: How long a short exchange that proves the server is alive (NOOP, the answer to IDLE's DONE,
+#: opening the IDLE connection) may take; a server silent for longer counts as unreachable.
+LIVENESS_TIMEOUT = 4.0
 _UID = re.compile(rb"\bUID (\d+)")
 _INTERNALDATE = re.compile(rb'INTERNALDATE "([^"]+)"')
 _FLAGS = re.compile(rb"\bFLAGS \(([^)]*)\)", re.IGNORECASE)
@@ -74,6 +79,11 @@ class FetchedMail:
 
 class ImapFailure(imaplib.IMAP4.error):
     """A command the server answered with NO or BAD."""
+
+
+class ServerSilent(imaplib.IMAP4.abort):
+    """The server stopped answering (a dead host, a network that drops everything): the
+    connection is open but nothing comes back within :data:`LIVENESS_TIMEOUT`."""
 
 
 def encode_mailbox(name: str) -> str:
@@ -174,7 +184,7 @@ def _xoauth2(conn: imaplib.IMAP4, username: str, token: str) -> None:
         raise
     except imaplib.IMAP4.error as exc:
         # The server's text only: imaplib never echoes what we sent.
-        raise SignInRefused(f"XOAUTH2 sign-in refused: {exc}"[:300]) from None
+        raise SignInRefused(f"XOAUTH2 sign-in refused: {server_text(exc)}"[:300]) from None
 
 
 def _refresh_capabilities(conn: imaplib.IMAP4) -> None:
@@ -209,11 +219,27 @@ def close(conn: imaplib.IMAP4 | None) -> None:
             pass
 
 
-def alive(conn: imaplib.IMAP4) -> bool:
+def alive(conn: imaplib.IMAP4, timeout: float = LIVENESS_TIMEOUT) -> bool:
+    """NOOP answered OK within ``timeout`` (a silent server is not waited for 30 s)."""
     try:
-        return conn.noop()[0] == "OK"
+        with _answer_within(conn, timeout):
+            return conn.noop()[0] == "OK"
     except Exception:  # any failure means: reconnect
         return False
+
+
+@contextlib.contextmanager
+def _answer_within(conn: imaplib.IMAP4, timeout: float) -> Iterator[None]:
+    """Reads on ``conn`` time out after ``timeout`` inside the block (ServerSilent)."""
+    sock = conn.socket()
+    previous = sock.gettimeout()
+    sock.settimeout(timeout)
+    try:
+        yield
+    except TimeoutError as exc:
+        raise ServerSilent(f"no answer from the server within {timeout:g} s") from exc
+    finally:
+        sock.settimeout(previous)
 
 
 def _number(conn: imaplib.IMAP4, name: str) -> int | None:
@@ -372,33 +398,44 @@ def _line(conn: imaplib.IMAP4) -> bytes:
     return line
 
 
-def idle(conn: imaplib.IMAP4, timeout: float, stop: threading.Event, tag: bytes) -> bool:
+def idle(
+    conn: imaplib.IMAP4,
+    timeout: float,
+    stop: threading.Event,
+    tag: bytes,
+    answer_timeout: float = LIVENESS_TIMEOUT,
+) -> bool:
     """IDLE on the selected mailbox until new mail (EXISTS), ``timeout`` seconds or ``stop``.
 
     Any EXISTS seen before the continuation or while ending IDLE counts too, so mail that
-    arrives in a race with the start or the end of IDLE is never missed.
+    arrives in a race with the start or the end of IDLE is never missed. The server must answer
+    IDLE and DONE within ``answer_timeout``, else :class:`ServerSilent`: ending IDLE every few
+    seconds (the caller's ``timeout``) is how a server that went silent is noticed.
     """
-    conn.send(tag + b" IDLE\r\n")
     changed = False
-    while True:
-        line = _line(conn)
-        if line.startswith(b"+"):
-            break
-        if line.startswith(tag + b" "):
-            raise ImapFailure(f"IDLE refused: {line.decode('utf-8', 'replace').strip()}"[:300])
-        changed = changed or bool(_EXISTS.match(line))
+    with _answer_within(conn, answer_timeout):
+        conn.send(tag + b" IDLE\r\n")
+        while True:
+            line = _line(conn)
+            if line.startswith(b"+"):
+                break
+            if line.startswith(tag + b" "):
+                raise ImapFailure(f"IDLE refused: {line.decode('utf-8', 'replace').strip()}"[:300])
+            changed = changed or bool(_EXISTS.match(line))
     deadline = time.monotonic() + timeout
     while not changed and not stop.is_set():
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             break
         if _readable(conn, min(remaining, 0.5)):
-            changed = bool(_EXISTS.match(_line(conn)))
-    conn.send(b"DONE\r\n")
-    while True:
-        line = _line(conn)
-        if line.startswith(tag + b" "):
-            if not line[len(tag) + 1 :].upper().startswith(b"OK"):
-                raise ImapFailure(f"IDLE ended badly: {line.decode('utf-8', 'replace')}"[:300])
-            return changed
-        changed = changed or bool(_EXISTS.match(line))
+            with _answer_within(conn, answer_timeout):  # the rest of a line that began
+                changed = bool(_EXISTS.match(_line(conn)))
+    with _answer_within(conn, answer_timeout):
+        conn.send(b"DONE\r\n")
+        while True:
+            line = _line(conn)
+            if line.startswith(tag + b" "):
+                if not line[len(tag) + 1 :].upper().startswith(b"OK"):
+                    raise ImapFailure(f"IDLE ended badly: {line.decode('utf-8', 'replace')}"[:300])
+                return changed
+            changed = changed or bool(_EXISTS.match(line))

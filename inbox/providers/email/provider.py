@@ -29,7 +29,7 @@ import smtplib
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from types import TracebackType
 from typing import ClassVar, Self, TypeVar
@@ -52,8 +52,12 @@ DEFAULT_SENT = "Sent"
 _SECURITY = ("ssl", "starttls", "none")
 _AUTH = ("password", "oauth2")
 T = TypeVar("T")
-#: How long a dropped IDLE connection is retried before the wait fails as transient.
-RECONNECT_WINDOW = 15.0
+#: How long a dropped IDLE connection is retried (a quick server restart goes unnoticed) before
+#: the wait fails as transient and the account shows offline.
+RECONNECT_WINDOW = 4.0
+#: IDLE is ended (DONE, answered within imap.LIVENESS_TIMEOUT) and restarted this often, so a
+#: server that went silent shows as offline within about IDLE_ROUND + LIVENESS_TIMEOUT seconds.
+IDLE_ROUND = 4.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +137,7 @@ class EmailProvider:
                 kind="password",
                 required=False,
                 help="needed with sign-in method password",
+                applies_when=("auth", "password"),
             ),
             FormField(
                 oauth.ACCESS_TOKEN,
@@ -141,6 +146,7 @@ class EmailProvider:
                 kind="password",
                 required=False,
                 help="needed with sign-in method oauth2",
+                applies_when=("auth", "oauth2"),
             ),
             FormField(
                 oauth.REFRESH_TOKEN,
@@ -148,6 +154,7 @@ class EmailProvider:
                 secret=True,
                 kind="password",
                 required=False,
+                applies_when=("auth", "oauth2"),
             ),
             FormField(
                 "oauth_token_url",
@@ -163,6 +170,7 @@ class EmailProvider:
                 secret=True,
                 kind="password",
                 required=False,
+                applies_when=("auth", "oauth2"),
             ),
             FormField("sent_folder", "Sent folder", default="Sent", required=False),
             FormField(
@@ -471,8 +479,9 @@ class EmailProvider:
     async def wait_for_changes(self, timeout: float) -> bool:
         """IMAP IDLE on INBOX: True as soon as new mail arrives, False after ``timeout``.
 
-        A dropped connection is re-opened once; mail that came while it was down counts as a
-        change. Raises TransientError when the server stays unreachable."""
+        A dropped connection is re-opened (for up to RECONNECT_WINDOW seconds); mail that came
+        while it was down counts as a change. Raises TransientError when the server stays
+        unreachable or stops answering (IDLE is renewed every IDLE_ROUND seconds to find out)."""
         async with self._idle_lock:
             previous = self._idle_future
             if previous is not None and not previous.done():  # a cancelled wait still idling
@@ -506,7 +515,10 @@ class EmailProvider:
         """(Re)open the IDLE connection; True when UIDNEXT moved since we last looked."""
         imap.close(self._idle_conn)
         self._idle_conn = None
-        conn = imap.connect(self._endpoint("imap"), self._secret(), oauth=self._oauth())
+        # Opening and every exchange on this connection are short: a silent server must not
+        # hold the wait for SOCKET_TIMEOUT.
+        endpoint = replace(self._endpoint("imap"), timeout=imap.LIVENESS_TIMEOUT)
+        conn = imap.connect(endpoint, self._secret(), oauth=self._oauth())
         state = imap.examine(conn, INBOX)
         self._idle_conn = conn
         # Mail delivered between the last complete fetch and this IDLE connection's EXAMINE is
@@ -522,6 +534,8 @@ class EmailProvider:
             try:
                 self._idle_open()
                 return
+            except imap.ServerSilent:
+                raise  # it accepts connections but says nothing: not a restart
             except (imaplib.IMAP4.abort, OSError):
                 if time.monotonic() >= deadline or self._idle_stop.wait(0.5):
                     raise
@@ -533,15 +547,31 @@ class EmailProvider:
         if "IDLE" not in self._idle_conn.capabilities:
             # No push on this server: wait, then let the caller poll.
             return not self._idle_stop.wait(timeout)
-        tag = f"IDLE{next(self._tags)}".encode()
+        deadline = time.monotonic() + timeout
         try:
-            changed = imap.idle(self._idle_conn, timeout, self._idle_stop, tag)
+            while True:  # rounds of IDLE_ROUND: each DONE proves the server still answers
+                tag = f"IDLE{next(self._tags)}".encode()
+                left = deadline - time.monotonic()
+                changed = imap.idle(self._idle_conn, min(left, IDLE_ROUND), self._idle_stop, tag)
+                if changed or self._idle_stop.is_set() or left <= IDLE_ROUND:
+                    return changed
+        except imap.ServerSilent:
+            log.info("email: the IMAP server stopped answering during IDLE")
+            self._drop_idle()
+            raise
         except (imaplib.IMAP4.abort, OSError):
             log.info("email: IDLE connection dropped, reconnecting")
+            self._drop_idle()
             self._idle_reconnect(deadline=time.monotonic() + min(timeout, RECONNECT_WINDOW))
             return True
         except BaseException:
-            imap.close(self._idle_conn)
-            self._idle_conn = None
+            self._drop_idle()
             raise
-        return changed
+
+    def _drop_idle(self) -> None:
+        conn, self._idle_conn = self._idle_conn, None
+        if conn is not None:
+            try:
+                conn.shutdown()  # no LOGOUT: the server is gone or silent
+            except Exception:  # already closed
+                pass
