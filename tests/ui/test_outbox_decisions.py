@@ -39,12 +39,13 @@ def test_held_replies_say_why_and_the_uncertain_one_is_decided_from_the_thread(
     for action in ("mark-sent", "resend", "drop"):
         assert f"inbox:outbox/{action}/{quote(ids[0], safe='')}" in html
 
-    window._anchor(QUrl(f"inbox:outbox/mark-sent/{quote(ids[0], safe='')}"))
+    window._anchor(QUrl(f"inbox:outbox/mark-sent/{quote(ids[0], safe='')}"))  # on the store's writer
+    qtbot.waitUntil(lambda: HELD not in window.thread_view.toPlainText())  # type: ignore[attr-defined]
     first = store.outbox_item(ids[0])
     assert first is not None and first.state is OutboxState.SENT
     page = window.thread_view.toPlainText()
     assert HELD not in page and "waiting: an earlier reply goes first" in page  # 3 after 2, both queued
     window._anchor(QUrl(f"inbox:outbox/resend/{quote(ids[0], safe='')}"))  # decided already
-    assert "is sent" in window.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: "is sent" in window.statusBar().currentMessage())  # type: ignore[attr-defined]
     window.close()
     store.close()
