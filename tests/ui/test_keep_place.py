@@ -62,6 +62,17 @@ def window(qtbot: QtBot, store: Store, clock: Clock, solo_commands: Callable[...
     w.close()
 
 
+def wait_for(condition: Callable[[], bool], seconds: float = 10.0) -> None:
+    """Until ``condition`` holds, letting Qt deliver what the writer thread reports."""
+    from PySide6.QtCore import QCoreApplication, QDeadlineTimer, QThread
+
+    deadline = QDeadlineTimer(int(seconds * 1000))
+    while not condition():
+        assert not deadline.hasExpired(), "not within the wait"
+        QCoreApplication.processEvents()
+        QThread.msleep(10)
+
+
 def select_row(window: MainWindow, row: int) -> int:
     """Select a row as the agent would (click), scroll the queue to it, start a reply; returns
     the conversation's id."""
@@ -203,7 +214,7 @@ def test_when_the_open_conversation_leaves_the_view_the_next_row_opens_and_the_d
     current = window.current_conversation()
     assert current is not None and current.id == after.id
     assert window.composer.editor.toPlainText() == store.draft(after.id) == ""
-    assert store.draft(cid) == DRAFT
+    wait_for(lambda: store.draft(cid) == DRAFT)  # saved on the store\'s writer thread
     window.open_conversation(cid)  # back to it (from the customer's history, say)
     assert window.composer.editor.toPlainText() == DRAFT
 
@@ -220,7 +231,7 @@ def test_when_the_last_row_leaves_the_view_the_previous_one_opens(window: MainWi
     window.conversations_changed(frozenset({last}))
     assert window.model.rowCount() == rows - 1
     assert selected_id(window) == previous.id
-    assert store.draft(last) == DRAFT
+    wait_for(lambda: store.draft(last) == DRAFT)  # saved on the store\'s writer thread
 
 
 def test_reloading_moves_rows_in_place(qtmodeltester: object, store: Store, clock: Clock) -> None:
