@@ -214,7 +214,7 @@ def test_when_the_open_conversation_leaves_the_view_the_next_row_opens_and_the_d
     current = window.current_conversation()
     assert current is not None and current.id == after.id
     assert window.composer.editor.toPlainText() == store.draft(after.id) == ""
-    wait_for(lambda: store.draft(cid) == DRAFT)  # saved on the store\'s writer thread
+    wait_for(lambda: store.draft(cid) == DRAFT)  # saved on the store's writer thread
     window.open_conversation(cid)  # back to it (from the customer's history, say)
     assert window.composer.editor.toPlainText() == DRAFT
 
@@ -231,7 +231,7 @@ def test_when_the_last_row_leaves_the_view_the_previous_one_opens(window: MainWi
     window.conversations_changed(frozenset({last}))
     assert window.model.rowCount() == rows - 1
     assert selected_id(window) == previous.id
-    wait_for(lambda: store.draft(last) == DRAFT)  # saved on the store\'s writer thread
+    wait_for(lambda: store.draft(last) == DRAFT)  # saved on the store's writer thread
 
 
 def test_reloading_moves_rows_in_place(qtmodeltester: object, store: Store, clock: Clock) -> None:
