@@ -3,34 +3,31 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import logging
-import signal
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from inbox.cli.commands import _add, open_store
 from inbox.cli.output import emit_json, iso, table
-from inbox.errors import InboxError, InputError
+from inbox.errors import InputError
 from inbox.models import Account, OutboxItem, OutboxState, Status
-from inbox.outbox import Outbox
-from inbox.providers.base import Provider
-from inbox.providers.registry import build_provider
-from inbox.secrets import SecretStore
-from inbox.store.notices import last_inbound_at
-from inbox.store.outbox_store import OPEN_STATES
-from inbox.store.repository import Store
-from inbox.sync import AccountState, SyncService, state_for_error
+
+if TYPE_CHECKING:
+    # httpx, the providers and the sync engine are imported by the commands that use them, so
+    # that `inbox queue` and friends start without them (tests/cli/test_startup_imports.py).
+    import httpx
+
+    from inbox.outbox import Outbox
+    from inbox.providers.base import Provider
+    from inbox.secrets import SecretStore
+    from inbox.store.repository import Store
+
+    Factories = dict[str, Callable[[Account, SecretStore, httpx.AsyncClient], Provider]]
 
 AGENT = "cli"
 log = logging.getLogger(__name__)
-
-Factories = dict[str, Callable[[Account, SecretStore, httpx.AsyncClient], Provider]]
 
 
 def register(sub: Any) -> None:
@@ -67,10 +64,18 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _outbox(store: Store) -> Outbox:
+    from inbox.outbox import Outbox
+
+    return Outbox(store, clock=_now)
+
+
 # -- inbox sync -----------------------------------------------------------------------------------
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    import asyncio
+
     from inbox.providers.keyring_store import KeyringSecretStore
 
     if not logging.getLogger().handlers:
@@ -97,6 +102,17 @@ async def run_sync(
     With ``once``: print each account's state; 1 when some account is in error or needs
     sign-in (offline is a normal state: 0).
     """
+    import asyncio
+    import contextlib
+    import signal
+
+    import httpx
+
+    from inbox.errors import InboxError
+    from inbox.providers.registry import build_provider
+    from inbox.store.notices import last_inbound_at
+    from inbox.sync import AccountState, SyncService, state_for_error
+
     broken: dict[str, tuple[AccountState, str]] = {}
     client_timeout = timeout or httpx.Timeout(30.0, connect=10.0)
     async with (
@@ -164,6 +180,8 @@ _LABEL = {OutboxState.UNCERTAIN: "may have been sent"}
 
 
 def cmd_outbox(args: argparse.Namespace) -> int:
+    from inbox.store.outbox_store import OPEN_STATES
+
     store = open_store(args)
     states = tuple(OutboxState) if args.all else OPEN_STATES
     data = [_item_row(i) for i in store.outbox_items(states)]
@@ -189,7 +207,7 @@ def cmd_outbox(args: argparse.Namespace) -> int:
 def cmd_outbox_resend(args: argparse.Namespace) -> int:
     store = open_store(args)
     item_id = store.resolve_outbox_id(args.id)
-    Outbox(store, clock=_now).resend(item_id)
+    _outbox(store).resend(item_id)
     print(f"{item_id} queued again; it goes out at the next sync")
     return 0
 
@@ -197,7 +215,7 @@ def cmd_outbox_resend(args: argparse.Namespace) -> int:
 def cmd_outbox_drop(args: argparse.Namespace) -> int:
     store = open_store(args)
     item_id = store.resolve_outbox_id(args.id)
-    Outbox(store, clock=_now).drop(item_id)
+    _outbox(store).drop(item_id)
     print(f"{item_id} dropped")
     return 0
 
@@ -208,7 +226,7 @@ def cmd_outbox_drop(args: argparse.Namespace) -> int:
 def cmd_reply(args: argparse.Namespace) -> int:
     store = open_store(args)
     text = args.text.replace("\r\n", "\n")
-    outbox = Outbox(store, clock=_now)
+    outbox = _outbox(store)
     if args.note:
         if args.dm:
             raise InputError("--note", "a note is private; --dm does not apply")

@@ -13,8 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlite_utils import Database
-
 from inbox import identity as identity_rules
 from inbox import routing
 from inbox.models import (
@@ -25,7 +23,7 @@ from inbox.models import (
     Message,
     Status,
 )
-from inbox.store.database import from_db_time, to_db_time
+from inbox.store.database import Database, from_db_time, to_db_time
 
 
 @dataclass

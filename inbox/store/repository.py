@@ -17,8 +17,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
-from sqlite_utils import Database
-
 from inbox.errors import InputError, StoreError
 from inbox.models import (
     Account,
@@ -45,7 +43,7 @@ from inbox.models import (
 from inbox.store import attachments, outbox_store
 from inbox.store import ingest as ingest_module
 from inbox.store.customers import CustomerRepository
-from inbox.store.database import connect, explain, from_db_time, to_db_time
+from inbox.store.database import Database, connect, explain, from_db_time, to_db_time
 from inbox.store.search import fts_query
 
 T = TypeVar("T")

@@ -1,0 +1,108 @@
+"""The read commands an agent types all day start without the app's heavy parts.
+
+`inbox queue`, `inbox search` and `inbox show` run in a fresh interpreter, as a user runs them;
+the modules they loaded are then compared with what only the app, the sync engine, sentiment or
+migrations need. (How fast they answer is measured by ``bench/measure_cli.py``, not here.)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from inbox.store.repository import Store
+from tests.factories import MAILBOX, mail
+
+#: Imported by none of the read commands: the window (Qt), the network (httpx, providers, the sync
+#: engine, asyncio), sentiment (textblob), holidays and the SLA engine, reports, and sqlite-utils
+#: (only a store that needs a migration imports it).
+HEAVY = (
+    "PySide6",
+    "qasync",
+    "textblob",
+    "httpx",
+    "keyring",
+    "nh3",
+    "asyncio",
+    "holidays",
+    "sqlite_utils",
+    "inbox.ui",
+    "inbox.app",
+    "inbox.providers",
+    "inbox.workspace",
+    "inbox.sla",
+    "inbox.reports",
+    "inbox.sentiment_textblob",
+    "inbox.store.analytics",
+)
+
+PROBE = """
+import json, sys
+from inbox.cli import main
+code = main(sys.argv[1:])
+sys.stdout.flush()
+print("\\nMODULES " + json.dumps(sorted(sys.modules)))
+raise SystemExit(code)
+"""
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("startup") / "inbox.db"
+    store = Store.open(path)
+    store.save_account(MAILBOX)
+    store.ingest(MAILBOX, [mail("a@x", text="My parcel arrived broken"), mail("b@x", refs=("a@x",), minutes=3)])
+    store.close()
+    return path
+
+
+def _run(db: Path, *argv: str) -> tuple[str, set[str]]:
+    env = {k: v for k, v in os.environ.items() if k != "INBOX_DB"}
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, "--db", str(db), *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    out, _, modules = done.stdout.rpartition("\nMODULES ")
+    return out, set(json.loads(modules))
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [("queue", "--json"), ("queue",), ("search", "parcel", "--json"), ("search", "lea@example.fr"), ("show", "1")],
+)
+def test_read_commands_load_no_heavy_module(db: Path, argv: tuple[str, ...]) -> None:
+    out, modules = _run(db, *argv)
+    assert out.strip()  # it answered
+    loaded = sorted(m for m in modules if m.split(".")[0] in HEAVY or m.startswith(HEAVY))
+    assert loaded == []
+
+
+def test_the_probe_sees_heavy_modules_when_a_command_uses_them(db: Path) -> None:
+    """The check above can fail: `inbox sla` does load the SLA engine and holidays."""
+    _out, modules = _run(db, "sla", "--json")
+    assert {"inbox.sla", "inbox.workspace", "holidays"} <= modules
+
+
+def test_read_commands_answer_the_same_as_in_process(db: Path) -> None:
+    out, _ = _run(db, "queue", "--json")
+    [row] = json.loads(out)
+    assert row["message_count"] == 2 and row["customer_name"] == "Léa Martin"
+    out, _ = _run(db, "show", str(row["id"]), "--json")
+    assert [m["text"] for m in json.loads(out)["messages"]] == ["My parcel arrived broken", "Hello"]
+
+
+def test_report_groupings_registered_without_the_reports_module_are_the_reports_ones() -> None:
+    from inbox import reports
+    from inbox.cli import report_commands
+
+    assert report_commands.GROUPINGS == reports.GROUPINGS
