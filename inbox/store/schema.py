@@ -349,3 +349,17 @@ def m0004_sla_freshness(db: Database) -> None:
         END;
         """
     )
+
+
+@MIGRATIONS(name="0005_search_handles")
+def m0005_search_handles(db: Database) -> None:
+    """Search finds a customer by X handle (``@lea``, case ignored, or its beginning) through an
+    index instead of reading every identity; the conversations of the messages a word matches are
+    read from a covering index of message ids (a lookup in the table read a page of message text
+    per match: 2x slower)."""
+    db.executescript(
+        """
+        CREATE INDEX identities_handle ON identities(handle COLLATE NOCASE);
+        CREATE INDEX messages_id_conversation ON messages(id, conversation_id);
+        """
+    )
