@@ -40,7 +40,7 @@ from inbox.models import (
     StoredMessage,
     Surface,
 )
-from inbox.store import attachments, outbox_store
+from inbox.store import attachments, imported_files, outbox_store
 from inbox.store import ingest as ingest_module
 from inbox.store import search as search_module
 from inbox.store.customers import CustomerRepository
@@ -208,6 +208,25 @@ class Store(CustomerRepository):
             return result
 
         return self._write(write)
+
+    def ingest_files(
+        self, account: Account, messages: Sequence[Message], files: Sequence[imported_files.ImportedFile]
+    ) -> ingest_module.IngestResult:
+        """Store the messages of some imported files and record the files, in one transaction:
+        a crash loses (and the next import takes again) exactly the files in flight."""
+
+        def write(db: Database) -> ingest_module.IngestResult:
+            result = ingest_module.ingest(db, account, messages)
+            attachments.save_files(db, account.id, messages, self.files_dir)
+            imported_files.record(db, account.id, files)
+            return result
+
+        return self._write(write)
+
+    def known_imported_files(self, account_id: str, root: Path) -> dict[str, imported_files.ImportedFile]:
+        """Files under the folder ``root`` whose messages are stored for ``account_id``, by path."""
+        with self._guard() as db:
+            return imported_files.known(db, account_id, str(root))
 
     # -- queue and conversations --------------------------------------------------------------
 

@@ -363,3 +363,22 @@ def m0005_search_handles(db: Database) -> None:
         CREATE INDEX messages_id_conversation ON messages(id, conversation_id);
         """
     )
+
+
+@MIGRATIONS(name="0006_imported_files")
+def m0006_imported_files(db: Database) -> None:
+    """The mail files ``inbox import`` stored, with their size and modification time, so that
+    importing the same maildir again skips them unread (written in the transaction that stores
+    their messages, so a crash never marks a file whose messages are lost)."""
+    db.executescript(
+        """
+        CREATE TABLE imported_files (
+            account_id TEXT NOT NULL,
+            path TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL,
+            messages INTEGER NOT NULL,
+            PRIMARY KEY (account_id, path)
+        ) WITHOUT ROWID;
+        """
+    )
