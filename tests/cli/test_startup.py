@@ -7,6 +7,7 @@ migrations need. (How fast they answer is measured by ``bench/measure_cli.py``, 
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -106,3 +107,26 @@ def test_report_groupings_registered_without_the_reports_module_are_the_reports_
     from inbox.cli import report_commands
 
     assert report_commands.GROUPINGS == reports.GROUPINGS
+
+
+def test_a_command_parsed_alone_parses_as_in_the_whole_command_line(db: Path) -> None:
+    """Only the command being run gets its parser built; every command still parses the same."""
+    from inbox.cli import _commands, build_parser
+
+    whole = build_parser()
+    for name in sorted(_commands(whole)):
+        alone = build_parser(name)
+        assert _commands(alone) == {name}
+        sub = next(a for a in alone._actions if isinstance(a, argparse._SubParsersAction))
+        full = next(a for a in whole._actions if isinstance(a, argparse._SubParsersAction))
+        assert sub.choices[name].format_help() == full.choices[name].format_help()
+
+
+def test_a_mistyped_command_is_named_with_every_real_one(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from inbox.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["--db", str(db), "quue"])
+    err = capsys.readouterr().err
+    assert "invalid choice: 'quue'" in err and "'queue'" in err and "'dashboard-screenshot'" in err
+    assert main(["--db", str(db), "account", "remove", "email:nobody"]) == 2  # account: two modules register it
