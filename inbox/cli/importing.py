@@ -142,6 +142,7 @@ def import_paths(
     summary = ImportSummary()
     now = datetime.now(UTC)
     pending: dict[str, tuple[Account, list[Message], list[ImportedFile]]] = {}
+    accounts: dict[tuple[str | None, Channel], Account] = {}
 
     def flush(account_id: str) -> None:
         account, messages, files = pending.pop(account_id)
@@ -163,7 +164,10 @@ def import_paths(
                     Rejection(str(path), f"holds {channel.value} messages, not for account {forced.id}")
                 )
                 continue
-            account = resolve_account(store, batch, forced, channel)
+            known = accounts.get((batch.account_hint, channel))
+            account = known or accounts.setdefault(
+                (batch.account_hint, channel), resolve_account(store, batch, forced, channel)
+            )  # once per import, not once per file of a maildir (a query each)
             if channel is Channel.EMAIL:
                 messages = file_form_mail(account.settings, messages)
             _account, queued, files = pending.setdefault(account.id, (account, [], []))
