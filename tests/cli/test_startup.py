@@ -130,3 +130,13 @@ def test_a_mistyped_command_is_named_with_every_real_one(db: Path, capsys: pytes
     err = capsys.readouterr().err
     assert "invalid choice: 'quue'" in err and "'queue'" in err and "'dashboard-screenshot'" in err
     assert main(["--db", str(db), "account", "remove", "email:nobody"]) == 2  # account: two modules register it
+
+
+def test_the_read_commands_are_all_registered_by_the_commands_module() -> None:
+    """`inbox queue|search|show|customer` register nothing but inbox.cli.commands' parsers."""
+    from inbox.cli import READ_COMMANDS, commands
+
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="command")
+    commands.register(sub)
+    assert set(READ_COMMANDS) <= set(sub.choices)
