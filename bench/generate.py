@@ -410,3 +410,40 @@ def _write_forms(root: Path, threads: list[Thread], rng: random.Random) -> None:
                 )
             doc = {"inbox_webform": 1, "form": {"id": form, "title": "Contact"}, "submissions": subs}
             (root / f"{form}-{page:05d}.json").write_text(json.dumps(doc, ensure_ascii=False), "utf-8")
+
+
+# -- a maildir alone, for the email import bench ---------------------------------------------------
+
+
+def plan_mail(messages: int, seed: int = SEED) -> list[Thread]:
+    """Email threads holding ``messages`` messages (about 10 per thread, long-tailed) between
+    customers and the support address, sorted by start: a pure function of size and seed."""
+    rng = random.Random(seed)
+    n_conv = max(2, messages // 10)
+    threads: list[Thread] = []
+    for number, length in enumerate(sizes(rng, n_conv, messages)):
+        who = rng.randrange(1, n_conv + 1)
+        start = ANCHOR - timedelta(seconds=rng.uniform(3600, 365 * 86400))
+        times, from_customer = _times(rng, start, length)
+        order = f"{rng.randrange(100000, 999999)}-{number}"
+        threads.append(Thread(number, "email", person(who), order, times, from_customer))
+    threads.sort(key=lambda th: (th.times[0], th.number))
+    return threads
+
+
+def generate_maildir(root: Path, messages: int, seed: int = SEED) -> Path:
+    """A maildir (parts of 5,000 messages) of ``messages`` messages under ``root/mail``, reused
+    when a complete one of this size and seed is there."""
+    manifest = root / "manifest.json"
+    want = {"maildir_messages": messages, "seed": seed}
+    try:
+        if json.loads(manifest.read_text("utf-8")) == want:
+            return root / "mail"
+    except (OSError, ValueError):
+        pass
+    import shutil
+
+    shutil.rmtree(root, ignore_errors=True)
+    _write_mail(root / "mail", plan_mail(messages, seed), random.Random(seed + 1))
+    manifest.write_text(json.dumps(want), "utf-8")
+    return root / "mail"

@@ -228,3 +228,48 @@ def sla_figures(store: Store, wanted: int) -> dict[str, Any]:
 def db_size(path: Path, messages: int) -> dict[str, float]:
     total = sum(Path(f"{path}{s}").stat().st_size for s in ("", "-wal") if Path(f"{path}{s}").exists())
     return {"bytes": total, "bytes_per_message": total / max(1, messages)}
+
+
+def agent_queries(store: Store, each: int = 4) -> dict[str, list[str]]:
+    """What agents type besides words, picked from the store (fixed seed): customers' addresses,
+    names, X handles, CRM numbers and conversation numbers."""
+    rng = random.Random(19)
+
+    def pick(sql: str) -> list[str]:
+        values = [str(r[0]) for r in store._rows(sql) if r[0]]
+        return rng.sample(values, min(each, len(values)))
+
+    give_crm_numbers(store)
+    return {
+        "words": list(QUERIES),
+        "address": pick("SELECT key FROM identities WHERE kind = 'email' ORDER BY id LIMIT 5000"),
+        "name": pick("SELECT display_name FROM customers ORDER BY id LIMIT 5000"),
+        "handle": pick("SELECT handle FROM identities WHERE kind = 'twitter' AND handle != '' ORDER BY id LIMIT 5000"),
+        "customer number": pick("SELECT crm_number FROM customers WHERE crm_number IS NOT NULL ORDER BY id LIMIT 5000"),
+        "conversation number": [f"#{v}" for v in pick("SELECT id FROM conversations ORDER BY id")],
+    }
+
+
+def give_crm_numbers(store: Store) -> None:
+    """Customers as a CRM import leaves them: one customer number each (the generated workspace
+    has no CRM file)."""
+    store._write(lambda db: db.execute("UPDATE customers SET crm_number = 'C-' || (100000 + id) WHERE crm_number IS NULL"))
+
+
+def search_by_kind(store: Store, rounds: int = 5) -> dict[str, Any]:
+    """``Store.search`` and ``search_conversation_ids`` for each kind of query; p50/p95 of each
+    kind and of all, and how many conversations the identifier queries found (never 0)."""
+    queries = agent_queries(store)
+    out: dict[str, Any] = {}
+    every: list[float] = []
+    for kind, typed in queries.items():
+        samples: list[float] = []
+        for _ in range(rounds):
+            for query in typed:
+                samples.append(timed(lambda q=query: store.search(q)))  # type: ignore[misc]
+                samples.append(timed(lambda q=query: store.search_conversation_ids(q)))  # type: ignore[misc]
+        every += samples
+        found = [len(store.search_conversation_ids(q)) for q in typed]
+        out[kind] = {**percentiles(samples), "found_min": min(found) if found else 0}
+    out["all"] = percentiles(every)
+    return out

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from inbox.cli import import_stream
 from inbox.models import Account, Channel, Message, ParsedBatch, Rejection
 from inbox.providers import json_input
 from inbox.providers import webform as webform_parse
@@ -20,6 +21,7 @@ from inbox.providers.email import sources as mail_sources
 from inbox.providers.facebook import parse as facebook_parse
 from inbox.providers.twitter import parse as twitter_parse
 from inbox.providers.webform.mail_rule import file_form_mail
+from inbox.store.imported_files import ImportedFile
 from inbox.store.ingest import IngestResult
 from inbox.store.repository import Store
 
@@ -152,28 +154,29 @@ def resolve_account(store: Store, batch: ParsedBatch, forced: Account | None, ch
 TRANSACTION_MESSAGES = 5000  # messages of several small files are stored in one transaction
 
 
-def import_paths(store: Store, paths: list[Path], forced: Account | None = None) -> ImportSummary:
+def import_paths(
+    store: Store, paths: list[Path], forced: Account | None = None, *, workers: int | None = None
+) -> ImportSummary:
     """Import files and folders; parsed messages are stored per account in transactions of a
-    few thousand messages (a file's messages are never split across two)."""
+    few thousand messages (a file's messages are never split across two). A maildir is streamed
+    (``import_stream``): parsed in ``workers`` processes (default: one per core, when it has
+    many files), its files recorded with their messages and skipped unread when imported again."""
     summary = ImportSummary()
     now = datetime.now(UTC)
-    pending: dict[str, tuple[Account, list[Message]]] = {}
+    pending: dict[str, tuple[Account, list[Message], list[ImportedFile]]] = {}
+    accounts: dict[tuple[str | None, Channel], Account] = {}
 
     def flush(account_id: str) -> None:
-        account, messages = pending.pop(account_id)
-        summary.result.merge(store.ingest(account, messages))
+        account, messages, files = pending.pop(account_id)
+        if files:
+            summary.result.merge(store.ingest_files(account, messages, files))
+        else:
+            summary.result.merge(store.ingest(account, messages))
 
-    for path in iter_inputs(paths):
-        summary.files += 1
-        try:
-            batch = parse_path(path, now)
-        except Exception as exc:  # a parser's bug costs this file only, never the files after it
-            log.exception("importing %s failed", path)
-            reason = f"not imported: unexpected {type(exc).__name__} while reading it (a bug)"
-            batch = ParsedBatch(rejections=(Rejection(str(path), reason),))
+    def take(path: Path, batch: ParsedBatch, file: ImportedFile | None = None) -> None:
         summary.rejections.extend(batch.rejections)
         if not batch.messages:
-            continue
+            return
         by_channel: dict[Channel, list[Message]] = {}
         for message in batch.messages:
             by_channel.setdefault(message.channel, []).append(message)
@@ -183,13 +186,41 @@ def import_paths(store: Store, paths: list[Path], forced: Account | None = None)
                     Rejection(str(path), f"holds {channel.value} messages, not for account {forced.id}")
                 )
                 continue
-            account = resolve_account(store, batch, forced, channel)
+            known = accounts.get((batch.account_hint, channel))
+            account = known or accounts.setdefault(
+                (batch.account_hint, channel), resolve_account(store, batch, forced, channel)
+            )  # once per import, not once per file of a maildir (a query each)
             if channel is Channel.EMAIL:
                 messages = file_form_mail(account.settings, messages)
-            _account, queued = pending.setdefault(account.id, (account, []))
+            _account, queued, files = pending.setdefault(account.id, (account, [], []))
             queued.extend(messages)
+            if file is not None and not batch.rejections and len(by_channel) == 1:
+                files.append(replace(file, messages=len(messages)))
             if len(queued) >= TRANSACTION_MESSAGES:
                 flush(account.id)
+
+    for path in iter_inputs(paths):
+        summary.files += 1
+        if _streamed(path, forced):
+            fallback = _file_time(path, now)
+            scope = forced.id if forced is not None else f"{Channel.EMAIL.value}:import"
+            found = import_stream.plan(path, store.known_imported_files(scope, path))
+            summary.result.duplicates += found.skipped_messages  # all stored: as a re-read finds them
+            for parsed in import_stream.parsed_files(found.to_parse, fallback, workers):
+                take(path, ParsedBatch(parsed.messages, parsed.rejections), parsed.file)
+            continue
+        try:
+            batch = parse_path(path, now)
+        except Exception as exc:  # a parser's bug costs this file only, never the files after it
+            batch = ParsedBatch(rejections=(import_stream.parser_bug(path, exc),))
+        take(path, batch)
     for account_id in list(pending):
         flush(account_id)
     return summary
+
+
+def _streamed(path: Path, forced: Account | None) -> bool:
+    """A maildir imported for the mailbox its messages belong to is streamed file by file."""
+    if forced is not None and forced.channel is not Channel.EMAIL:
+        return False  # rejected as a whole, as before
+    return path.is_dir() and mail_sources.looks_like_mail(path)

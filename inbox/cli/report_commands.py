@@ -9,17 +9,24 @@ import argparse
 import sys
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from inbox import assignment, reports, triage
+from inbox import assignment
 from inbox.cli.commands import _add, open_store
 from inbox.cli.operations import parse_instant
 from inbox.cli.output import emit_json, iso, table
 from inbox.errors import InputError
 from inbox.models import Channel, Priority
-from inbox.store import analytics
-from inbox.store.repository import Store
-from inbox.workspace import TRIAGE_SETTING, check_crisis, rules_text, run_triage
+
+if TYPE_CHECKING:
+    from inbox import reports
+    from inbox.store.repository import Store
+
+# Reports (with the SLA engine), the store's analytics, triage and the workspace (which loads the
+# holidays package) are imported by the commands that use them: every `inbox` process registers
+# these commands, and `inbox queue` must not pay for them (tests/cli/test_startup.py).
+#: ``reports.GROUPINGS``, spelled here so that registering ``--by`` imports no report code.
+GROUPINGS = ("channel", "policy", "agent", "day")
 
 ROUND_ROBIN_SETTING = "assign_round_robin_last"
 ACTOR = "cli"
@@ -37,7 +44,7 @@ def register(sub: Any) -> None:
         "--from", dest="since", help="start date or instant (default: 7 days before --to)"
     )
     p.add_argument("--to", dest="until", help="end date (inclusive) or instant (default: now)")
-    p.add_argument("--by", choices=reports.GROUPINGS, default="channel")
+    p.add_argument("--by", choices=GROUPINGS, default="channel")
     p.add_argument("--csv", action="store_true", help="print CSV")
     p.add_argument(
         "--monthly",
@@ -139,6 +146,9 @@ def _refresh(store: Store, now: datetime) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from inbox import reports
+    from inbox.store import analytics
+
     store = open_store(args)
     now = datetime.now(UTC)
     _refresh(store, now)
@@ -170,6 +180,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def report_json(report: reports.Report) -> dict[str, object]:
     """JSON-ready form: the CSV columns, null where there is no value."""
+    from inbox import reports
+
     rows = [
         {
             k: None if v == "" else v
@@ -182,12 +194,16 @@ def report_json(report: reports.Report) -> dict[str, object]:
 
 def format_report(report: reports.Report) -> str:
     """The report as an aligned table (times as wall / business, compliance as met/breached %)."""
+    from inbox import reports
+
     rows = [reports.display_row(r) for r in (*report.rows, report.total)]
     period = f"{iso(report.since)} .. {iso(report.until)}  (times: wall / business)"
     return period + "\n" + table(rows, [report.by, *reports.DISPLAY_HEADERS])
 
 
 def cmd_agents_add(args: argparse.Namespace) -> int:
+    from inbox.store import analytics
+
     channels = frozenset(c.strip().lower() for c in args.channels.split(",") if c.strip())
     unknown = channels - {c.value for c in Channel}
     if unknown:
@@ -209,6 +225,8 @@ def cmd_agents_add(args: argparse.Namespace) -> int:
 
 
 def cmd_agents_list(args: argparse.Namespace) -> int:
+    from inbox.store import analytics
+
     store = open_store(args)
     loads = analytics.agent_loads(store)
     team = analytics.agents(store)
@@ -226,6 +244,8 @@ def cmd_agents_list(args: argparse.Namespace) -> int:
 
 
 def cmd_assign_new(args: argparse.Namespace) -> int:
+    from inbox.store import analytics
+
     store = open_store(args)
     at = parse_instant(args.at)
     team = analytics.agents(store)
@@ -251,11 +271,16 @@ def cmd_assign_new(args: argparse.Namespace) -> int:
 
 
 def cmd_triage_show(args: argparse.Namespace) -> int:
+    from inbox.workspace import rules_text
+
     print(rules_text(open_store(args)).rstrip())
     return 0
 
 
 def cmd_triage_load(args: argparse.Namespace) -> int:
+    from inbox import triage
+    from inbox.workspace import TRIAGE_SETTING
+
     try:
         text = args.file.read_text("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -268,6 +293,8 @@ def cmd_triage_load(args: argparse.Namespace) -> int:
 
 
 def cmd_triage_run(args: argparse.Namespace) -> int:
+    from inbox.workspace import run_triage
+
     store = open_store(args)
     results = run_triage(store, parse_instant(args.at))
     ranked = sorted(results, key=lambda r: -r.score)
@@ -282,6 +309,8 @@ def cmd_triage_run(args: argparse.Namespace) -> int:
 
 
 def cmd_triage_set_priority(args: argparse.Namespace) -> int:
+    from inbox.store import analytics
+
     analytics.set_agent_priority(open_store(args), args.conversation_id, Priority(args.priority),
                                  parse_instant(args.at), ACTOR)  # fmt: skip
     return 0
@@ -289,6 +318,7 @@ def cmd_triage_set_priority(args: argparse.Namespace) -> int:
 
 def cmd_sentiment(args: argparse.Namespace) -> int:
     from inbox.sentiment_textblob import analyse
+    from inbox.store import analytics
 
     store = open_store(args)
     done = 0
@@ -310,6 +340,9 @@ def cmd_sentiment(args: argparse.Namespace) -> int:
 
 
 def cmd_alerts(args: argparse.Namespace) -> int:
+    from inbox.store import analytics
+    from inbox.workspace import check_crisis
+
     store = open_store(args)
     if args.ack is not None and not analytics.acknowledge_alert(store, args.ack):
         raise InputError("--ack", f"no alert with id {args.ack}")
@@ -328,6 +361,7 @@ def cmd_alerts(args: argparse.Namespace) -> int:
 
 def cmd_dashboard_screenshot(args: argparse.Namespace) -> int:
     from inbox.sentiment_textblob import analyse
+    from inbox.store import analytics
     from inbox.ui.dashboard import render_png
     from inbox.ui.i18n import Translator
 

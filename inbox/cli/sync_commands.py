@@ -4,20 +4,15 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import logging
-import signal
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from inbox.cli.commands import _add, open_store
 from inbox.cli.output import emit_json, iso, table
-from inbox.errors import InboxError, InputError
+from inbox.errors import InputError
 from inbox.models import Account, OutboxItem, OutboxState, Status
 from inbox.outbox import Outbox
 from inbox.providers.base import Provider
@@ -30,10 +25,13 @@ from inbox.store.outbox_store import OPEN_STATES
 from inbox.store.repository import Store
 from inbox.sync import DOWN_WORDS, AccountState, SyncService, state_for_error
 
+if TYPE_CHECKING:
+    import httpx
+
+    Factories = dict[str, Callable[[Account, SecretStore, httpx.AsyncClient], Provider]]
+
 AGENT = "cli"
 log = logging.getLogger(__name__)
-
-Factories = dict[str, Callable[[Account, SecretStore, httpx.AsyncClient], Provider]]
 
 
 def register(sub: Any) -> None:
@@ -93,10 +91,18 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _outbox(store: Store) -> Outbox:
+    from inbox.outbox import Outbox
+
+    return Outbox(store, clock=_now)
+
+
 # -- inbox sync -----------------------------------------------------------------------------------
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    import asyncio
+
     from inbox.providers.keyring_store import KeyringSecretStore
 
     if not logging.getLogger().handlers:
@@ -123,6 +129,15 @@ async def run_sync(
     With ``once``: print each account's state and return the exit status ``EXIT_STATUS``
     describes (1 needs a person, 3 try again later, 0 all fine).
     """
+    import asyncio
+    import contextlib
+    import signal
+
+    import httpx
+
+    from inbox.errors import InboxError
+    from inbox.sync import AccountState
+
     broken: dict[str, tuple[AccountState, str]] = {}
     client_timeout = timeout or httpx.Timeout(30.0, connect=10.0)
     async with (
@@ -198,6 +213,7 @@ _LABEL = {OutboxState.UNCERTAIN: "may have been sent"}
 
 
 def cmd_outbox(args: argparse.Namespace) -> int:
+
     store = open_store(args)
     states = tuple(OutboxState) if args.all else OPEN_STATES
     items = store.outbox_items(states)
@@ -231,7 +247,7 @@ def cmd_outbox(args: argparse.Namespace) -> int:
 def cmd_outbox_resend(args: argparse.Namespace) -> int:
     store = open_store(args)
     item_id = store.resolve_outbox_id(args.id)
-    Outbox(store, clock=_now).resend(item_id)
+    _outbox(store).resend(item_id)
     print(f"{item_id} queued again; it goes out at the next sync")
     return 0
 
@@ -247,7 +263,7 @@ def cmd_outbox_mark_sent(args: argparse.Namespace) -> int:
 def cmd_outbox_drop(args: argparse.Namespace) -> int:
     store = open_store(args)
     item_id = store.resolve_outbox_id(args.id)
-    Outbox(store, clock=_now).drop(item_id)
+    _outbox(store).drop(item_id)
     print(f"{item_id} dropped")
     return 0
 
@@ -258,7 +274,7 @@ def cmd_outbox_drop(args: argparse.Namespace) -> int:
 def cmd_reply(args: argparse.Namespace) -> int:
     store = open_store(args)
     text = args.text.replace("\r\n", "\n")
-    outbox = Outbox(store, clock=_now)
+    outbox = _outbox(store)
     if args.note:
         if args.dm:
             raise InputError("--note", "a note is private; --dm does not apply")

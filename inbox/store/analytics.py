@@ -13,8 +13,6 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlite_utils import Database
-
 from inbox.assignment import Agent, Waiting
 from inbox.crisis import Signal, StoredAlert
 from inbox.models import ConversationEvent, EventKind, Priority
@@ -28,7 +26,7 @@ from inbox.reports import (
     build_report,
 )
 from inbox.sla import SlaLogEntry, TargetKind
-from inbox.store.database import connect, from_db_time, to_db_time
+from inbox.store.database import Database, connect, from_db_time, to_db_time
 from inbox.store.ingest import _event
 from inbox.store.repository import Store
 from inbox.triage import NEGATIVE_BELOW, TriageInput, TriageResult

@@ -11,11 +11,9 @@ import sqlite3
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlite_utils import Database
-
 from inbox.canned import LANGUAGES, CannedResponse, parse_tags, validated
 from inbox.errors import InputError
-from inbox.store.database import to_db_time
+from inbox.store.database import Database, to_db_time
 from inbox.store.repository import Store
 
 #: Set once the default responses were installed, so that deleting them all does not bring them

@@ -11,8 +11,6 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
-from sqlite_utils import Database
-
 from inbox.errors import InputError
 from inbox.models import (
     Conversation,
@@ -24,7 +22,7 @@ from inbox.models import (
     QueueSort,
     Status,
 )
-from inbox.store.database import to_db_time
+from inbox.store.database import Database, to_db_time
 
 T = TypeVar("T")
 

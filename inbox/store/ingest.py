@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-
-from sqlite_utils import Database
 
 from inbox import identity as identity_rules
 from inbox import routing
@@ -25,7 +24,7 @@ from inbox.models import (
     Message,
     Status,
 )
-from inbox.store.database import from_db_time, to_db_time
+from inbox.store.database import Database, from_db_time, to_db_time
 
 
 @dataclass
@@ -504,8 +503,13 @@ def _event(db: Database, conversation_id: int, kind: EventKind, when: str, actor
     )
 
 
+_DIGIT = re.compile(r"\d")
+
+
 def _suggest_links(db: Database, identity_id: int, customer_id: int, text: str) -> None:
-    if "@" not in text and not any(ch.isdigit() for ch in text):
+    # A text without "@" or a digit holds no address or phone number (contact_points finds
+    # digits with the same \d); a regex search instead of a per-character loop: 5% of ingest.
+    if "@" not in text and not _DIGIT.search(text):
         return
     for point in identity_rules.contact_points(text):
         row = db.conn.execute(

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlite_utils import Database
-
-from inbox.store.database import from_db_time, to_db_time
+from inbox.store.database import Database, from_db_time, to_db_time
 from inbox.store.repository import Store
 
 

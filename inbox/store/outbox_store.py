@@ -16,8 +16,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlite_utils import Database
-
 from inbox import routing
 from inbox.errors import InputError
 from inbox.models import (
@@ -34,7 +32,7 @@ from inbox.models import (
     Surface,
 )
 from inbox.store import ingest as ingest_module
-from inbox.store.database import from_db_time, to_db_time
+from inbox.store.database import Database, from_db_time, to_db_time
 
 log = logging.getLogger(__name__)
 

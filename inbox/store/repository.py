@@ -17,8 +17,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
-from sqlite_utils import Database
-
 from inbox.errors import InputError, StoreError
 from inbox.models import (
     Account,
@@ -42,10 +40,11 @@ from inbox.models import (
     StoredMessage,
     Surface,
 )
-from inbox.store import attachments, outbox_store
+from inbox.store import attachments, imported_files, outbox_store
 from inbox.store import ingest as ingest_module
+from inbox.store import search as search_module
 from inbox.store.customers import CustomerRepository
-from inbox.store.database import connect, explain, from_db_time, to_db_time
+from inbox.store.database import Database, connect, explain, from_db_time, to_db_time
 from inbox.store.search import fts_query
 
 T = TypeVar("T")
@@ -237,6 +236,25 @@ class Store(CustomerRepository):
             return result
 
         return self._write(write)
+
+    def ingest_files(
+        self, account: Account, messages: Sequence[Message], files: Sequence[imported_files.ImportedFile]
+    ) -> ingest_module.IngestResult:
+        """Store the messages of some imported files and record the files, in one transaction:
+        a crash loses (and the next import takes again) exactly the files in flight."""
+
+        def write(db: Database) -> ingest_module.IngestResult:
+            result = ingest_module.ingest(db, account, messages)
+            attachments.save_files(db, account.id, messages, self.files_dir)
+            imported_files.record(db, account.id, files)
+            return result
+
+        return self._write(write)
+
+    def known_imported_files(self, account_id: str, root: Path) -> dict[str, imported_files.ImportedFile]:
+        """Files under the folder ``root`` whose messages are stored for ``account_id``, by path."""
+        with self._guard() as db:
+            return imported_files.known(db, account_id, str(root))
 
     # -- queue and conversations --------------------------------------------------------------
 
@@ -511,43 +529,38 @@ class Store(CustomerRepository):
     # -- search ---------------------------------------------------------------------------------
 
     def search(self, query: str, *, limit: int = 50) -> list[SearchHit]:
+        """Conversations the query names (number, customer number, address, handle, name; newest
+        message of each), then messages whose words match, without repeating a message."""
+        with self._guard() as db:
+            rows = search_module.newest_messages(db.conn, search_module.named_conversations(db.conn, query, limit))
         match = fts_query(query)
-        if match is None:
-            return []
-        # Rank only the newest matches: a common word can match 100,000 messages, and ranking
-        # all of them before keeping 50 was what made search slow on a large store.
-        rows = self._rows(
-            """SELECT m.id, m.conversation_id, m.channel, m.author_name, COALESCE(m.subject, '') AS subject,
-                      newest.snip, m.sent_at
-               FROM (SELECT rowid, rank, snippet(messages_fts, 1, '[', ']', '…', 12) AS snip
-                     FROM messages_fts WHERE messages_fts MATCH ? ORDER BY rowid DESC LIMIT ?) AS newest
-               JOIN messages m ON m.id = newest.rowid ORDER BY newest.rank LIMIT ?""",
-            [match, SEARCH_WINDOW, limit],
-        )
-        return [
-            SearchHit(
+        if match is not None and len(rows) < limit:
+            with self._guard() as db:
+                rows += search_module.word_hits(db.conn, match, limit)
+        hits: dict[int, SearchHit] = {}
+        for r in rows:
+            hits.setdefault(
                 int(r["id"]),
-                int(r["conversation_id"]),
-                Channel(r["channel"]),
-                r["author_name"],
-                r["subject"],
-                r["snip"] or "",
-                from_db_time(r["sent_at"]),
+                SearchHit(
+                    int(r["id"]),
+                    int(r["conversation_id"]),
+                    Channel(r["channel"]),
+                    r["author_name"],
+                    r["subject"],
+                    r["snip"] or "",
+                    from_db_time(r["sent_at"]),
+                ),
             )
-            for r in rows
-        ]
+        return list(hits.values())[:limit]
 
     def search_conversation_ids(self, query: str, *, limit: int = 2000) -> tuple[int, ...]:
+        with self._guard() as db:
+            found = dict.fromkeys(search_module.named_conversations(db.conn, query, limit))
         match = fts_query(query)
-        if match is None:
-            return ()
-        rows = self._rows(
-            """SELECT DISTINCT m.conversation_id FROM
-                 (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? ORDER BY rowid DESC LIMIT 20000) AS hit
-               JOIN messages m ON m.id = hit.rowid LIMIT ?""",
-            [match, limit],
-        )
-        return tuple(int(r["conversation_id"]) for r in rows)
+        if match is not None and len(found) < limit:
+            with self._guard() as db:
+                found.update(dict.fromkeys(search_module.word_conversations(db.conn, match, limit)))
+        return tuple(found)[:limit]
 
     # -- drafts and settings ----------------------------------------------------------------------
 
@@ -638,7 +651,6 @@ class Store(CustomerRepository):
 
 
 TRIAGE_ACTOR = "triage"
-SEARCH_WINDOW = 500  # newest matches ranked by relevance
 _LATEST_SENTIMENT = """(SELECT m.sentiment FROM messages m WHERE m.conversation_id = c.id AND m.direction = 'in'
       AND m.automated = 0 ORDER BY m.sent_at DESC, m.id DESC LIMIT 1)"""
 _PRIORITY_ORDER = "CASE c.priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END"

@@ -197,3 +197,9 @@ def import_mail(path: Path, fallback_time: datetime = EPOCH) -> ParsedBatch:
     for source, raw in iter_mail(path, rejections):
         messages.append(parse_email(raw, source, fallback_time))
     return ParsedBatch(messages=tuple(messages), rejections=tuple(rejections))
+
+
+def mail_files(path: Path) -> Iterator[Path]:
+    """The files ``iter_mail`` reads under a folder, in the same order, without reading them:
+    an importer can skip the files it already has and parse the others in batches."""
+    return _walk(path)

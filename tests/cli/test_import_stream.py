@@ -1,0 +1,158 @@
+"""`inbox import` of a maildir as a stream: parsed in worker processes, stored in transactions that
+record their files, re-imported without reading unchanged files, and a crash loses only the batch
+in flight. What is stored and printed is what the whole-maildir import stored and printed."""
+
+from __future__ import annotations
+
+import json
+import os
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from inbox.cli import import_stream, importing, main
+from inbox.cli.importing import import_paths
+from inbox.store.repository import Store
+from tests.factories import T0
+
+TABLES = {
+    "messages": "SELECT provider_id, conversation_id, direction, author_key, subject, text, sent_at, refs FROM messages",
+    "conversations": "SELECT id, subject, status, message_count, last_message_at, customer_id FROM conversations",
+    "identities": "SELECT kind, key, customer_id FROM identities",
+    "thread_keys": "SELECT key, conversation_id FROM thread_keys",
+    "events": "SELECT conversation_id, kind, at, value FROM events",
+}
+
+
+def write_maildir(root: Path, threads: int = 6, replies: int = 3) -> Path:
+    """A maildir of ``threads`` threads of 1 + ``replies`` messages, a broken file and a
+    dovecot file; names sort so that replies come before their thread's first message sometimes."""
+    for sub in ("cur", "new", "tmp"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    for t in range(threads):
+        for r in range(replies + 1):
+            mid = f"<t{t}.r{r}@example.org>"
+            refs = " ".join(f"<t{t}.r{i}@example.org>" for i in range(r))
+            when = format_datetime(T0.replace(day=1 + t, hour=1 + r))
+            head = [f"From: Customer {t} <c{t}@example.org>" if r % 2 == 0 else "From: Support <support@shop.example>",
+                    "To: support@shop.example", f"Subject: {'Re: ' if r else ''}Parcel {t}", f"Date: {when}",
+                    f"Message-ID: {mid}"]  # fmt: skip
+            if refs:
+                head += [f"In-Reply-To: <t{t}.r{r - 1}@example.org>", f"References: {refs}"]
+            name = f"{(t * 7 + r * 3) % 100:03d}.{t}.{r}:2,S"
+            (root / "cur" / name).write_text("\n".join(head) + f"\n\nMessage {r} about parcel {t}.\n", "utf-8")
+    (root / "cur" / "999.broken:2,").write_bytes(b"\x00\x01 not a mail at all \xff")
+    (root / "dovecot-uidlist").write_text("3 V1 N1\n")
+    return root
+
+
+def dump(db: Path) -> dict[str, list[tuple[Any, ...]]]:
+    store = Store.open(db)
+    try:
+        return {name: sorted(tuple(r) for r in store._rows(sql)) for name, sql in TABLES.items()}
+    finally:
+        store.close()
+
+
+def imported(tmp_path: Path, name: str, maildir: Path, **kwargs: Any) -> tuple[Path, dict[str, Any]]:
+    db = tmp_path / f"{name}.db"
+    store = Store.open(db)
+    summary = import_paths(store, [maildir], **kwargs)
+    store.close()
+    return db, {**summary.as_dict(), "conversations": len(summary.result.conversations)}
+
+
+@pytest.fixture
+def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batches of 3 files and transactions of 5 messages, so that a small maildir has many."""
+    monkeypatch.setattr(import_stream, "FILES_PER_BATCH", 3)
+    monkeypatch.setattr(importing, "TRANSACTION_MESSAGES", 5)
+
+
+def test_worker_processes_store_what_one_process_stores(tmp_path: Path, small_batches: None) -> None:
+    maildir = write_maildir(tmp_path / "mail")
+    alone, alone_summary = imported(tmp_path, "alone", maildir, workers=0)
+    pooled, pooled_summary = imported(tmp_path, "pooled", maildir, workers=2)
+    assert alone_summary["added"] == 24 and alone_summary["conversations"] == 6
+    assert [r["source"] for r in alone_summary["rejected"]] == [str(maildir / "cur" / "999.broken:2,")]
+    assert pooled_summary == alone_summary
+    assert dump(pooled) == dump(alone)
+
+
+def test_importing_again_reads_no_unchanged_file_and_reports_the_same(tmp_path: Path, small_batches: None) -> None:
+    maildir = write_maildir(tmp_path / "mail")
+    db = tmp_path / "inbox.db"
+    store = Store.open(db)
+    first = import_paths(store, [maildir], workers=0).as_dict()
+    stored = dump(db)
+    plan = import_stream.plan(maildir, store.known_imported_files("email:import", maildir))
+    assert plan.skipped_files == 24 and [Path(f.path).name for f in plan.to_parse] == ["999.broken:2,"]
+    second = import_paths(store, [maildir], workers=0).as_dict()
+    assert second["added"] == 0 and second["duplicates"] == first["added"] + first["duplicates"]
+    assert second["rejected"] == first["rejected"]
+    assert dump(db) == stored
+    # a file changed since (same path, new size and time) is read again: its new message is added
+    changed = next(p for p in (maildir / "cur").iterdir() if p.name.endswith(".0.0:2,S"))
+    changed.write_text(changed.read_text("utf-8").replace("<t0.r0@", "<t0.r0-edited@") + "More.\n", "utf-8")
+    os.utime(changed, ns=(changed.stat().st_atime_ns, changed.stat().st_mtime_ns + 10**9))
+    third = import_paths(store, [maildir], workers=0).as_dict()
+    assert third["added"] == 1 and third["duplicates"] == 23
+    store.close()
+
+
+def test_a_crash_loses_only_the_transaction_in_flight(
+    tmp_path: Path, small_batches: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    maildir = write_maildir(tmp_path / "mail")
+    whole, _ = imported(tmp_path, "whole", maildir, workers=0)
+    db = tmp_path / "crashed.db"
+    store = Store.open(db)
+    real = Store.ingest_files
+    calls = {"n": 0}
+
+    def crash_on_third(self: Store, *args: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt  # the process dies here, in the middle of the maildir
+        return real(self, *args)
+
+    monkeypatch.setattr(Store, "ingest_files", crash_on_third)
+    with pytest.raises(KeyboardInterrupt):
+        import_paths(store, [maildir], workers=0)
+    monkeypatch.setattr(Store, "ingest_files", real)
+    kept = len(store._rows("SELECT 1 FROM messages"))
+    recorded = len(store._rows("SELECT 1 FROM imported_files"))
+    assert kept == 10 and recorded == 10  # two transactions of 5 messages, one message per file
+    again = import_paths(store, [maildir], workers=0).as_dict()
+    assert again["added"] == 24 - kept and again["duplicates"] == kept
+    store.close()
+    assert dump(db) == dump(whole)
+
+
+def test_the_stream_reads_files_as_it_stores_them(tmp_path: Path, small_batches: None) -> None:
+    """Files are parsed batch by batch as the importer asks, not all before the first is stored:
+    a file removed after the first batch was taken is reported missing, not already parsed."""
+    maildir = write_maildir(tmp_path / "mail", threads=3, replies=1)
+    files = import_stream.plan(maildir, {}).to_parse
+    stream = import_stream.parsed_files(files, T0, workers=0)
+    first = next(stream)
+    assert first.messages
+    last = Path(files[-2].path)  # the last mail file (the broken one sorts after)
+    last.unlink()
+    rest = list(stream)
+    [gone] = [p for p in rest if p.file.path == str(last)]
+    assert not gone.messages and gone.rejections
+
+
+def test_inbox_import_prints_and_exits_as_before(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    maildir = write_maildir(tmp_path / "mail")
+    db = str(tmp_path / "inbox.db")
+    assert main(["--db", db, "import", str(maildir)]) == 1
+    out, err = capsys.readouterr()
+    assert out.strip() == "24 messages added, 0 duplicates skipped, 0 ignored, 6 conversations touched, 1 rejected"
+    assert err.startswith(f"rejected {maildir / 'cur' / '999.broken:2,'}: ")
+    assert main(["--db", db, "import", "--json", str(maildir)]) == 1
+    again = json.loads(capsys.readouterr().out)
+    assert (again["added"], again["duplicates"], len(again["rejected"])) == (0, 24, 1)
