@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
         sla_commands,
         sync_commands,
     )
+    from inbox.server import cli as serve_cli  # argparse only: the server's libraries load when it runs
 
     parser = argparse.ArgumentParser(prog="inbox", description="One queue for X, Facebook, email and web forms.")
     parser.add_argument("--db", type=Path, help="the store file (default: $INBOX_DB or the user data folder)")
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     report_commands.register(sub)
     canned_commands.register(sub)
     account_commands.register(sub)
+    serve_cli.register(sub)
     return parser
 
 

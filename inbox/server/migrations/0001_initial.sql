@@ -274,6 +274,7 @@ CREATE TABLE change_log (
     at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX change_log_account_seq ON change_log(account_id, seq);
+CREATE INDEX change_log_xid_seq ON change_log(xid, seq);  -- pulls read in (xid, seq) order
 
 -- Intents from desktops: applied once per (client_id, seq).
 CREATE TABLE client_intents (
@@ -288,7 +289,7 @@ CREATE TABLE intent_results (
     client_id text NOT NULL REFERENCES client_intents(client_id) ON DELETE CASCADE,
     seq bigint NOT NULL,
     status integer NOT NULL,
-    body jsonb NOT NULL,
+    body json NOT NULL,  -- json, not jsonb: a retry gets the very same bytes
     at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (client_id, seq)
 );
