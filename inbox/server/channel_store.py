@@ -28,7 +28,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from inbox import routing
-from inbox.errors import InputError
+from inbox.errors import InputError, TransientError
 from inbox.models import (
     Account,
     Channel,
@@ -155,23 +155,34 @@ class AccountStore:
         cannot be stored is rolled back alone (savepoint) and reported."""
         result = ingest.IngestResult()
         rejections: list[Rejection] = []
-        with self._pool.connection() as conn, conn.transaction():
-            self._guard(conn)
-            for message in messages:
-                if self._our_reply(conn, account.id, message.provider_id, now, result):
-                    result.duplicates += 1
-                    continue
-                try:
-                    with conn.transaction():
-                        ingest.ingest_message(conn, account, message, result, self.actor)
-                except _MESSAGE_FAULTS as exc:
-                    where = f"{account.id} message {message.provider_id[:80]}"
-                    reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
-                    rejections.append(Rejection(where, f"not stored ({reason})"))
-            if cursor is not None:
-                conn.execute("UPDATE accounts SET cursor = %s WHERE id = %s", [cursor, account.id])
-            ingest.notify_changes(conn, result.seqs)
+        try:
+            with self._pool.connection() as conn, conn.transaction():
+                self._guard(conn)
+                ingest.lock_identities(conn, account, messages)
+                self._ingest(conn, account, messages, cursor, now, result, rejections)
+        except (psycopg.errors.TransactionRollback, psycopg.OperationalError) as exc:
+            # A deadlock with another account's page, or the database went away: nothing of
+            # the page was kept; the sync service retries it with its backoff.
+            raise TransientError(f"the database refused the page for now ({type(exc).__name__})") from None
         return result, rejections
+
+    def _ingest(self, conn: psycopg.Connection[DictRow], account: Account, messages: Sequence[Message],
+                cursor: str | None, now: datetime, result: ingest.IngestResult,
+                rejections: list[Rejection]) -> None:  # fmt: skip
+        for message in messages:
+            if self._our_reply(conn, account.id, message.provider_id, now, result):
+                result.duplicates += 1
+                continue
+            try:
+                with conn.transaction():
+                    ingest.ingest_message(conn, account, message, result, self.actor)
+            except _MESSAGE_FAULTS as exc:
+                where = f"{account.id} message {message.provider_id[:80]}"
+                reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+                rejections.append(Rejection(where, f"not stored ({reason})"))
+        if cursor is not None:
+            conn.execute("UPDATE accounts SET cursor = %s WHERE id = %s", [cursor, account.id])
+        ingest.notify_changes(conn, result.seqs)
 
     def _our_reply(self, conn: psycopg.Connection[DictRow], account_id: str, provider_id: str, now: datetime,
                    result: ingest.IngestResult) -> bool:  # fmt: skip

@@ -367,3 +367,31 @@ def start_background(app_state: Any) -> list[asyncio.Task[None]]:
     with contextlib.suppress(AttributeError, TypeError):
         app_state.channels = runner
     return [asyncio.create_task(runner.run(), name="inbox-channels")]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m inbox.server.channels --dsn DSN``: a process that only polls, sends and runs
+    jobs (no HTTP), e.g. beside API processes started with ``INBOX_CHANNELS=0``."""
+    import argparse
+
+    from inbox.logging_setup import configure_logging
+
+    parser = argparse.ArgumentParser(prog="python -m inbox.server.channels")
+    parser.add_argument("--dsn", default=os.environ.get("INBOX_DSN", ""), help="PostgreSQL (default: $INBOX_DSN)")
+    args = parser.parse_args(argv)
+    if not args.dsn:
+        parser.error("no database: pass --dsn or set INBOX_DSN")
+    configure_logging()
+    logging.getLogger("inbox").setLevel(logging.INFO)
+    try:
+        asyncio.run(ChannelRunner(args.dsn, ChannelSettings.from_env()).run())
+    except InboxError as exc:
+        print(f"inbox: {exc}", flush=True)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

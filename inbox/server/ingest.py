@@ -201,6 +201,38 @@ def ingest_message(conn: Conn, account: Account, message: Message, result: Inges
     )  # fmt: skip
 
 
+def _inbound(account: Account, message: Message) -> bool:
+    own = message.author.key in account.own_keys or (
+        message.author.kind.value == "email" and message.author.key.lower() in account.own_keys
+    )
+    return message.direction is Direction.INBOUND and not own
+
+
+def lock_identities(conn: Conn, account: Account, messages: Sequence[Message]) -> None:
+    """Create and lock, in one order, every identity the page will touch: two pages of different
+    accounts that share customers then never lock them in opposite orders (no deadlock)."""
+    authors = {
+        (a.kind.value, identity_rules.normalise_key(a.kind, a.key)): a
+        for m in messages
+        for a in ((m.author,) if _inbound(account, m) else ()) + m.recipients[:1]
+        if a.key
+    }
+    if not authors:
+        return
+    ordered = sorted(authors)
+    conn.execute(
+        """INSERT INTO identities (kind, key, handle, display_name)
+           SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) ON CONFLICT (kind, key) DO NOTHING""",
+        [[k for k, _ in ordered], [key for _, key in ordered], [authors[x].handle for x in ordered],
+         [authors[x].display_name for x in ordered]],
+    )  # fmt: skip
+    conn.execute(
+        """SELECT i.id FROM identities i JOIN unnest(%s::text[], %s::text[]) AS w(kind, key)
+             ON i.kind = w.kind AND i.key = w.key ORDER BY i.kind, i.key FOR UPDATE OF i""",
+        [[k for k, _ in ordered], [key for _, key in ordered]],
+    )
+
+
 def _identity(conn: Conn, author: Author) -> tuple[int, int | None]:
     """The identity of ``author`` (created with a new customer when unknown)."""
     key = identity_rules.normalise_key(author.kind, author.key)
