@@ -35,9 +35,11 @@ from inbox.server.problems import BadInput
 from inbox.server.reads import (
     ConversationOut,
     CustomerOut,
+    EventOut,
     MessageOut,
     conversations_by_id,
     customers_by_id,
+    events_of,
     messages_by_id,
 )
 
@@ -103,12 +105,15 @@ class ChangeOut(msgspec.Struct):
 
 
 class ChangesPage(msgspec.Struct):
-    """Changes after the cursor and the rows they touched, as they are now."""
+    """Changes after the cursor and the rows they touched, as they are now: each conversation
+    with its tags, the messages the changes name, the customers with their identities, and the
+    whole event log of each conversation (to replace the replica's)."""
 
     changes: list[ChangeOut]
     conversations: list[ConversationOut]
     messages: list[MessageOut]
     customers: list[CustomerOut]
+    events: list[EventOut]
     cursor: str
     more: bool
 
@@ -140,6 +145,7 @@ async def pull(conn: Conn, agent: Agent, after: str, limit: int) -> ChangesPage:
         conversations=conversations,
         messages=await messages_by_id(conn, message_ids, accounts),
         customers=await customers_by_id(conn, sorted(customer_ids)),
+        events=await events_of(conn, [c.id for c in conversations]),
         cursor=cursor if cursor else "0",
         more=len(rows) == limit,
     )

@@ -183,6 +183,16 @@ async def customers_by_id(conn: Conn, ids: Sequence[int]) -> list[CustomerOut]:
     ]
 
 
+async def events_of(conn: Conn, conversation_ids: Sequence[int]) -> list[EventOut]:
+    """The whole event log of these conversations (the desktop's SLA engine replays it)."""
+    cur = await conn.execute(
+        """SELECT id, conversation_id, kind, at, actor, value FROM events
+           WHERE conversation_id = ANY(%s) ORDER BY conversation_id, at, id""",
+        [list(conversation_ids)],
+    )
+    return [msgspec.convert(r, EventOut) for r in await cur.fetchall()]
+
+
 async def conversation_account(conn: Conn, conversation_id: int) -> str:
     """The account of a conversation (404 when there is none)."""
     cur = await conn.execute("SELECT account_id FROM conversations WHERE id = %s", [conversation_id])
@@ -302,11 +312,7 @@ async def get_conversation(state: State, agent: Agent, conversation_id: int) -> 
         conversation = conversations[0]
         thread = await messages_after(conn, conversation_id, 0)
         customers = await customers_by_id(conn, [conversation.customer_id] if conversation.customer_id else [])
-        cur = await conn.execute(
-            "SELECT id, conversation_id, kind, at, actor, value FROM events WHERE conversation_id = %s ORDER BY at, id",
-            [conversation_id],
-        )
-        events = [msgspec.convert(r, EventOut) for r in await cur.fetchall()]
+        events = await events_of(conn, [conversation_id])
     return ConversationDetail(
         conversation,
         [m for m in thread if not m.private],
