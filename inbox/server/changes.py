@@ -31,7 +31,7 @@ from psycopg.types.json import Jsonb
 
 from inbox.server.db import Conn, Database
 from inbox.server.people import Agent, Role
-from inbox.server.problems import BadInput
+from inbox.server.problems import BadInput, problem_responses
 from inbox.server.reads import (
     ConversationOut,
     CustomerOut,
@@ -151,7 +151,12 @@ async def pull(conn: Conn, agent: Agent, after: str, limit: int) -> ChangesPage:
     )
 
 
-@get("/v1/changes", tags=["changes"], summary="Changes after a cursor, with the rows they touched")
+@get(
+    "/v1/changes",
+    tags=["changes"],
+    summary="Changes after a cursor, with the rows they touched",
+    responses=problem_responses(401, 422),
+)
 async def get_changes(
     state: State,
     agent: Agent,

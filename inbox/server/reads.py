@@ -21,7 +21,7 @@ from litestar.params import Parameter
 from inbox.models import Status
 from inbox.server.db import Conn, Database
 from inbox.server.people import Agent
-from inbox.server.problems import BadInput, NotFound, NotMember
+from inbox.server.problems import BadInput, NotFound, NotMember, problem_responses
 
 
 class IdentityOut(msgspec.Struct):
@@ -236,7 +236,12 @@ class ConversationPage(msgspec.Struct):
     next_offset: int | None
 
 
-@get("/v1/conversations", tags=["read"], summary="The queue: a view of conversations")
+@get(
+    "/v1/conversations",
+    tags=["read"],
+    summary="The queue: a view of conversations",
+    responses=problem_responses(401, 403, 422),
+)
 async def list_conversations(
     state: State,
     agent: Agent,
@@ -303,7 +308,12 @@ class ConversationDetail(msgspec.Struct):
     events: list[EventOut]
 
 
-@get("/v1/conversations/{conversation_id:int}", tags=["read"], summary="One conversation: thread, notes, customer")
+@get(
+    "/v1/conversations/{conversation_id:int}",
+    tags=["read"],
+    summary="One conversation: thread, notes, customer",
+    responses=problem_responses(401, 403, 404),
+)
 async def get_conversation(state: State, agent: Agent, conversation_id: int) -> ConversationDetail:
     db: Database = state.db
     async with db.transaction() as conn:
@@ -350,7 +360,12 @@ class Dashboard(msgspec.Struct):
 _OPEN: list[str] = [Status.NEW.value, Status.OPEN.value, Status.PENDING.value]
 
 
-@get("/v1/dashboard", tags=["read"], summary="The team lead's dashboard: load per agent, SLA at risk, who is online")
+@get(
+    "/v1/dashboard",
+    tags=["read"],
+    summary="The team lead's dashboard: load per agent, SLA at risk, who is online",
+    responses=problem_responses(401),
+)
 async def dashboard(state: State, agent: Agent) -> Dashboard:
     accounts = sorted(agent.accounts)
     online = state.presence.online_agents()
