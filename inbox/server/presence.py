@@ -221,8 +221,12 @@ async def _handle(hub: PresenceHub, client: Client, message: Any) -> None:
         client.push({"type": "error", "status": 404, "detail": exc.detail, "conversation_id": conversation_id})
     except NotMember:
         client.push(
-            {"type": "error", "status": 403, "detail": "not a member of this conversation's account",
-             "conversation_id": conversation_id}
+            {
+                "type": "error",
+                "status": 403,
+                "detail": "not a member of this conversation's account",
+                "conversation_id": conversation_id,
+            }
         )
 
 
