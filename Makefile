@@ -38,6 +38,11 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
+# The team server under load: one PostgreSQL, two inbox serve, 300 agents on WebSockets, 50 messages/s
+# (BENCH_SERVE_ARGS="--minutes 1 --agents 100" for a shorter run).
+bench-serve: $(STAMP)
+	$(BIN)/python -m bench.serve $(BENCH_SERVE_ARGS)
+
 # The French catalogue: edit inbox/data/i18n/inbox_fr.ts (Qt Linguist or by hand), then compile.
 translations: $(STAMP)
 	$(BIN)/pyside6-lrelease -silent inbox/data/i18n/inbox_fr.ts -qm inbox/data/i18n/inbox_fr.qm

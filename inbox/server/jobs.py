@@ -61,17 +61,20 @@ def policies(conn: Conn) -> PolicySet:
 
 
 def sla_pass(pool: Pool, lease: Lease, now: datetime) -> int:
-    """Recompute the SLA cache of the stale open conversations; returns how many."""
-    with pool.connection() as conn, conn.transaction():
-        guard(conn, lease)
+    """Recompute the SLA cache of the stale open conversations; returns how many.
+
+    The inputs are read and replayed outside any transaction, and the results written in one
+    short transaction under the lease: a long transaction would hold back every desktop's pull
+    (pulls stop at the oldest running transaction). A conversation that received an event
+    meanwhile keeps an older ``sla_event_id`` and is simply stale again at the next pass."""
+    with pool.connection() as conn:
         stale = conn.execute(
             """SELECT c.id, c.channel, c.account_id, coalesce(cu.vip, false) AS vip, c.sla_due_at, c.sla_state
                FROM conversations c LEFT JOIN customers cu ON cu.id = c.customer_id
                WHERE c.status <> 'closed' AND NOT c.noise AND (
                    c.sla_at IS NULL OR c.sla_next_at <= %s
                    OR c.sla_event_id IS DISTINCT FROM (SELECT max(e.id) FROM events e WHERE e.conversation_id = c.id))
-               ORDER BY c.id LIMIT %s
-               FOR UPDATE OF c SKIP LOCKED""",
+               ORDER BY c.id LIMIT %s""",
             [now, SLA_BATCH],
         ).fetchall()
         if not stale:
@@ -86,31 +89,37 @@ def sla_pass(pool: Pool, lease: Lease, now: datetime) -> int:
             event = ConversationEvent(int(e["conversation_id"]), EventKind(e["kind"]), e["at"], e["actor"], e["value"])
             events[int(e["conversation_id"])].append((int(e["id"]), event))
         rules = policies(conn)
+    results = []
+    for row in stale:
+        cid = int(row["id"])
+        evs = [e for _i, e in events[cid]]
+        last_event_id = max((i for i, _e in events[cid]), default=None)
+        subject = sla.SlaSubject(cid, row["channel"], Priority.NORMAL.value, frozenset(), bool(row["vip"]))
+        statuses, entries = sla.assess(subject, evs, rules, now)
+        # As the desktop's refresh (inbox/workspace.refresh_sla): the most urgent running
+        # target is the queue's deadline; the cache holds until its next warning or breach.
+        live = sorted((s for s in statuses if s.state is not sla.TargetState.MET), key=sla.urgency_key)
+        due = live[0].due_at if live else None
+        state = live[0].state.value if live else "met" if statuses else None
+        later = [e.at for e in evs if e.at > now]
+        upcoming = [w for w in (sla.next_transition(statuses), min(later, default=None)) if w]
+        results.append((row, due, state, min(upcoming) if upcoming else None, last_event_id, entries))
+    with pool.connection() as conn, conn.transaction():
+        guard(conn, lease)
         seqs: list[int] = []
-        for row in stale:
+        for row, due, state, next_at, last_event_id, entries in results:
             cid = int(row["id"])
-            evs = [e for _i, e in events[cid]]
-            last_event_id = max((i for i, _e in events[cid]), default=None)
-            subject = sla.SlaSubject(cid, row["channel"], Priority.NORMAL.value, frozenset(), bool(row["vip"]))
-            statuses, entries = sla.assess(subject, evs, rules, now)
-            # As the desktop's refresh (inbox/workspace.refresh_sla): the most urgent running
-            # target is the queue's deadline; the cache holds until its next warning or breach.
-            live = sorted((s for s in statuses if s.state is not sla.TargetState.MET), key=sla.urgency_key)
-            due = live[0].due_at if live else None
-            state = live[0].state.value if live else "met" if statuses else None
-            later = [e.at for e in evs if e.at > now]
-            upcoming = [w for w in (sla.next_transition(statuses), min(later, default=None)) if w]
             conn.execute(
                 """UPDATE conversations SET sla_due_at = %s, sla_state = %s, sla_at = %s, sla_next_at = %s,
                        sla_event_id = %s WHERE id = %s""",
-                [due, state, now, min(upcoming) if upcoming else None, last_event_id, cid],
+                [due, state, now, next_at, last_event_id, cid],
             )
             conn.execute("DELETE FROM sla_log WHERE conversation_id = %s", [cid])
-            for entry in entries:
-                conn.execute(
+            with conn.cursor() as cur:
+                cur.executemany(
                     """INSERT INTO sla_log (conversation_id, at, kind, target, round, policy, business_s)
                        VALUES (%s, %s, %s, %s, %s, %s, %s)""",
-                    [cid, entry.at, entry.kind, entry.target.value, entry.round, entry.policy, entry.business_s],
+                    [(cid, e.at, e.kind, e.target.value, e.round, e.policy, e.business_s) for e in entries],
                 )
             if (due, state) != (row["sla_due_at"], row["sla_state"]):
                 seqs.append(
@@ -118,7 +127,7 @@ def sla_pass(pool: Pool, lease: Lease, now: datetime) -> int:
                                          actor="sla", payload={"sla_state": state})
                 )  # fmt: skip
         ingest.notify_changes(conn, seqs)
-        return len(stale)
+    return len(results)
 
 
 # -- sentiment and triage ---------------------------------------------------------------------------
@@ -178,22 +187,41 @@ def triage_inputs(conn: Conn, now: datetime) -> list[triage.TriageInput]:
 
 
 def triage_pass(pool: Pool, lease: Lease, now: datetime) -> int:
-    """Score every open conversation; set the priorities no agent set. Returns how many changed."""
+    """Score every open conversation; set the priorities no agent set. Returns how many changed.
+    Read and evaluated outside any transaction; only what changes is written, in a short one."""
+    with pool.connection() as conn:
+        rules = triage.load_rules(_setting(conn, "triage_rules") or triage.DEFAULT_RULES, "server triage_rules")
+        inputs = triage_inputs(conn, now)
+        current = {
+            int(r["id"]): r
+            for r in conn.execute(
+                "SELECT id, priority, priority_source, score, account_id FROM conversations WHERE id = ANY(%s)",
+                [[i.conversation_id for i in inputs]],
+            ).fetchall()
+        }
+    results = [triage.evaluate(item, rules) for item in inputs]
+    moved = [
+        res for res in results
+        if res.conversation_id in current and (
+            current[res.conversation_id]["score"] is None
+            or abs(float(current[res.conversation_id]["score"]) - res.score) > 1e-6
+            or current[res.conversation_id]["priority"] != res.priority.value)
+    ]  # fmt: skip
+    if not moved:
+        return 0
+    changed = 0
     with pool.connection() as conn, conn.transaction():
         guard(conn, lease)
-        rules = triage.load_rules(_setting(conn, "triage_rules") or triage.DEFAULT_RULES, "server triage_rules")
-        results = [triage.evaluate(item, rules) for item in triage_inputs(conn, now)]
-        changed = 0
         seqs: list[int] = []
-        for res in results:
+        for res in moved:
+            # Re-read under the row lock: an agent may have set the priority meanwhile.
             row = conn.execute(
-                "SELECT priority, priority_source, score, account_id FROM conversations WHERE id = %s FOR UPDATE",
+                "SELECT priority, priority_source, account_id FROM conversations WHERE id = %s FOR UPDATE",
                 [res.conversation_id],
             ).fetchone()
             if row is None:
                 continue
-            if row["score"] is None or abs(float(row["score"]) - res.score) > 1e-6:
-                conn.execute("UPDATE conversations SET score = %s WHERE id = %s", [res.score, res.conversation_id])
+            conn.execute("UPDATE conversations SET score = %s WHERE id = %s", [res.score, res.conversation_id])
             if res.keep_agent_priority or row["priority_source"] == "agent" or row["priority"] == res.priority.value:
                 continue
             conn.execute(
@@ -211,7 +239,7 @@ def triage_pass(pool: Pool, lease: Lease, now: datetime) -> int:
             )  # fmt: skip
             changed += 1
         ingest.notify_changes(conn, seqs)
-        return changed
+    return changed
 
 
 # -- crisis --------------------------------------------------------------------------------------------
@@ -221,8 +249,7 @@ def crisis_pass(pool: Pool, lease: Lease, now: datetime, rules: crisis.CrisisRul
     """Raise a crisis alert when the window ending ``now`` is a burst and none is open for it."""
     rules = rules or crisis.CrisisRules()
     since = now - timedelta(days=rules.baseline_days) - rules.window
-    with pool.connection() as conn, conn.transaction():
-        guard(conn, lease)
+    with pool.connection() as conn:  # read outside any transaction: pulls are not held back
         signals = [
             crisis.Signal(int(r["id"]), r["sent_at"], float(r["sentiment"]), bool(r["public"]))
             for r in conn.execute(
@@ -232,9 +259,11 @@ def crisis_pass(pool: Pool, lease: Lease, now: datetime, rules: crisis.CrisisRul
                 [since],
             ).fetchall()
         ]
-        found = crisis.detect(signals, now, rules)
-        if found is None:
-            return None
+    found = crisis.detect(signals, now, rules)
+    if found is None:
+        return None
+    with pool.connection() as conn, conn.transaction():
+        guard(conn, lease)
         if conn.execute(
             "SELECT 1 FROM alerts WHERE kind = 'crisis' AND at > %s", [now - rules.window]
         ).fetchone():
