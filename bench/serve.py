@@ -342,6 +342,23 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def postgres_cpu_seconds(pg: Postgres) -> float:
+    """CPU time of the postmaster's children alive now (the backends, checkpointer, walwriter)."""
+    try:
+        postmaster = int((pg.root / "data" / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == postmaster:
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def pct(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
@@ -414,6 +431,7 @@ def main() -> int:
             feeder.start()
             await asyncio.sleep(10)  # warm-up: sockets open, first pulls done, leases balanced
             cpu0 = [cpu_seconds(p.pid) for p in servers]
+            pg0, client0 = postgres_cpu_seconds(pg), time.process_time()
             t0 = time.monotonic()
             stats.measuring = True
             rss: list[float] = []
@@ -427,6 +445,8 @@ def main() -> int:
             stats.measuring = False
             elapsed = time.monotonic() - t0
             cpu = [(cpu_seconds(p.pid) - c) / elapsed * 100 for p, c in zip(servers, cpu0, strict=True)]
+            pg_cpu = (postgres_cpu_seconds(pg) - pg0) / elapsed * 100
+            client_cpu = (time.process_time() - client0) / elapsed * 100
             feeding.clear()
             await asyncio.sleep(10)  # the last messages are fetched and pushed, then stop
             # Lost: a change of an agent's accounts, committed 5 s or more before the agents stop,
@@ -459,7 +479,9 @@ def main() -> int:
                   f"{stats.errors} client errors)")  # fmt: skip
             print(f"server CPU: {', '.join(f'{c:.0f}%' for c in cpu)} of one core; RSS (both) "
                   f"max {max(rss):.0f} MB")  # fmt: skip
-            print(f"PostgreSQL connections: max {max(connections)}, median {statistics.median(connections):.0f}")
+            print(f"PostgreSQL connections: max {max(connections)}, median {statistics.median(connections):.0f}; "
+                  f"PostgreSQL CPU {pg_cpu:.0f}%, the agents' process {client_cpu:.0f}% of one core; "
+                  f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")  # fmt: skip
             print(f"lost changes: {lost}")
 
         asyncio.run(scenario())

@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 Conn = psycopg.Connection[DictRow]
 TRIAGE_ACTOR = "triage"
 SLA_BATCH = 500
+WRITE_BATCH = 50  # rows per write transaction: short, so desktops' pulls are never held back for long
 SCORE_BATCH = 200
 _CUSTOMER_MESSAGE = "m.direction = 'in' AND NOT m.private AND NOT m.automated"
 
@@ -104,6 +105,12 @@ def sla_pass(pool: Pool, lease: Lease, now: datetime) -> int:
         later = [e.at for e in evs if e.at > now]
         upcoming = [w for w in (sla.next_transition(statuses), min(later, default=None)) if w]
         results.append((row, due, state, min(upcoming) if upcoming else None, last_event_id, entries))
+    for start in range(0, len(results), WRITE_BATCH):
+        _write_sla(pool, lease, now, results[start : start + WRITE_BATCH])
+    return len(results)
+
+
+def _write_sla(pool: Pool, lease: Lease, now: datetime, results: list[Any]) -> None:
     with pool.connection() as conn, conn.transaction():
         guard(conn, lease)
         seqs: list[int] = []
@@ -127,7 +134,6 @@ def sla_pass(pool: Pool, lease: Lease, now: datetime) -> int:
                                          actor="sla", payload={"sla_state": state})
                 )  # fmt: skip
         ingest.notify_changes(conn, seqs)
-    return len(results)
 
 
 # -- sentiment and triage ---------------------------------------------------------------------------
@@ -209,6 +215,13 @@ def triage_pass(pool: Pool, lease: Lease, now: datetime) -> int:
     ]  # fmt: skip
     if not moved:
         return 0
+    changed = 0
+    for start in range(0, len(moved), WRITE_BATCH):
+        changed += _write_triage(pool, lease, now, moved[start : start + WRITE_BATCH])
+    return changed
+
+
+def _write_triage(pool: Pool, lease: Lease, now: datetime, moved: list[triage.TriageResult]) -> int:
     changed = 0
     with pool.connection() as conn, conn.transaction():
         guard(conn, lease)
