@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint lock bench screenshots translations clean
+.PHONY: run serve test lint lock bench screenshots translations clean
 
 # Every install comes from requirements.lock (exact versions and hashes of every package, the build
 # tools included); `make lock` refreshes it on purpose, and the refresh is a change CI tests.
@@ -25,6 +25,10 @@ lock:
 run: $(STAMP)
 	$(BIN)/inbox
 
+# The team server on a private PostgreSQL with the demo workspace (README, "Team mode").
+serve: $(STAMP)
+	$(BIN)/inbox serve --dev $(SERVE_ARGS)
+
 test: $(STAMP)
 	$(BIN)/ruff check inbox tests
 	$(BIN)/mypy inbox
@@ -33,6 +37,11 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+# The team server under load: one PostgreSQL, two inbox serve, 300 agents on WebSockets, 50 messages/s
+# (BENCH_SERVE_ARGS="--minutes 1 --agents 100" for a shorter run).
+bench-serve: $(STAMP)
+	$(BIN)/python -m bench.serve $(BENCH_SERVE_ARGS)
 
 # The French catalogue: edit inbox/data/i18n/inbox_fr.ts (Qt Linguist or by hand), then compile.
 translations: $(STAMP)

@@ -40,6 +40,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         sla_commands,
         sync_commands,
     )
+    from inbox.server import cli as serve_cli  # argparse only: the server's libraries load when it runs
 
     operations.register(sub)
     sla_commands.register(sub)
@@ -47,6 +48,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     report_commands.register(sub)
     canned_commands.register(sub)
     account_commands.register(sub)
+    serve_cli.register(sub)
     return parser
 
 
