@@ -151,6 +151,18 @@ class AccountStore:
             if row is not None:
                 self._changed(conn, "account", None, state=state, reason=reason)
 
+    def add_rejections(self, account_id: str, count: int, last: str) -> None:
+        """Count rejected items on the account (the sync service reports each once)."""
+        if count <= 0:
+            return
+        with self._pool.connection() as conn, conn.transaction():
+            self._guard(conn)
+            conn.execute(
+                "UPDATE accounts SET rejected = rejected + %s, last_rejection = %s WHERE id = %s",
+                [count, last, account_id],
+            )
+            self._changed(conn, "account", None, rejected=count, reason=last)
+
     def ingest_fetched(
         self, account: Account, messages: Sequence[Message], *, cursor: str | None, now: datetime
     ) -> tuple[ingest.IngestResult, list[Rejection]]:
