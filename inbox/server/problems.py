@@ -89,15 +89,21 @@ def _on_problem(_: Request[Any, Any, Any], exc: Problem) -> Response[dict[str, A
 
 
 def _validation_field(exc: ValidationException) -> str:
-    """The field Litestar/msgspec names in a validation error (``$.intent.status`` -> ``intent.status``)."""
-    extra = exc.extra
-    if isinstance(extra, list):
-        for item in extra:
-            if isinstance(item, dict) and item.get("key"):
-                return str(item["key"])
-    detail = str(exc.detail)
-    if "`$." in detail:
-        return detail.split("`$.", 1)[1].split("`", 1)[0]
+    """The field a validation error is about: a query parameter's name, or the body path msgspec
+    names ("Object missing required field `password` - at `$.intent`" -> ``intent.password``)."""
+    items = exc.extra if isinstance(exc.extra, list) else []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        message = str(item.get("message") or "")
+        path = message.split("`$.", 1)[1].split("`", 1)[0] if "`$." in message else ""
+        if "required field `" in message:
+            name = message.split("required field `", 1)[1].split("`", 1)[0]
+            return f"{path}.{name}" if path else name
+        if path:
+            return path
+        if item.get("key") and item.get("key") != "data":
+            return str(item["key"])
     return "body"
 
 

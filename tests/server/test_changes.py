@@ -1,0 +1,154 @@
+"""The change log: pulled by cursor without skipping a late commit, filtered by membership, and
+pushed as "changed up to N" over the WebSocket of every server process."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import psycopg
+import pytest
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
+
+from tests.server.conftest import (
+    Api,
+    ServerProcess,
+    add_account,
+    add_agent,
+    add_conversation,
+    customer_message,
+    sql,
+)
+
+ACCOUNT = "email:support@brioche.example"
+OTHER = "facebook:5550001"
+
+
+def _pull_all(api: Api, cursor: str = "0") -> tuple[list[dict[str, Any]], str]:
+    """Every change after ``cursor``, page by page; returns the pages' bodies and the last cursor."""
+    pages = []
+    while True:
+        page = api.get("/v1/changes", after=cursor, limit=2)
+        assert page.status_code == 200, page.text
+        body = page.json()
+        pages.append(body)
+        cursor = body["cursor"]
+        if not body["more"]:
+            return pages, cursor
+
+
+def _seqs(pages: list[dict[str, Any]]) -> list[int]:
+    return [c["seq"] for p in pages for c in p["changes"]]
+
+
+def _raw_change(conn: psycopg.Connection[Any], conversation_id: int) -> int:
+    row = conn.execute(
+        "INSERT INTO change_log (kind, conversation_id, account_id) VALUES ('test', %s, %s) RETURNING seq",
+        [conversation_id, ACCOUNT],
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+@pytest.fixture
+def team(pg_dsn: str) -> None:
+    add_account(pg_dsn, ACCOUNT)
+    add_account(pg_dsn, OTHER)
+    add_agent(pg_dsn, "lea", accounts=(ACCOUNT, OTHER))
+    add_agent(pg_dsn, "marc", accounts=(ACCOUNT,))
+
+
+def test_a_pull_brings_the_changed_rows_and_the_cursor_moves_on(pg_dsn: str, team: None, server: ServerProcess) -> None:
+    thread = add_conversation(pg_dsn, ACCOUNT, subject="Commande 1042", text="Toujours rien reçu")
+    lea = Api.sign_in(server, "lea")
+    pages, cursor = _pull_all(lea)
+    conversations = {c["id"]: c for p in pages for c in p["conversations"]}
+    messages = {m["id"]: m for p in pages for m in p["messages"]}
+    assert conversations[thread.conversation_id]["subject"] == "Commande 1042"
+    assert messages[thread.message_id]["text"] == "Toujours rien reçu"
+    assert any(c["id"] == thread.customer_id for p in pages for c in p["customers"])
+    assert lea.get("/v1/changes", after=cursor).json()["changes"] == []
+    newer = customer_message(pg_dsn, ACCOUNT, thread, "Vous êtes là ?")
+    page = lea.get("/v1/changes", after=cursor).json()
+    assert [m["id"] for m in page["messages"]] == [newer]
+    assert page["conversations"][0]["last_message_id"] == newer
+
+
+def test_a_transaction_that_commits_late_is_not_skipped(pg_dsn: str, team: None, server: ServerProcess) -> None:
+    thread = add_conversation(pg_dsn, ACCOUNT)
+    lea = Api.sign_in(server, "lea")
+    _, cursor = _pull_all(lea)
+    with psycopg.connect(pg_dsn) as slow, psycopg.connect(pg_dsn, autocommit=True) as quick:
+        slow_seq = _raw_change(slow, thread.conversation_id)  # takes its seq first, commits last
+        quick_seq = _raw_change(quick, thread.conversation_id)
+        assert quick_seq > slow_seq
+        pages, held = _pull_all(lea, cursor)
+        assert _seqs(pages) == []  # the newer row waits behind the older, unfinished transaction
+        slow.commit()
+    pages, last = _pull_all(lea, held)
+    assert sorted(_seqs(pages)) == [slow_seq, quick_seq]
+    assert _pull_all(lea, last)[0][0]["changes"] == []
+
+
+def test_a_lower_seq_of_a_newer_transaction_is_not_skipped(pg_dsn: str, team: None, server: ServerProcess) -> None:
+    """A takes its xid first, B second; B takes the lower seq, A commits first with the higher one.
+    Ordered by seq alone, a pull would hand out A's seq, move the cursor past B's and skip it."""
+    thread = add_conversation(pg_dsn, ACCOUNT)
+    lea = Api.sign_in(server, "lea")
+    _, cursor = _pull_all(lea)
+    with psycopg.connect(pg_dsn) as a, psycopg.connect(pg_dsn) as b:
+        a.execute("SELECT pg_current_xact_id()")
+        b.execute("SELECT pg_current_xact_id()")
+        seq_b = _raw_change(b, thread.conversation_id)
+        seq_a = _raw_change(a, thread.conversation_id)
+        assert seq_b < seq_a
+        a.commit()
+        pages, cursor = _pull_all(lea, cursor)
+        seen = _seqs(pages)
+        assert seq_b not in seen
+        b.commit()
+    pages, _ = _pull_all(lea, cursor)
+    assert sorted(seen + _seqs(pages)) == [seq_b, seq_a]
+
+
+def test_pulls_show_only_the_accounts_one_is_a_member_of(pg_dsn: str, team: None, server: ServerProcess) -> None:
+    mine = add_conversation(pg_dsn, ACCOUNT)
+    theirs = add_conversation(pg_dsn, OTHER, author="1234", name="Hugo", text="Message privé Messenger")
+    marc = Api.sign_in(server, "marc")
+    pages, _ = _pull_all(marc)
+    assert {c["conversation_id"] for p in pages for c in p["changes"]} == {mine.conversation_id}
+    assert all(c["account_id"] == ACCOUNT for p in pages for c in p["conversations"])
+    assert all(m["id"] != theirs.message_id for p in pages for m in p["messages"])
+    assert "Message privé Messenger" not in json.dumps(pages)
+
+
+def test_a_bad_cursor_is_a_422_naming_after(team: None, server: ServerProcess) -> None:
+    lea = Api.sign_in(server, "lea")
+    answer = lea.get("/v1/changes", after="12; DROP TABLE change_log")
+    assert answer.status_code == 422 and answer.json()["field"] == "after"
+
+
+def test_a_change_on_one_process_is_pushed_by_every_process(pg_dsn: str, team: None, servers: Any) -> None:
+    one, two = servers(), servers()
+    thread = add_conversation(pg_dsn, ACCOUNT)
+    lea, marc = Api.sign_in(one, "lea"), Api.sign_in(two, "marc")
+    with connect(two.ws_url, additional_headers={"Authorization": f"Bearer {marc.token}"}) as ws:
+        assert json.loads(ws.recv(timeout=30))["type"] == "hello"
+        answer = lea.intent({"type": "tag_add", "conversation_id": thread.conversation_id, "tag": "livraison"})
+        seq = answer.json()["change_seqs"][0]
+        while True:
+            message = json.loads(ws.recv(timeout=30))
+            if message["type"] == "changed" and message["seq"] >= seq:
+                break
+    page = marc.get("/v1/changes", after="0").json()
+    assert any(c["seq"] == seq and c["kind"] == "tag_add" for c in page["changes"])
+    assert sql(pg_dsn, "SELECT count(*) AS n FROM change_log WHERE seq = %s", [seq])[0]["n"] == 1
+
+
+def test_the_websocket_needs_a_session(team: None, server: ServerProcess) -> None:
+    with pytest.raises(InvalidStatus) as refused:
+        connect(server.ws_url, additional_headers={"Authorization": "Bearer forged"}).close()
+    assert refused.value.response.status_code == 403
+    with pytest.raises(InvalidStatus):
+        connect(server.ws_url).close()
