@@ -124,7 +124,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         replica = Replica(store)
         state = replica.state()
         rejected = replica.rejections()
-        info = {
+        info: dict[str, Any] = {
             "joined": state is not None,
             "server_url": state.server_url if state else None,
             "agent": state.agent if state else None,

@@ -508,9 +508,9 @@ def _derive_events(
             [m["conversation_id"], kind.value, _time(m["sent_at"]), m.get("author_agent") or ""],
         )
     for change in changes:
-        kind = _CHANGE_EVENTS.get(str(change.get("kind")))
+        change_kind = _CHANGE_EVENTS.get(str(change.get("kind")))
         cid = change.get("conversation_id")
-        if kind is None or cid is None or int(cid) not in conversations:
+        if change_kind is None or cid is None or int(cid) not in conversations:
             continue
         conv = conversations[int(cid)]
         value = {
@@ -518,10 +518,10 @@ def _derive_events(
             EventKind.PRIORITY: conv.get("priority"),
             EventKind.ASSIGNED: conv.get("assignee") or "",
             EventKind.CUSTOMER: str(conv.get("customer_id") or ""),
-        }.get(kind, (change.get("payload") or {}).get("tag", ""))
+        }.get(change_kind, (change.get("payload") or {}).get("tag", ""))
         db.execute(
             "INSERT INTO events (conversation_id, kind, at, actor, value) VALUES (?, ?, ?, ?, ?)",
-            [cid, kind.value, _time(change["at"]), change.get("actor", ""), value or ""],
+            [cid, change_kind.value, _time(change["at"]), change.get("actor", ""), value or ""],
         )
 
 

@@ -27,7 +27,15 @@ import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
 from inbox.store.replica import QueuedIntent, Replica
-from inbox.team.client import Answer, CertificateProblem, ServerRefused, ServerUnreachable, SessionEnded, TeamClient, ws_url
+from inbox.team.client import (
+    Answer,
+    CertificateProblem,
+    ServerRefused,
+    ServerUnreachable,
+    SessionEnded,
+    TeamClient,
+    ws_url,
+)
 from inbox.team.presence import IDLE, REPLYING, VIEWING, PresenceBoard
 
 log = logging.getLogger(__name__)

@@ -2,16 +2,14 @@
 one migrated database per test with two agents and a few conversations, and real ``inbox serve``
 processes on loopback ports that a test can stop and start again (the desktop goes offline).
 
-Skips with a reason when PostgreSQL 15 is absent; fails instead when ``CI`` is set.
+The cluster is the server tests' own (``pg_cluster`` in tests/server/conftest.py: skips with a
+reason when PostgreSQL 15 is absent, fails instead when ``CI`` is set).
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,70 +22,11 @@ from typing import Any
 
 import pytest
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
+from tests.server.conftest import Cluster, free_port
+
 ACCOUNT = "email:support@example.com"
 OTHER_ACCOUNT = "twitter:brioche"
 PASSWORDS = {"lea": "lea-password-1", "marc": "marc-password-1", "yanis": "yanis-password-1"}
-
-
-def require_postgres() -> None:
-    if not (PG_BIN / "initdb").exists():
-        message = f"PostgreSQL 15 not installed ({PG_BIN} absent): apt-get install postgresql-15"
-        if os.environ.get("CI"):
-            pytest.fail(message + " (required under CI)")
-        pytest.skip(message)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _as_postgres(cmd: list[str]) -> list[str]:
-    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
-
-
-@dataclass
-class Cluster:
-    root: Path
-    port: int
-
-    def dsn(self, dbname: str) -> str:
-        return f"host=127.0.0.1 port={self.port} user=inbox dbname={dbname}"
-
-    def execute(self, sql: str, dbname: str = "postgres") -> None:
-        import psycopg
-
-        with psycopg.connect(self.dsn(dbname), autocommit=True) as conn:
-            conn.execute(sql.encode())
-
-
-def start_cluster() -> Cluster:
-    root = Path(tempfile.mkdtemp(prefix="inbox-team-pg-"))
-    root.chmod(0o755)
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres")
-    port = free_port()
-    subprocess.run(
-        _as_postgres([str(PG_BIN / "initdb"), "-D", f"{root}/data", "-A", "trust", "-U", "inbox", "--no-sync", "-E",
-                      "UTF8", "--locale=C.UTF-8"]),
-        check=True, capture_output=True,
-    )  # fmt: skip
-    subprocess.run(
-        _as_postgres([str(PG_BIN / "pg_ctl"), "-D", f"{root}/data", "-l", f"{root}/log", "-w", "start", "-o",
-                      f"-k {root} -c listen_addresses=127.0.0.1 -p {port} -c fsync=off -c max_connections=200"]),
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return Cluster(root, port)
-
-
-def stop_cluster(cluster: Cluster) -> None:
-    subprocess.run(
-        _as_postgres([str(PG_BIN / "pg_ctl"), "-D", f"{cluster.root}/data", "-m", "immediate", "stop"]),
-        capture_output=True,
-    )
-    shutil.rmtree(cluster.root, ignore_errors=True)
 
 
 def seed(dsn: str, conversations: int = 5) -> list[int]:
@@ -242,32 +181,12 @@ class TeamServer:
         self.process = None
 
 
-def migrate(dsn: str) -> None:
-    from inbox.server.db import migrate as run
-
-    asyncio.run(run(dsn))
-
-
-_counter = iter(range(1, 1_000_000))
-
-
-@pytest.fixture(scope="session")
-def team_cluster() -> Iterator[Cluster]:
-    require_postgres()
-    cluster = start_cluster()
-    try:
-        cluster.execute("CREATE DATABASE team_template")
-        migrate(cluster.dsn("team_template"))
-        yield cluster
-    finally:
-        stop_cluster(cluster)
-
-
 @pytest.fixture
-def team_dsn(team_cluster: Cluster) -> str:
-    name = f"team_{os.getpid()}_{next(_counter)}"
-    team_cluster.execute(f"CREATE DATABASE {name} TEMPLATE team_template")
-    return team_cluster.dsn(name)
+def team_dsn(pg_cluster: Cluster) -> Iterator[str]:
+    """A fresh migrated database on the server tests' cluster (tests/server/conftest.py)."""
+    dsn = pg_cluster.new_database()
+    yield dsn
+    pg_cluster.drop_database(dsn)
 
 
 @pytest.fixture
