@@ -137,3 +137,103 @@ def test_offline_banner_and_changes_waiting_in_the_status_bar(
                     == ("marc", Status.PENDING), "lea sees marc's changes")  # fmt: skip
 
     play(loop, tmp_path, team_server, qtbot, scenario)
+
+
+def test_settings_team_section_signs_in_and_out(
+    loop: asyncio.AbstractEventLoop, tmp_path: Path, team_server: TeamServer, qtbot: object
+) -> None:
+    from inbox.team_mode import SoloTeamSignIn, team_error_text
+    from inbox.ui.i18n import Translator
+    from inbox.ui.settings_team import TeamTab
+
+    backend = SoloTeamSignIn(tmp_path / "team.db", KeyringSecretStore())
+    tab = TeamTab(backend, Translator("en"), team_error_text)
+    qtbot.addWidget(tab)  # type: ignore[attr-defined]
+    assert tab.status.text() == "Not in a team: Inbox works on this computer only."
+
+    async def attempt(password: str) -> None:
+        tab.url.setText(team_server.url)
+        tab.agent.setText("marc")
+        tab.password.setText(password)
+        tab.sign_in_button.click()
+        assert tab.task is not None
+        await tab.task
+
+    async def main() -> None:
+        await attempt("not-the-password")
+        assert tab.status.text() == "Not signed in: unknown name or wrong password"
+        assert tab.password.text() == ""  # never kept by the form
+        await attempt(PASSWORDS["marc"])
+        assert tab.status.text().startswith("Signed in: Marc (agent) @ " + team_server.url)
+        assert backend.team_state() == (team_server.url, "marc", True)
+        tab.sign_out_button.click()
+        assert tab.task is not None
+        await tab.task
+        assert tab.status.text() == "Signed out; drafts kept: 0"
+        assert backend.team_state() is None
+
+    loop.run_until_complete(main())
+
+
+def test_an_unreachable_server_in_settings_is_said_plainly(
+    loop: asyncio.AbstractEventLoop, tmp_path: Path, qtbot: object
+) -> None:
+    from inbox.team_mode import SoloTeamSignIn, team_error_text
+    from inbox.ui.i18n import Translator
+    from inbox.ui.settings_team import TeamTab
+    from tests.server.conftest import free_port
+
+    tab = TeamTab(SoloTeamSignIn(tmp_path / "team.db", KeyringSecretStore()), Translator("en"), team_error_text)
+    qtbot.addWidget(tab)  # type: ignore[attr-defined]
+    url = f"http://127.0.0.1:{free_port()}"
+
+    async def main() -> None:
+        tab.url.setText(url)
+        tab.agent.setText("marc")
+        tab.password.setText("whatever-password")
+        tab.sign_in_button.click()
+        assert tab.task is not None
+        await tab.task
+
+    loop.run_until_complete(main())
+    assert tab.status.text().startswith(f"Not signed in: the team server {url} cannot be reached")
+
+
+def test_the_dashboard_shows_the_servers_figures_and_reassigns(
+    loop: asyncio.AbstractEventLoop, tmp_path: Path, team_server: TeamServer, qtbot: object
+) -> None:
+    import psycopg
+
+    from inbox.team_mode import team_error_text
+    from inbox.ui.i18n import Translator
+    from inbox.ui.team_dashboard import TeamDashboard
+
+    with psycopg.connect(team_server.dsn, autocommit=True) as conn:
+        conn.execute("UPDATE conversations SET sla_state = 'warning', assignee = 'marc' WHERE id = 2")
+
+    async def main() -> None:
+        store = Store.open(tmp_path / "lea.db")
+        team = TeamMode(store, KeyringSecretStore())
+        await team.account.join(team_server.url, "lea", PASSWORDS["lea"])
+        team.start()
+        try:
+            await until(lambda: team.link_state()[0] == "online", "lea online")
+            board = TeamDashboard(team, Translator("en"), team_error_text)
+            qtbot.addWidget(board)  # type: ignore[attr-defined]
+            board.refresh()
+            await until(lambda: board.agents.rowCount() == 3, "figures shown")
+            rows = {board.agents.item(r, 0).text(): board.agents.item(r, 1).text() for r in range(3)}
+            assert rows == {"Lea": "0", "Marc": "1", "Yanis": "0"}
+            assert board.at_risk.rowCount() == 1 and board.at_risk.item(0, 0).text() == "2"
+            board.at_risk.setCurrentCell(0, 0)
+            board.assignee.setCurrentIndex(board.assignee.findData("yanis"))
+            board.reassign_selected()
+            await until(lambda: team.pending_count() == 0, "reassignment answered")
+            assert team.refusals() == []
+            with psycopg.connect(team_server.dsn) as conn:
+                assert conn.execute("SELECT assignee FROM conversations WHERE id = 2").fetchone() == ("yanis",)
+        finally:
+            await team.stop()
+            store.close()
+
+    loop.run_until_complete(main())
