@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint lock bench screenshots translations clean
+.PHONY: run serve test lint lock bench screenshots translations clean
 
 # Every install comes from requirements.lock (exact versions and hashes of every package, the build
 # tools included); `make lock` refreshes it on purpose, and the refresh is a change CI tests.
@@ -24,6 +24,10 @@ lock:
 
 run: $(STAMP)
 	$(BIN)/inbox
+
+# The team server on a private PostgreSQL with the demo workspace (README, "Team mode").
+serve: $(STAMP)
+	$(BIN)/inbox serve --dev $(SERVE_ARGS)
 
 test: $(STAMP)
 	$(BIN)/ruff check inbox tests

@@ -7,6 +7,7 @@ can serve the same PostgreSQL.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,7 +22,7 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
-from inbox.server import auth, changes, intents, presence, reads
+from inbox.server import auth, changes, channels, intents, presence, reads
 from inbox.server.db import Database, dsn_from_env, migrate, schema_version
 from inbox.server.problems import EXCEPTION_HANDLERS
 
@@ -77,9 +78,14 @@ def create_app(settings: ServerSettings) -> Litestar:
         app.state.session_ttl = settings.session_ttl
         feed.start()
         hub.start()
+        # Polling, sending and the server jobs, under leases (INBOX_CHANNELS=0: this process serves the API only).
+        background = channels.start_background(app.state)
         try:
             yield
         finally:
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)  # gives its leases up
             await hub.stop()
             await feed.stop()
             await db.close()

@@ -3,8 +3,8 @@
 Imported by the desktop's CLI to build the parser only: nothing heavy (Litestar, psycopg, argon2)
 is imported until a ``serve`` command runs, so ``inbox`` stays quick to start.
 
-Channel account commands (``inbox serve account ...``) are registered by their own module; add
-its ``register`` to :data:`EXTRA_COMMANDS`.
+Channel account commands (``inbox serve account ...``) are registered by their own module
+(:mod:`inbox.server.accounts_cli`, argparse-level imports only) through :data:`EXTRA_COMMANDS`.
 """
 
 from __future__ import annotations
@@ -18,10 +18,12 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from inbox.server import accounts_cli
+
 DEFAULT_PORT = 8765
 
 #: Registrars of further ``inbox serve`` subcommands: ``register(serve_subparsers)``.
-EXTRA_COMMANDS: list[Callable[[Any], None]] = []
+EXTRA_COMMANDS: list[Callable[[Any], None]] = [accounts_cli.register]
 
 
 def _dsn_arg(p: argparse.ArgumentParser, default: Any = argparse.SUPPRESS) -> None:

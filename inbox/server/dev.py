@@ -15,6 +15,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -272,6 +273,9 @@ def run_dev(args: argparse.Namespace) -> int:
     from inbox.server.cli import run_server
 
     cluster: DevCluster | None = None
+    # uvicorn raises SIGTERM again once it has shut down; exit through Python then, so that the
+    # private cluster below is stopped too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     dsn = args.dsn or os.environ.get("INBOX_DSN", "")
     if not dsn:
         cluster = DevCluster(cluster_folder())
@@ -284,6 +288,8 @@ def run_dev(args: argparse.Namespace) -> int:
         print(f"Inbox team server: {url}/v1/  (OpenAPI: {url}/v1/schema/openapi.json)")
         for name, role, _ in DEMO_AGENTS:
             print(f"  sign in as {name} ({role}) with password {passwords[name]}")
+        if os.environ.setdefault("INBOX_CHANNELS", "0") == "0":
+            print("  polling and sending are off (the demo accounts are not real): INBOX_CHANNELS=1 turns them on")
         sys.stdout.flush()
         args.no_migrate = True
         return run_server(dsn, args)

@@ -236,6 +236,8 @@ async def _reply(ctx: _Context, intent: Reply) -> IntentResult:
     )
     await ctx.event(conv["id"], EventKind.REPLY)
     await ctx.change("reply", conv["account_id"], conv["id"], message_ids=[row["id"]])
+    # Wakes the process that holds this account's lease (delivered at commit, dropped on rollback).
+    await ctx.conn.execute("SELECT pg_notify('inbox_outbox', %s)", [conv["account_id"]])
     messages = await messages_by_id(ctx.conn, [row["id"]], [conv["account_id"]])
     return await ctx.result(
         "reply", conv["id"], message=messages[0], outbox=OutboxOut(outbox["id"], key, message_id, outbox["state"])

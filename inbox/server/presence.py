@@ -32,7 +32,7 @@ from inbox.server.auth import authenticate
 from inbox.server.changes import CHANGES_CHANNEL, PRESENCE_CHANNEL, ChangeFeed, publish_presence
 from inbox.server.db import Database
 from inbox.server.people import Agent
-from inbox.server.problems import NotFound, Problem, SignedOut
+from inbox.server.problems import NotFound, NotMember, SignedOut
 from inbox.server.reads import conversation_account
 
 log = logging.getLogger(__name__)
@@ -143,7 +143,7 @@ class PresenceHub:
         """Relay one presence message unless it repeats the last one within a third of the TTL."""
         account = await self.account_of(conversation_id)
         if not client.agent.member_of(account):
-            raise Problem("not a member")  # replaced by a 403 message below
+            raise NotMember(f"you are not a member of {account}", account_id=account)
         now = time.monotonic()
         key = (state, conversation_id)
         if state != "idle" and now - client.last_sent.get(key, -1e9) < self.ttl / 3:
@@ -201,7 +201,7 @@ async def _handle(hub: PresenceHub, client: Client, message: Any) -> None:
         await hub.announce(client, state, conversation_id)
     except NotFound as exc:
         client.push({"type": "error", "status": 404, "detail": exc.detail, "conversation_id": conversation_id})
-    except Problem:
+    except NotMember:
         client.push(
             {"type": "error", "status": 403, "detail": "not a member of this conversation's account",
              "conversation_id": conversation_id}

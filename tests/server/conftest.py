@@ -170,7 +170,10 @@ def start_server(dsn: str, log_dir: Path, *, env: dict[str, str] | None = None, 
     """Start ``inbox serve`` on a free loopback port and wait until it answers (or fail with its log)."""
     port = free_port()
     log = log_dir / f"serve-{port}.log"
-    environment = {**os.environ, "INBOX_LOG_LEVEL": "info", "INBOX_PRESENCE_TTL": "60", **(env or {})}
+    # The API only unless asked (env={"INBOX_CHANNELS": "1", ...}): the pollers and the server jobs
+    # would change the conversations these tests look at.
+    defaults = {"INBOX_LOG_LEVEL": "info", "INBOX_PRESENCE_TTL": "60", "INBOX_CHANNELS": "0"}
+    environment = {**os.environ, **defaults, **(env or {})}
     environment.pop("INBOX_DSN", None)
     with log.open("wb") as out:
         process = subprocess.Popen(

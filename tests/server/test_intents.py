@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+import psycopg
 import pytest
 
 from tests.server.conftest import (
@@ -39,8 +40,12 @@ def _reply(thread: Thread, text: str = "Bonjour Léa, nous sommes désolés.", s
 
 def test_a_reply_is_queued_once_with_a_stable_message_id(pg_dsn: str, desk: tuple[Api, Api, Thread]) -> None:
     lea, _, thread = desk
-    first = lea.intent(_reply(thread), seq=1)
-    assert first.status_code == 200, first.text
+    with psycopg.connect(pg_dsn, autocommit=True) as listener:
+        listener.execute("LISTEN inbox_outbox")
+        first = lea.intent(_reply(thread), seq=1)
+        assert first.status_code == 200, first.text
+        woken = [n.payload for n in listener.notifies(timeout=30, stop_after=1)]
+    assert woken == [ACCOUNT]  # the sender holding the account's lease is woken at once
     body = first.json()
     assert body["outbox"]["state"] == "queued" and body["message"]["author_agent"] == "lea"
     assert body["message"]["reply_to_id"].endswith("@email.example>")  # answers the customer's message
