@@ -38,6 +38,11 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
+# Team mode: the dev team server (private PostgreSQL 15, demo workspace) and two desktop windows
+# signed in as its demo agents (lea, team lead; marc). Close both windows to stop.
+team-demo: $(STAMP)
+	$(BIN)/python scripts/team_demo.py
+
 # The French catalogue: edit inbox/data/i18n/inbox_fr.ts (Qt Linguist or by hand), then compile.
 translations: $(STAMP)
 	$(BIN)/pyside6-lrelease -silent inbox/data/i18n/inbox_fr.ts -qm inbox/data/i18n/inbox_fr.qm

@@ -146,7 +146,9 @@ class TeamServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        env = {**os.environ, "INBOX_LOG_LEVEL": "warning", "INBOX_PRESENCE_TTL": str(self.presence_ttl)}
+        # The API only: pollers would reach for the seeded accounts' (made-up) hosts.
+        env = {**os.environ, "INBOX_LOG_LEVEL": "warning", "INBOX_PRESENCE_TTL": str(self.presence_ttl),
+               "INBOX_CHANNELS": "0"}  # fmt: skip
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "inbox", "serve", "--dsn", self.dsn, "--port", str(self.port), "--no-migrate"],
