@@ -114,13 +114,14 @@ async def measure(url: str, dsn: str, folder: Path, changes: int, missed: int) -
                         [cid, ACCOUNT, Jsonb({"message_ids": [row[0]]})],
                     )
         before = b.store._rows("SELECT count(*) AS n FROM messages")[0]["n"]
+        pages_before = b_sync.pulled_pages
         start = time.perf_counter()
         b_sync.start()
         await until(lambda: b.store._rows("SELECT count(*) AS n FROM messages")[0]["n"] >= before + missed,
                     "every missed message in the replica", limit=600)  # fmt: skip
         figures["catch_up_s"] = time.perf_counter() - start
         figures["missed"] = missed
-        figures["catch_up_pages"] = b_sync.pulled_pages
+        figures["catch_up_pages"] = b_sync.pulled_pages - pages_before
         await a.stop()
         await b.stop()
     return figures

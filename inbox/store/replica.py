@@ -596,9 +596,9 @@ def _keep_as_draft(db: Database, conversation_id: int, text: str, stamp: str) ->
         return
     if db.execute("SELECT 1 FROM conversations WHERE id = ?", [conversation_id]).fetchone() is None:
         db.execute(
-            """INSERT INTO team_kept_drafts (conversation_id, text, updated_at) VALUES (?, ?, ?)
+            """INSERT INTO team_kept_drafts (conversation_id, text, updated_at, server_url) VALUES (?, ?, ?, ?)
                ON CONFLICT(conversation_id) DO UPDATE SET text = team_kept_drafts.text || char(10) || excluded.text""",
-            [conversation_id, text, stamp],
+            [conversation_id, text, stamp, _server(db)],
         )
         return
     row = db.execute("SELECT text FROM drafts WHERE conversation_id = ?", [conversation_id]).fetchone()
@@ -618,8 +618,8 @@ def _delete_conversation(db: Database, conversation_id: int, now: datetime) -> N
     row = db.execute("SELECT text FROM drafts WHERE conversation_id = ?", [conversation_id]).fetchone()
     if row is not None and str(row[0]).strip():
         db.execute(
-            "INSERT OR REPLACE INTO team_kept_drafts (conversation_id, text, updated_at) VALUES (?, ?, ?)",
-            [conversation_id, row[0], stamp],
+            "INSERT OR REPLACE INTO team_kept_drafts (conversation_id, text, updated_at, server_url) VALUES (?, ?, ?, ?)",
+            [conversation_id, row[0], stamp, _server(db)],
         )
     db.execute(
         "DELETE FROM attachment_files WHERE message_id IN (SELECT id FROM messages WHERE conversation_id = ?)",
@@ -630,27 +630,36 @@ def _delete_conversation(db: Database, conversation_id: int, now: datetime) -> N
     db.execute("DELETE FROM conversations WHERE id = ?", [conversation_id])
 
 
+def _server(db: Database) -> str:
+    row = db.execute("SELECT server_url FROM team_state WHERE id = 1").fetchone()
+    return str(row[0]) if row else ""
+
+
 def _keep_unsent(db: Database, now: datetime) -> None:
     stamp = to_db_time(now)
     db.execute(
-        """INSERT OR REPLACE INTO team_kept_drafts (conversation_id, text, updated_at)
-           SELECT conversation_id, text, updated_at FROM drafts WHERE trim(text) != ''"""
+        """INSERT OR REPLACE INTO team_kept_drafts (conversation_id, text, updated_at, server_url)
+           SELECT conversation_id, text, updated_at, ? FROM drafts WHERE trim(text) != ''""",
+        [_server(db)],
     )
     for conversation_id, body in db.execute(
         "SELECT conversation_id, body FROM team_intents WHERE state = 'pending' AND kind IN ('reply', 'note') ORDER BY seq"
     ).fetchall():
         text = str(json.loads(body).get("text", ""))
         db.execute(
-            """INSERT INTO team_kept_drafts (conversation_id, text, updated_at) VALUES (?, ?, ?)
+            """INSERT INTO team_kept_drafts (conversation_id, text, updated_at, server_url) VALUES (?, ?, ?, ?)
                ON CONFLICT(conversation_id) DO UPDATE SET text = team_kept_drafts.text || char(10) || excluded.text""",
-            [conversation_id, text, stamp],
+            [conversation_id, text, stamp, _server(db)],
         )
 
 
 def _restore_kept_drafts(db: Database, conversations: set[int], now: datetime) -> None:
     """Drafts kept at a sign-out come back with their conversation."""
+    server = _server(db)
     for conversation_id in sorted(conversations):
-        row = db.execute("SELECT text FROM team_kept_drafts WHERE conversation_id = ?", [conversation_id]).fetchone()
+        row = db.execute(
+            "SELECT text FROM team_kept_drafts WHERE conversation_id = ? AND server_url = ?", [conversation_id, server]
+        ).fetchone()
         if row is None:
             continue
         if db.execute("SELECT 1 FROM drafts WHERE conversation_id = ?", [conversation_id]).fetchone() is None:
@@ -673,6 +682,7 @@ def _purge(db: Database, now: datetime) -> None:
 
 def _keep_unsent_drafts_only(db: Database, now: datetime) -> None:
     db.execute(
-        """INSERT OR IGNORE INTO team_kept_drafts (conversation_id, text, updated_at)
-           SELECT conversation_id, text, updated_at FROM drafts WHERE trim(text) != ''"""
+        """INSERT OR IGNORE INTO team_kept_drafts (conversation_id, text, updated_at, server_url)
+           SELECT conversation_id, text, updated_at, ? FROM drafts WHERE trim(text) != ''""",
+        [_server(db)],
     )

@@ -322,7 +322,8 @@ def m0005_team_replica(db: Database) -> None:
         CREATE TABLE team_kept_drafts (
             conversation_id INTEGER PRIMARY KEY,
             text TEXT NOT NULL,
-            updated_at TEXT NOT NULL
+            updated_at TEXT NOT NULL,
+            server_url TEXT NOT NULL DEFAULT ''  -- the server whose conversation ids these are
         );
         """
     )

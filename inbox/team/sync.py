@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,6 +40,23 @@ from inbox.team.client import (
 from inbox.team.presence import IDLE, REPLYING, VIEWING, PresenceBoard
 
 log = logging.getLogger(__name__)
+
+
+class _NoBearer(logging.Filter):
+    """websockets logs the handshake's headers at debug level: the session token never goes."""
+
+    _TOKEN = re.compile(r"(?i)\b(bearer)\s+\S+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "earer" in message:
+            record.msg, record.args = self._TOKEN.sub(r"\1 [redacted]", message), None
+        return True
+
+
+#: The logger the WebSocket library writes to (its own "websockets.client" never sees a token).
+ws_log = logging.getLogger("inbox.team.websocket")
+ws_log.addFilter(_NoBearer())
 
 Clock = Callable[[], datetime]
 
@@ -175,6 +193,7 @@ class TeamSync:
             ping_interval=20,
             ping_timeout=20,
             proxy=None,
+            logger=ws_log,
         ) as ws:
             self._ws = ws
             self._set_link(Link.ONLINE)

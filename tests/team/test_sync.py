@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -44,8 +45,14 @@ def server_rows(dsn: str, sql: str, params: list[Any] | None = None) -> list[tup
         return list(conn.execute(sql.encode(), params or []).fetchall())
 
 
-def test_a_colleague_viewing_a_conversation_is_shown(tmp_path: Path, team_server: TeamServer) -> None:
+def test_a_colleague_viewing_a_conversation_is_shown(
+    tmp_path: Path, team_server: TeamServer, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    caplog.set_level(logging.DEBUG)  # the WebSocket handshake carries the token: never logged
+    tokens: list[str] = []
+
     async def scenario(lea: Desktop, marc: Desktop) -> None:
+        tokens.extend(t for t in (lea.account.token(), marc.account.token()) if t)
         conversation = lea.replica.conversation_ids()[0]
         assert lea.sync and marc.sync
         assert marc.sync.presence_on(conversation) == []
@@ -58,6 +65,14 @@ def test_a_colleague_viewing_a_conversation_is_shown(tmp_path: Path, team_server
         await until(lambda: marc.sync.presence_on(conversation) == [], "lea's presence gone")
 
     run(tmp_path, team_server, scenario, "lea", "marc")
+    assert len(tokens) == 2
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "team link online" in logged  # the log was captured
+    captured = capsys.readouterr()
+    for token in tokens:
+        assert token not in logged and token not in captured.out + captured.err
+        for replica in tmp_path.glob("*.db*"):
+            assert token.encode() not in replica.read_bytes()
 
 
 def test_the_second_reply_is_stopped_and_its_draft_kept(tmp_path: Path, team_server: TeamServer) -> None:
