@@ -262,6 +262,7 @@ class MainWindow(QMainWindow):
         self.team_panel = panel
         self._conversation_layout.insertWidget(0, panel)
         self.statusBar().addPermanentWidget(status)
+        self.account_label.hide()  # the server polls the channel accounts, not this desktop
         delegate = self.queue.itemDelegate()
         if isinstance(delegate, QueueDelegate):
             delegate.presence = presence

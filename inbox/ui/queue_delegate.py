@@ -103,7 +103,7 @@ class QueueDelegate(QStyledItemDelegate):
         tags = "  ".join(f"#{t}" for t in conv.tags[:3])
         here = self.presence(conv.id) if self.presence is not None else ""
         if here:
-            tags = f"👁 {here}" + (f"  {tags}" if tags else "")
+            tags = here + (f"  {tags}" if tags else "")
         tag_w = painter.fontMetrics().horizontalAdvance(tags) + 8 if tags else 0
         painter.setPen(text_colour if selected else palette.color(QPalette.ColorRole.Text))
         line2 = QRect(x, rect.top() + 29, right - x - tag_w, 20)

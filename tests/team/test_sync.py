@@ -90,9 +90,9 @@ def test_the_second_reply_is_stopped_and_its_draft_kept(tmp_path: Path, team_ser
         assert arrived == ["Your parcel left this morning."]
         assert [r.seq for r in marc.replica.rejections()] == [seq]
         assert marc.store.draft(conversation) == "Sorry, I am checking"
-        texts = [m.text for m in marc.store.messages(conversation)]
-        assert "Your parcel left this morning." in texts  # lea's reply is on marc's screen
-        assert "Sorry, I am checking" not in texts  # marc's provisional reply is gone
+        await until(lambda: "Your parcel left this morning." in [m.text for m in marc.store.messages(conversation)],
+                    "lea's reply on marc's screen")  # fmt: skip
+        assert "Sorry, I am checking" not in [m.text for m in marc.store.messages(conversation)]  # provisional row gone
         sent = server_rows(team_server.dsn, "SELECT body FROM outbox WHERE conversation_id = %s", [conversation])
         assert sent == [("Your parcel left this morning.",)]
         # "Send anyway": a new intent guarded by what marc has now seen goes through.
@@ -240,5 +240,23 @@ def test_each_agent_gets_only_the_accounts_they_are_a_member_of(tmp_path: Path, 
         assert second is not None and second.state == "applied"  # the refusal blocked nothing
         assert server_rows(team_server.dsn, "SELECT status FROM conversations WHERE id = %s", [twitter]) == [("new",)]
         assert "vip" in marc.store.conversation(mine).tags
+
+    run(tmp_path, team_server, scenario, "lea", "marc")
+
+
+def test_merging_two_customers_reaches_both_desktops(tmp_path: Path, team_server: TeamServer) -> None:
+    async def scenario(lea: Desktop, marc: Desktop) -> None:
+        first, second = marc.replica.conversation_ids()[:2]
+        keep = marc.store.conversation(first).customer_id
+        absorbed = marc.store.conversation(second).customer_id
+        assert keep is not None and absorbed is not None and keep != absorbed
+        seq = marc.commands.merge(keep, absorbed)  # the customer panel's "Merge into…"
+        await until(lambda: marc.replica.pending_count() == 0, "merge answered")
+        merged = marc.replica.intent(seq)
+        assert merged is not None and merged.state == "applied", merged
+        for desktop in (marc, lea):
+            await until(lambda d=desktop: d.store.conversation(second).customer_id == keep, f"{desktop.agent} sees it")
+        assert {c.id for c in lea.store.customer_conversations(keep)} >= {first, second}
+        assert server_rows(team_server.dsn, "SELECT count(*) FROM customers WHERE id = %s", [absorbed]) == [(0,)]
 
     run(tmp_path, team_server, scenario, "lea", "marc")
