@@ -20,7 +20,7 @@ from litestar.datastructures import State
 from inbox.server import people
 from inbox.server.db import Conn, Database
 from inbox.server.people import Agent
-from inbox.server.problems import SignedOut
+from inbox.server.problems import SignedOut, problem_responses
 
 DEFAULT_TTL = timedelta(hours=12)
 
@@ -91,7 +91,7 @@ class SessionOut(msgspec.Struct):
     accounts: list[str]
 
 
-@post("/v1/session", tags=["session"], summary="Sign in", status_code=201)
+@post("/v1/session", tags=["session"], summary="Sign in", status_code=201, responses=problem_responses(401, 422))
 async def sign_in(data: SignIn, state: State) -> SessionOut:
     db: Database = state.db
     async with db.transaction() as conn:
@@ -107,7 +107,7 @@ async def sign_in(data: SignIn, state: State) -> SessionOut:
     return SessionOut(token, expires_at, agent.name, agent.display_name, agent.role.value, sorted(agent.accounts))
 
 
-@delete("/v1/session", tags=["session"], summary="Sign out", status_code=204)
+@delete("/v1/session", tags=["session"], summary="Sign out", status_code=204, responses=problem_responses(401))
 async def sign_out(request: Request[Any, Any, Any], state: State, agent: Agent) -> None:
     token = bearer_token(request)
     assert token is not None  # the agent dependency has checked it

@@ -31,13 +31,15 @@ from psycopg.types.json import Jsonb
 
 from inbox.server.db import Conn, Database
 from inbox.server.people import Agent, Role
-from inbox.server.problems import BadInput
+from inbox.server.problems import BadInput, problem_responses
 from inbox.server.reads import (
     ConversationOut,
     CustomerOut,
+    EventOut,
     MessageOut,
     conversations_by_id,
     customers_by_id,
+    events_of,
     messages_by_id,
 )
 
@@ -103,12 +105,15 @@ class ChangeOut(msgspec.Struct):
 
 
 class ChangesPage(msgspec.Struct):
-    """Changes after the cursor and the rows they touched, as they are now."""
+    """Changes after the cursor and the rows they touched, as they are now: each conversation
+    with its tags, the messages the changes name, the customers with their identities, and the
+    whole event log of each conversation (to replace the replica's)."""
 
     changes: list[ChangeOut]
     conversations: list[ConversationOut]
     messages: list[MessageOut]
     customers: list[CustomerOut]
+    events: list[EventOut]
     cursor: str
     more: bool
 
@@ -140,12 +145,18 @@ async def pull(conn: Conn, agent: Agent, after: str, limit: int) -> ChangesPage:
         conversations=conversations,
         messages=await messages_by_id(conn, message_ids, accounts),
         customers=await customers_by_id(conn, sorted(customer_ids)),
+        events=await events_of(conn, [c.id for c in conversations]),
         cursor=cursor if cursor else "0",
         more=len(rows) == limit,
     )
 
 
-@get("/v1/changes", tags=["changes"], summary="Changes after a cursor, with the rows they touched")
+@get(
+    "/v1/changes",
+    tags=["changes"],
+    summary="Changes after a cursor, with the rows they touched",
+    responses=problem_responses(401, 422),
+)
 async def get_changes(
     state: State,
     agent: Agent,

@@ -21,14 +21,22 @@ from typing import Any
 import msgspec
 from litestar import Response, post
 from litestar.datastructures import State
-from litestar.openapi import ResponseSpec
 from psycopg.types.json import Json, Jsonb
 
 from inbox.models import Channel, EventKind, Priority, Status, Surface
 from inbox.server.changes import record_change
 from inbox.server.db import Conn, Database
 from inbox.server.people import Agent
-from inbox.server.problems import PROBLEM_JSON, BadInput, Forbidden, NotFound, NotMember, Problem, Stale
+from inbox.server.problems import (
+    PROBLEM_JSON,
+    BadInput,
+    Forbidden,
+    NotFound,
+    NotMember,
+    Problem,
+    Stale,
+    problem_responses,
+)
 from inbox.server.reads import ConversationOut, MessageOut, conversations_by_id, messages_after, messages_by_id
 
 _NAMESPACE = uuid.UUID("1b0c5e12-7e4d-4c59-9a0e-5d1f3f0b2a61")
@@ -505,10 +513,7 @@ async def apply(ctx: _Context, intent: AnyIntent) -> IntentResult:
     tags=["intents"],
     summary="Apply one intent from a desktop, once per (client_id, seq)",
     status_code=200,
-    responses={
-        409: ResponseSpec(None, description="stale: new messages since seen_message_id, or another assignee"),
-        403: ResponseSpec(None, description="not a member of the conversation's account"),
-    },
+    responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def post_intent(data: IntentIn, state: State, agent: Agent) -> Response[IntentResult]:
     if not _CLIENT_ID.match(data.client_id):

@@ -11,8 +11,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.openapi import ResponseSpec
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +79,35 @@ class NotFound(Problem):
     status = 404
     kind = "not-found"
     title = "Not found"
+
+
+class ProblemOut(msgspec.Struct):
+    """The body of every answer that is not a success (RFC 9457); some add members of their own
+    (``field``, ``account_id``, ``conversation_id``, ``current_assignee``, ``new_messages``)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    field: str | None = None
+    account_id: str | None = None
+
+
+_MEANING = {
+    401: "signed out: no session, or it has ended",
+    403: "not a member of the channel account this touches",
+    404: "no such conversation, customer or identity",
+    409: "stale: changed since you looked (new messages, another assignee)",
+    422: "bad input; `field` names it",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for the problems a route can answer."""
+    return {
+        status: ResponseSpec(ProblemOut, description=_MEANING[status], media_type=PROBLEM_JSON, generate_examples=False)
+        for status in statuses
+    }
 
 
 def problem_response(problem: Problem) -> Response[dict[str, Any]]:

@@ -21,7 +21,7 @@ from litestar.params import Parameter
 from inbox.models import Status
 from inbox.server.db import Conn, Database
 from inbox.server.people import Agent
-from inbox.server.problems import BadInput, NotFound, NotMember
+from inbox.server.problems import BadInput, NotFound, NotMember, problem_responses
 
 
 class IdentityOut(msgspec.Struct):
@@ -183,6 +183,16 @@ async def customers_by_id(conn: Conn, ids: Sequence[int]) -> list[CustomerOut]:
     ]
 
 
+async def events_of(conn: Conn, conversation_ids: Sequence[int]) -> list[EventOut]:
+    """The whole event log of these conversations (the desktop's SLA engine replays it)."""
+    cur = await conn.execute(
+        """SELECT id, conversation_id, kind, at, actor, value FROM events
+           WHERE conversation_id = ANY(%s) ORDER BY conversation_id, at, id""",
+        [list(conversation_ids)],
+    )
+    return [msgspec.convert(r, EventOut) for r in await cur.fetchall()]
+
+
 async def conversation_account(conn: Conn, conversation_id: int) -> str:
     """The account of a conversation (404 when there is none)."""
     cur = await conn.execute("SELECT account_id FROM conversations WHERE id = %s", [conversation_id])
@@ -226,7 +236,12 @@ class ConversationPage(msgspec.Struct):
     next_offset: int | None
 
 
-@get("/v1/conversations", tags=["read"], summary="The queue: a view of conversations")
+@get(
+    "/v1/conversations",
+    tags=["read"],
+    summary="The queue: a view of conversations",
+    responses=problem_responses(401, 403, 422),
+)
 async def list_conversations(
     state: State,
     agent: Agent,
@@ -293,7 +308,12 @@ class ConversationDetail(msgspec.Struct):
     events: list[EventOut]
 
 
-@get("/v1/conversations/{conversation_id:int}", tags=["read"], summary="One conversation: thread, notes, customer")
+@get(
+    "/v1/conversations/{conversation_id:int}",
+    tags=["read"],
+    summary="One conversation: thread, notes, customer",
+    responses=problem_responses(401, 403, 404),
+)
 async def get_conversation(state: State, agent: Agent, conversation_id: int) -> ConversationDetail:
     db: Database = state.db
     async with db.transaction() as conn:
@@ -302,11 +322,7 @@ async def get_conversation(state: State, agent: Agent, conversation_id: int) -> 
         conversation = conversations[0]
         thread = await messages_after(conn, conversation_id, 0)
         customers = await customers_by_id(conn, [conversation.customer_id] if conversation.customer_id else [])
-        cur = await conn.execute(
-            "SELECT id, conversation_id, kind, at, actor, value FROM events WHERE conversation_id = %s ORDER BY at, id",
-            [conversation_id],
-        )
-        events = [msgspec.convert(r, EventOut) for r in await cur.fetchall()]
+        events = await events_of(conn, [conversation_id])
     return ConversationDetail(
         conversation,
         [m for m in thread if not m.private],
@@ -344,7 +360,12 @@ class Dashboard(msgspec.Struct):
 _OPEN: list[str] = [Status.NEW.value, Status.OPEN.value, Status.PENDING.value]
 
 
-@get("/v1/dashboard", tags=["read"], summary="The team lead's dashboard: load per agent, SLA at risk, who is online")
+@get(
+    "/v1/dashboard",
+    tags=["read"],
+    summary="The team lead's dashboard: load per agent, SLA at risk, who is online",
+    responses=problem_responses(401),
+)
 async def dashboard(state: State, agent: Agent) -> Dashboard:
     accounts = sorted(agent.accounts)
     online = state.presence.online_agents()

@@ -63,21 +63,25 @@ class Cluster:
     def dsn(self, dbname: str) -> str:
         return f"host=127.0.0.1 port={self.port} user=inbox dbname={dbname}"
 
-    def psql(self, query: str, dbname: str = "postgres") -> str:
+    def psql(self, query: Any, dbname: str = "postgres") -> str:
         import psycopg
 
         with psycopg.connect(self.dsn(dbname), autocommit=True) as conn:
-            cur = conn.execute(query.encode())
+            cur = conn.execute(query.encode() if isinstance(query, str) else query)
             return "" if cur.description is None else repr(cur.fetchall())
 
     def new_database(self, template: str = TEMPLATE) -> str:
+        from psycopg import sql as pgsql
+
         name = f"t{os.getpid()}_{next(_databases)}"
-        self.psql(f"CREATE DATABASE {name} TEMPLATE {template}")  # names made here, never from input
+        self.psql(pgsql.SQL("CREATE DATABASE {} TEMPLATE {}").format(pgsql.Identifier(name), pgsql.Identifier(template)))
         return self.dsn(name)
 
     def drop_database(self, dsn: str) -> None:
+        from psycopg import sql as pgsql
+
         name = dsn.rsplit("dbname=", 1)[1]
-        self.psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        self.psql(pgsql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(pgsql.Identifier(name)))
 
 
 def start_cluster() -> Cluster:
@@ -113,7 +117,7 @@ def pg_cluster() -> Iterator[Cluster]:
 
     cluster = start_cluster()
     try:
-        cluster.psql(f"CREATE DATABASE {TEMPLATE}")
+        cluster.psql("CREATE DATABASE " + TEMPLATE)  # a constant of this file
         asyncio.run(migrate(cluster.dsn(TEMPLATE)))
         yield cluster
     finally:

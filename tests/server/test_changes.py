@@ -68,6 +68,14 @@ def test_a_pull_brings_the_changed_rows_and_the_cursor_moves_on(pg_dsn: str, tea
     assert conversations[thread.conversation_id]["subject"] == "Commande 1042"
     assert messages[thread.message_id]["text"] == "Toujours rien reçu"
     assert any(c["id"] == thread.customer_id for p in pages for c in p["customers"])
+    lea.intent({"type": "status", "conversation_id": thread.conversation_id, "status": "pending"})
+    lea.intent({"type": "tag_add", "conversation_id": thread.conversation_id, "tag": "livraison"})
+    pages, cursor = _pull_all(lea, cursor)
+    assert [c["kind"] for p in pages for c in p["changes"]] == ["status", "tag_add"]
+    latest = pages[0]  # both changes fit in the first page (limit 2)
+    assert latest["conversations"][0]["status"] == "pending" and latest["conversations"][0]["tags"] == ["livraison"]
+    assert [(e["kind"], e["value"], e["actor"]) for e in latest["events"]] == [
+        ("status", "pending", "lea"), ("tag_added", "livraison", "lea")]  # fmt: skip
     assert lea.get("/v1/changes", after=cursor).json()["changes"] == []
     newer = customer_message(pg_dsn, ACCOUNT, thread, "Vous êtes là ?")
     page = lea.get("/v1/changes", after=cursor).json()

@@ -93,3 +93,19 @@ def test_phrases_keep_their_order(pg_dsn: str) -> None:
     miss = sql(pg_dsn, "SELECT to_tsvector('inbox_text', %s) @@ phraseto_tsquery('inbox_text', %s) AS h",
                [text, "écrasé complètement"])  # fmt: skip
     assert hit[0]["h"] is True and miss[0]["h"] is False
+
+
+def test_without_postgresql_the_tests_skip_with_the_reason_and_fail_under_ci(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: object
+) -> None:
+    from pathlib import Path
+
+    import tests.server.conftest as fixtures
+
+    monkeypatch.setattr(fixtures, "PG_BIN", Path(str(tmp_path)))
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="apt-get install postgresql-15"):
+        fixtures.require_postgres()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="required under CI"):
+        fixtures.require_postgres()

@@ -2,29 +2,57 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
-from tests.server.conftest import Api, ServerProcess, Thread, add_account, add_agent, add_conversation, sql
+from tests.server.conftest import (
+    Api,
+    Cluster,
+    ServerProcess,
+    Thread,
+    add_account,
+    add_agent,
+    add_conversation,
+    sql,
+    start_server,
+)
 
 ACCOUNT = "email:support@brioche.example"
 FORM = "webform:contact"
 
 
-@pytest.fixture
-def shop(pg_dsn: str, server: ServerProcess) -> tuple[Api, dict[str, Thread]]:
-    add_account(pg_dsn, ACCOUNT)
-    add_account(pg_dsn, FORM)
-    add_agent(pg_dsn, "lea", accounts=(ACCOUNT, FORM))
-    add_agent(pg_dsn, "marc", accounts=(ACCOUNT,))
+def _open_shop(dsn: str, server: ServerProcess) -> tuple[Api, dict[str, Thread]]:
+    add_account(dsn, ACCOUNT)
+    add_account(dsn, FORM)
+    add_agent(dsn, "lea", accounts=(ACCOUNT, FORM))
+    add_agent(dsn, "marc", accounts=(ACCOUNT,))
     threads = {
-        "cake": add_conversation(pg_dsn, ACCOUNT, subject="Gâteau abîmé", text="Le fraisier est arrivé écrasé",
+        "cake": add_conversation(dsn, ACCOUNT, subject="Gâteau abîmé", text="Le fraisier est arrivé écrasé",
                                  author="chloe@example.fr", name="Chloé Dubois"),
-        "refund": add_conversation(pg_dsn, ACCOUNT, subject="Refund for order 1042",
+        "refund": add_conversation(dsn, ACCOUNT, subject="Refund for order 1042",
                                    text="I am still waiting for my refund", author="jack@example.co.uk", name="Jack Jones"),
-        "form": add_conversation(pg_dsn, FORM, subject="Allergènes", text="Vos brioches contiennent-elles des noix ?",
+        "form": add_conversation(dsn, FORM, subject="Allergènes", text="Vos brioches contiennent-elles des noix ?",
                                  author="ines@example.fr", name="Inès Moreau"),
     }  # fmt: skip
     return Api.sign_in(server, "lea"), threads
+
+
+@pytest.fixture
+def shop(pg_dsn: str, server: ServerProcess) -> tuple[Api, dict[str, Thread]]:
+    return _open_shop(pg_dsn, server)
+
+
+@pytest.fixture(scope="module")
+def searchable_shop(pg_cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Api, dict[str, Thread]]]:
+    """One shop for the read-only search cases (a server process each would cost seconds)."""
+    dsn = pg_cluster.new_database()
+    server = start_server(dsn, tmp_path_factory.mktemp("search"))
+    try:
+        yield _open_shop(dsn, server)
+    finally:
+        server.stop()
+        pg_cluster.drop_database(dsn)
 
 
 def _ids(answer: object) -> set[int]:
@@ -47,8 +75,10 @@ def _ids(answer: object) -> set[int]:
         ('AND( "world." :* & | !', set()),  # never a syntax error
     ],
 )
-def test_search_in_french_and_english(shop: tuple[Api, dict[str, Thread]], q: str, expected: set[str]) -> None:
-    lea, threads = shop
+def test_search_in_french_and_english(
+    searchable_shop: tuple[Api, dict[str, Thread]], q: str, expected: set[str]
+) -> None:
+    lea, threads = searchable_shop
     assert _ids(lea.get("/v1/conversations", q=q)) == {threads[name].conversation_id for name in expected}
 
 
