@@ -34,6 +34,7 @@ from inbox.store.replica_rows import (
     _provisional_message,
     _purge,
     _rebase,
+    _replace_events,
     _restore_kept_drafts,
     _upsert_conversation,
     _upsert_customer,
@@ -194,7 +195,10 @@ class Replica:
             removed &= present
             for conversation_id in sorted(removed):
                 _delete_conversation(db, conversation_id, now)
-            _derive_events(db, page.get("changes", []), conversations, new_messages)
+            if "events" in page:
+                _replace_events(db, conversations, page["events"])
+            else:
+                _derive_events(db, page.get("changes", []), conversations, new_messages)
             _rebase(db, set(conversations))
             _restore_kept_drafts(db, set(conversations) - present, now)
             cursor = str(page.get("cursor") or "0")
@@ -218,6 +222,8 @@ class Replica:
             _ensure_account(db, conv["account_id"], now, conv["channel"])
             _upsert_conversation(db, conv)
             _upsert_messages(db, [*detail.get("messages", []), *detail.get("notes", [])], {int(conv["id"])})
+            if "events" in detail:
+                _replace_events(db, [int(conv["id"])], detail["events"])
             _rebase(db, {int(conv["id"])})
 
         self.store._write(write)
@@ -308,8 +314,7 @@ class Replica:
                 message = answer.get("message")
                 if message:
                     present = {int(message["conversation_id"])}
-                    new = _upsert_messages(db, [message], present)
-                    _derive_events(db, [], {}, new)
+                    _upsert_messages(db, [message], present)  # its history comes with the next pull
                 db.execute(
                     """UPDATE team_intents SET state = 'applied', status = ?, answer = ?, updated_at = ?
                        WHERE seq = ?""",

@@ -157,15 +157,30 @@ _CHANGE_EVENTS = {
 }
 
 
+def _replace_events(db: Database, conversations: Iterable[int], events: Iterable[Mapping[str, Any]]) -> None:
+    """The server's whole event log of these conversations replaces the replica's (the thread's
+    SLA panel and reports replay it; the server computes the queue's deadlines itself)."""
+    ids = sorted(set(conversations))
+    if not ids:
+        return
+    db.execute(f"DELETE FROM events WHERE conversation_id IN ({','.join('?' * len(ids))})", ids)
+    for e in events:
+        if int(e["conversation_id"]) in ids:
+            db.execute(
+                "INSERT OR REPLACE INTO events (id, conversation_id, kind, at, actor, value) VALUES (?, ?, ?, ?, ?, ?)",
+                [int(e["id"]), e["conversation_id"], e["kind"], _time(e["at"]), e.get("actor", ""), e.get("value", "")],
+            )
+
+
 def _derive_events(
     db: Database,
     changes: Iterable[Mapping[str, Any]],
     conversations: Mapping[int, Mapping[str, Any]],
     new_messages: Iterable[Mapping[str, Any]],
 ) -> None:
-    """The conversation history the thread's SLA panel and reports read, from what the server
-    sent: one event per new message, one per change of status, priority, assignee, tag or
-    customer (the server computes the SLA itself; the queue shows its deadlines)."""
+    """For a server that sends no event log with its pages: the history derived from what it
+    sent, one event per new message, one per change of status, priority, assignee, tag or
+    customer."""
     for m in new_messages:
         if m["direction"] == "in":
             kind = EventKind.MESSAGE_IN

@@ -129,3 +129,14 @@ def test_a_conversation_the_agent_may_no_longer_see_is_removed_with_its_draft_ke
     assert applied.removed == frozenset({2})
     assert replica.conversation_ids() == [1]
     assert replica.kept_drafts() == {2: "half written"}
+
+
+def test_the_servers_event_log_replaces_the_replicas(replica: Replica) -> None:
+    events = [
+        {"id": 7, "conversation_id": 1, "kind": "message_in", "at": "2026-12-04T08:00:00Z", "actor": "", "value": ""},
+        {"id": 9, "conversation_id": 1, "kind": "status", "at": "2026-12-04T08:30:00Z", "actor": "lea", "value": "pending"},
+    ]
+    replica.apply_page({**page([conversation(1, status="pending")], [], "8.1", kind="status"), "events": events}, NOW)
+    history = replica.store.events(1)
+    assert [(e.kind.value, e.actor, e.value) for e in history] == [("message_in", "", ""), ("status", "lea", "pending")]
+    assert replica.store.conversation(1).status is Status.PENDING

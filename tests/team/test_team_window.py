@@ -65,8 +65,9 @@ def play(loop: asyncio.AbstractEventLoop, tmp_path: Path, server: TeamServer, qt
             finally:
                 await lea.stop()
                 await team.stop()
-                window.close()
-                store.close()
+        # Closed after the last await: closing the last window quits the application's loop.
+        window.close()
+        store.close()
 
     loop.run_until_complete(main())
 
