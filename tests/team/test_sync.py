@@ -198,12 +198,20 @@ def test_an_assignment_race_has_one_winner_and_the_other_is_told(tmp_path: Path,
     run(tmp_path, team_server, scenario, "lea", "marc")
 
 
-def test_a_revoked_session_shows_signed_out_and_keeps_drafts(tmp_path: Path, team_server: TeamServer) -> None:
+@pytest.mark.parametrize(
+    "ending",
+    [
+        "DELETE FROM sessions WHERE agent_id = (SELECT id FROM agents WHERE name = 'marc')",  # revoked
+        "UPDATE sessions SET expires_at = now() - interval '1 second'",  # expired
+    ],
+    ids=["revoked", "expired"],
+)
+def test_an_ended_session_shows_signed_out_and_keeps_drafts(tmp_path: Path, team_server: TeamServer, ending: str) -> None:
     async def scenario(marc: Desktop) -> None:
         assert marc.sync is not None
         conversation = marc.replica.conversation_ids()[0]
         marc.store.save_draft(conversation, "half-written answer", _now())
-        server_rows_exec(team_server.dsn, "DELETE FROM sessions WHERE agent_id = (SELECT id FROM agents WHERE name = 'marc')")
+        server_rows_exec(team_server.dsn, ending)
         marc.commands.note(conversation, "written after the revocation")
         await until(lambda: marc.sync.link is Link.SIGNED_OUT, "marc told he is signed out")
         assert "sign in again" in marc.sync.reason
