@@ -60,7 +60,3 @@ class PresenceBoard:
     def clear(self) -> None:
         self._entries.clear()
 
-
-def describe(entries: list[Presence]) -> str:
-    """ "léa replying · marc viewing" (names as the server gave them; the UI translates states)."""
-    return " · ".join(f"{p.agent} {p.state}" for p in entries)

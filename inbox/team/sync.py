@@ -201,7 +201,7 @@ class TeamSync:
             self._pull_wanted.set()
             self._push_wanted.set()
             for conversation_id, state in sorted(self._mine.items()):
-                await self._send_presence(state, conversation_id, force=True)
+                await self._send_presence(state, conversation_id)
             async for raw in ws:
                 self._received(raw)
         self._ws = None
@@ -338,16 +338,14 @@ class TeamSync:
         self._mine = {} if conversation_id is None or state == IDLE else {conversation_id: state}
         for cid in previous:
             if cid not in self._mine:
-                await self._send_presence(IDLE, cid, force=True)
-        if conversation_id is not None and state in (VIEWING, REPLYING):
-            await self._send_presence(state, conversation_id, force=previous.get(conversation_id) != state)
+                await self._send_presence(IDLE, cid)
+        if conversation_id is not None and state in (VIEWING, REPLYING) and previous.get(conversation_id) != state:
+            await self._send_presence(state, conversation_id)
 
-    async def _send_presence(self, state: str, conversation_id: int, *, force: bool) -> None:
+    async def _send_presence(self, state: str, conversation_id: int) -> None:
         ws = self._ws
         if ws is None or conversation_id <= 0:
-            return
-        if not force:
-            return
+            return  # offline: the socket's next opening repeats what this agent is doing
         with contextlib.suppress(websockets.exceptions.WebSocketException, OSError):
             await ws.send(json.dumps({"type": state, "conversation_id": conversation_id}))
 
@@ -363,7 +361,7 @@ class TeamSync:
             if now - last_repeat >= self.presence_ttl / 2:
                 last_repeat = now
                 for cid, state in list(self._mine.items()):
-                    await self._send_presence(state, cid, force=True)
+                    await self._send_presence(state, cid)
 
     def presence_on(self, conversation_id: int) -> list[tuple[str, str]]:
         return [(p.agent, p.state) for p in self.presence.on(conversation_id, time.monotonic())]
