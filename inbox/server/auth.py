@@ -41,10 +41,15 @@ async def create_session(conn: Conn, agent_id: int, ttl: timedelta = DEFAULT_TTL
 
 
 async def agent_for_token(conn: Conn, token: str) -> Agent | None:
+    return await agent_for_token_hash(conn, token_hash(token))
+
+
+async def agent_for_token_hash(conn: Conn, digest: bytes) -> Agent | None:
+    """The agent of a live session (not expired, not signed out, agent not disabled), as now."""
     cur = await conn.execute(
         """SELECT s.agent_id FROM sessions s JOIN agents a ON a.id = s.agent_id
            WHERE s.token_hash = %s AND s.expires_at > now() AND NOT a.disabled""",
-        [token_hash(token)],
+        [digest],
     )
     row = await cur.fetchone()
     if row is None:

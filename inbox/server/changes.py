@@ -230,4 +230,3 @@ class ChangeFeed:
 async def publish_presence(conn: Conn, message: dict[str, Any]) -> None:
     """Relay a presence message to every server process (a NOTIFY: no table is written)."""
     await conn.execute("SELECT pg_notify(%s, %s)", [PRESENCE_CHANNEL, json.dumps(message, separators=(",", ":"))])
-

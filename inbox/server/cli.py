@@ -43,10 +43,16 @@ def register(sub: Any) -> None:
     serve.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
     serve.add_argument("--dev", action="store_true", help="start a private PostgreSQL with the demo workspace")
     serve.add_argument("--no-migrate", action="store_true", help="do not migrate the database at start")
-    serve.add_argument("--proxy-headers", action="store_true",
-                       help="trust X-Forwarded-For/-Proto from --forwarded-allow-ips (behind a TLS proxy)")
-    serve.add_argument("--forwarded-allow-ips", default="127.0.0.1",
-                       help="addresses of the reverse proxies whose forwarded headers are trusted")
+    serve.add_argument(
+        "--proxy-headers",
+        action="store_true",
+        help="trust X-Forwarded-For/-Proto from --forwarded-allow-ips (behind a TLS proxy)",
+    )
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        default="127.0.0.1",
+        help="addresses of the reverse proxies whose forwarded headers are trusted",
+    )
     serve.set_defaults(handler=cmd_serve)
     serve_sub = serve.add_subparsers(dest="serve_command")
 
@@ -153,7 +159,11 @@ def cmd_user_add(args: argparse.Namespace) -> int:
 
     async def work(conn: Any) -> int:
         return await people.add_agent(
-            conn, args.name, people.Role(args.role), password=password, accounts=accounts,
+            conn,
+            args.name,
+            people.Role(args.role),
+            password=password,
+            accounts=accounts,
             display_name=args.display_name,
         )
 
@@ -168,8 +178,13 @@ def cmd_user_list(args: argparse.Namespace) -> int:
     found: list[people.Agent] = asyncio.run(_with_connection(_dsn(args), people.agents))
     if args.json:
         rows = [
-            {"name": a.name, "display_name": a.display_name, "role": a.role.value, "disabled": a.disabled,
-             "accounts": sorted(a.accounts)}
+            {
+                "name": a.name,
+                "display_name": a.display_name,
+                "role": a.role.value,
+                "disabled": a.disabled,
+                "accounts": sorted(a.accounts),
+            }
             for a in found
         ]
         json.dump(rows, sys.stdout, ensure_ascii=False, indent=2)

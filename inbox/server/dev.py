@@ -144,7 +144,15 @@ def load_demo(conn: psycopg.Connection[Any], db: sqlite3.Connection) -> int:
             conn.execute(
                 """INSERT INTO customers (id, display_name, crm_number, notes, vip, name_key, created_at)
                    VALUES (%s, %s, %s, %s, %s, %s, %s)""",
-                [r["id"], r["display_name"], r["crm_number"], r["notes"], bool(r["vip"]), r["name_key"], r["created_at"]],
+                [
+                    r["id"],
+                    r["display_name"],
+                    r["crm_number"],
+                    r["notes"],
+                    bool(r["vip"]),
+                    r["name_key"],
+                    r["created_at"],
+                ],
             )
         for r in _rows(db, "SELECT * FROM identities"):
             conn.execute(
@@ -169,7 +177,9 @@ def load_demo(conn: psycopg.Connection[Any], db: sqlite3.Connection) -> int:
             conn.execute("INSERT INTO conversation_tags (conversation_id, tag) VALUES (%s, %s)",
                          [r["conversation_id"], r["tag"]])  # fmt: skip
         for r in _rows(db, "SELECT * FROM thread_keys"):
-            conn.execute("INSERT INTO thread_keys (key, conversation_id) VALUES (%s, %s)", [r["key"], r["conversation_id"]])
+            conn.execute(
+                "INSERT INTO thread_keys (key, conversation_id) VALUES (%s, %s)", [r["key"], r["conversation_id"]]
+            )
         for r in _rows(db, "SELECT * FROM messages ORDER BY id"):
             conn.execute(
                 """INSERT INTO messages (id, account_id, provider_id, conversation_id, channel, surface, direction,
@@ -197,9 +207,9 @@ def load_demo(conn: psycopg.Connection[Any], db: sqlite3.Connection) -> int:
         )
         for table in ("customers", "identities", "conversations", "messages"):
             conn.execute(
-                sql.SQL("SELECT setval(pg_get_serial_sequence(%s, 'id'), (SELECT coalesce(max(id), 1) FROM {}))").format(
-                    sql.Identifier(table)
-                ),
+                sql.SQL(
+                    "SELECT setval(pg_get_serial_sequence(%s, 'id'), (SELECT coalesce(max(id), 1) FROM {}))"
+                ).format(sql.Identifier(table)),
                 [table],
             )
         # One change per conversation, so a desktop that pulls from cursor 0 gets the whole workspace.

@@ -95,7 +95,9 @@ class CustomerMerge(msgspec.Struct, tag="identity_merge"):
     other_customer_id: int  # merged into it, then removed
 
 
-AnyIntent = Reply | Note | SetStatus | Assign | TagAdd | TagRemove | SetPriority | IdentityLink | IdentityUnlink | CustomerMerge
+AnyIntent = (
+    Reply | Note | SetStatus | Assign | TagAdd | TagRemove | SetPriority | IdentityLink | IdentityUnlink | CustomerMerge
+)
 
 
 class IntentIn(msgspec.Struct):
@@ -134,8 +136,9 @@ class _Context:
 
     async def change(self, kind: str, account_id: str | None, conversation_id: int | None = None, **kw: Any) -> None:
         self.change_seqs.append(
-            await record_change(self.conn, kind, account_id=account_id, conversation_id=conversation_id,
-                                actor=self.agent.name, **kw)
+            await record_change(
+                self.conn, kind, account_id=account_id, conversation_id=conversation_id, actor=self.agent.name, **kw
+            )
         )
 
     async def event(self, conversation_id: int, kind: EventKind, value: str = "") -> None:
@@ -206,8 +209,12 @@ async def _reply(ctx: _Context, intent: Reply) -> IntentResult:
     if answered is not None and account["channel"] == Channel.EMAIL.value:
         refs = [*answered["refs"], answered["provider_id"]]
     target = {
-        "recipient": None if answered is None else {
-            "key": answered["author_key"], "handle": answered["author_handle"], "display_name": answered["author_name"],
+        "recipient": None
+        if answered is None
+        else {
+            "key": answered["author_key"],
+            "handle": answered["author_handle"],
+            "display_name": answered["author_name"],
         },
         "reply_to_id": answered["provider_id"] if answered else None,
         "thread_key": answered["thread_key"] if answered else None,
@@ -218,8 +225,17 @@ async def _reply(ctx: _Context, intent: Reply) -> IntentResult:
         """INSERT INTO outbox (conversation_id, account_id, idempotency_key, message_id, body, html, surface, target,
                                created_by)
            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id, state""",
-        [conv["id"], conv["account_id"], key, message_id, intent.text, intent.html, surface, Jsonb(target),
-         ctx.agent.name],
+        [
+            conv["id"],
+            conv["account_id"],
+            key,
+            message_id,
+            intent.text,
+            intent.html,
+            surface,
+            Jsonb(target),
+            ctx.agent.name,
+        ],
     )
     outbox = await cur.fetchone()
     assert outbox is not None
@@ -229,9 +245,24 @@ async def _reply(ctx: _Context, intent: Reply) -> IntentResult:
                                  author_name, author_handle, author_agent, subject, text, html, sent_at, reply_to_id,
                                  refs, thread_key, outbox_id)
            VALUES (%s, %s, %s, %s, %s, 'out', %s, %s, %s, %s, %s, %s, %s, now(), %s, %s, %s, %s) RETURNING id""",
-        [conv["account_id"], message_id, conv["id"], conv["channel"], surface, own[0] if own else "",
-         ctx.agent.display_name, account["name"], ctx.agent.name, subject or None, intent.text, intent.html,
-         target["reply_to_id"], Jsonb(refs), target["thread_key"], outbox["id"]],
+        [
+            conv["account_id"],
+            message_id,
+            conv["id"],
+            conv["channel"],
+            surface,
+            own[0] if own else "",
+            ctx.agent.display_name,
+            account["name"],
+            ctx.agent.name,
+            subject or None,
+            intent.text,
+            intent.html,
+            target["reply_to_id"],
+            Jsonb(refs),
+            target["thread_key"],
+            outbox["id"],
+        ],
     )
     row = await cur.fetchone()
     assert row is not None
@@ -270,8 +301,15 @@ async def _note(ctx: _Context, intent: Note) -> IntentResult:
         """INSERT INTO messages (account_id, provider_id, conversation_id, channel, surface, direction, author_name,
                                  author_agent, text, sent_at, private)
            VALUES (%s, %s, %s, %s, 'note', 'out', %s, %s, %s, now(), true) RETURNING id""",
-        [conv["account_id"], f"note:{local}", conv["id"], conv["channel"], ctx.agent.display_name, ctx.agent.name,
-         intent.text],
+        [
+            conv["account_id"],
+            f"note:{local}",
+            conv["id"],
+            conv["channel"],
+            ctx.agent.display_name,
+            ctx.agent.name,
+            intent.text,
+        ],
     )
     row = await cur.fetchone()
     assert row is not None
@@ -404,8 +442,9 @@ async def _move_identity_conversations(ctx: _Context, identity_id: int, old: int
     return list(await cur.fetchall())
 
 
-async def _customer_changes(ctx: _Context, kind: str, moved: list[dict[str, Any]], accounts: set[str],
-                            customers: list[int]) -> None:
+async def _customer_changes(
+    ctx: _Context, kind: str, moved: list[dict[str, Any]], accounts: set[str], customers: list[int]
+) -> None:
     for row in moved:
         await ctx.event(row["id"], EventKind.CUSTOMER, str(customers[0]))
         await ctx.change(kind, row["account_id"], row["id"], customer_ids=customers)
@@ -435,7 +474,9 @@ async def _link(ctx: _Context, intent: IdentityLink) -> IntentResult:
     _require_all(ctx, accounts)
     moved: list[dict[str, Any]] = []
     if old != intent.customer_id:
-        await ctx.conn.execute("UPDATE identities SET customer_id = %s WHERE id = %s", [intent.customer_id, identity["id"]])
+        await ctx.conn.execute(
+            "UPDATE identities SET customer_id = %s WHERE id = %s", [intent.customer_id, identity["id"]]
+        )
         if old is not None:
             moved = await _move_identity_conversations(ctx, identity["id"], old, intent.customer_id)
             await _drop_if_empty(ctx, old)
@@ -467,7 +508,9 @@ async def _merge(ctx: _Context, intent: CustomerMerge) -> IntentResult:
     absorbed = await _lock_customer(ctx, intent.other_customer_id, "intent.other_customer_id")
     accounts = await _customer_accounts(ctx, keep["id"]) | await _customer_accounts(ctx, absorbed["id"])
     _require_all(ctx, accounts)
-    await ctx.conn.execute("UPDATE identities SET customer_id = %s WHERE customer_id = %s", [keep["id"], absorbed["id"]])
+    await ctx.conn.execute(
+        "UPDATE identities SET customer_id = %s WHERE customer_id = %s", [keep["id"], absorbed["id"]]
+    )
     cur = await ctx.conn.execute(
         "UPDATE conversations SET customer_id = %s, updated_at = now() WHERE customer_id = %s RETURNING id, account_id",
         [keep["id"], absorbed["id"]],

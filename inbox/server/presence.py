@@ -10,7 +10,8 @@ process, refreshed by a heartbeat every half TTL.
 
 The server sends ``{"type": "changed", "seq": N}`` for every change anywhere (the seq only:
 the desktop then pulls ``/v1/changes`` with its cursor, which applies memberships), and
-``{"type": "presence", "agent", "state", "conversation_id", "ttl"}``.
+``{"type": "presence", "agent", "state", "conversation_id", "ttl"}``; every half TTL it checks each
+socket's session and closes the socket (code 4401, after ``{"type": "signed_out"}``) once it ended.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from typing import Any
 from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 
-from inbox.server.auth import authenticate
+from inbox.server.auth import agent_for_token_hash, authenticate, bearer_token, token_hash
 from inbox.server.changes import CHANGES_CHANNEL, PRESENCE_CHANNEL, ChangeFeed, publish_presence
 from inbox.server.db import Database
 from inbox.server.people import Agent
@@ -46,6 +47,7 @@ class Client:
     """One open socket: its agent and the messages waiting to be written to it."""
 
     agent: Agent
+    session: bytes = b""  # the session token's hash, to check it is still alive
     id: int = field(default_factory=lambda: next(_ids))
     outbox: asyncio.Queue[dict[str, Any]] = field(default_factory=lambda: asyncio.Queue(maxsize=1000))
     last_sent: dict[tuple[str, int], float] = field(default_factory=dict)
@@ -88,10 +90,23 @@ class PresenceHub:
     async def _heartbeat(self) -> None:
         while True:
             await asyncio.sleep(self.ttl / 2)
+            with contextlib.suppress(Exception):
+                await self._recheck_sessions()
             names = sorted({c.agent.name for c in self._clients.values()})
             if names:
                 with contextlib.suppress(Exception):
                     await self._publish({"type": "online", "agents": names})
+
+    async def _recheck_sessions(self) -> None:
+        """Sockets follow their session: one that ended (signed out, expired, agent disabled) is
+        told and closed; memberships changed by an admin apply from here on."""
+        async with self.db.connection() as conn:
+            for client in list(self._clients.values()):
+                agent = await agent_for_token_hash(conn, client.session)
+                if agent is None:
+                    client.push({"type": "signed_out"})
+                else:
+                    client.agent = agent
 
     async def _publish(self, message: dict[str, Any]) -> None:
         async with self.db.connection() as conn:
@@ -180,6 +195,9 @@ async def _writer(socket: WebSocket[Any, Any, Any], client: Client) -> None:
     while True:
         message = await client.outbox.get()
         await socket.send_json(message)
+        if message["type"] == "signed_out":
+            await socket.close(code=4401, reason="the session has ended")
+            return
 
 
 async def _handle(hub: PresenceHub, client: Client, message: Any) -> None:
@@ -203,8 +221,12 @@ async def _handle(hub: PresenceHub, client: Client, message: Any) -> None:
         client.push({"type": "error", "status": 404, "detail": exc.detail, "conversation_id": conversation_id})
     except NotMember:
         client.push(
-            {"type": "error", "status": 403, "detail": "not a member of this conversation's account",
-             "conversation_id": conversation_id}
+            {
+                "type": "error",
+                "status": 403,
+                "detail": "not a member of this conversation's account",
+                "conversation_id": conversation_id,
+            }
         )
 
 
@@ -218,7 +240,9 @@ async def ws_endpoint(socket: WebSocket[Any, Any, Any]) -> None:
         return
     await socket.accept()
     hub: PresenceHub = state.presence
-    client = Client(agent)
+    token = bearer_token(socket)
+    assert token is not None  # authenticate() has checked it
+    client = Client(agent, token_hash(token))
     hub.connect(client)
     client.push({"type": "hello", "agent": agent.name, "ttl": hub.ttl})
     writer = asyncio.create_task(_writer(socket, client))

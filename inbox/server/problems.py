@@ -35,7 +35,13 @@ class Problem(Exception):
         self.extra = extra
 
     def body(self) -> dict[str, Any]:
-        return {"type": _BASE + self.kind, "title": self.title, "status": self.status, "detail": self.detail, **self.extra}
+        return {
+            "type": _BASE + self.kind,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            **self.extra,
+        }
 
 
 class Stale(Problem):

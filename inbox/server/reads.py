@@ -135,7 +135,9 @@ def message_out(row: dict[str, Any]) -> MessageOut:
 
 async def conversations_by_id(conn: Conn, ids: Sequence[int], accounts: Sequence[str]) -> list[ConversationOut]:
     cur = await conn.execute(
-        "SELECT " + _CONVERSATION_COLUMNS + """
+        "SELECT "
+        + _CONVERSATION_COLUMNS
+        + """
            FROM conversations c LEFT JOIN customers cu ON cu.id = c.customer_id
            WHERE c.id = ANY(%s) AND c.account_id = ANY(%s) ORDER BY c.id""",
         [list(ids), list(accounts)],
@@ -145,7 +147,9 @@ async def conversations_by_id(conn: Conn, ids: Sequence[int], accounts: Sequence
 
 async def messages_by_id(conn: Conn, ids: Sequence[int], accounts: Sequence[str]) -> list[MessageOut]:
     cur = await conn.execute(
-        "SELECT " + _MESSAGE_COLUMNS + """
+        "SELECT "
+        + _MESSAGE_COLUMNS
+        + """
            FROM messages m LEFT JOIN outbox o ON o.id = m.outbox_id
            WHERE m.id = ANY(%s) AND m.account_id = ANY(%s) ORDER BY m.id""",
         [list(ids), list(accounts)],
@@ -156,7 +160,9 @@ async def messages_by_id(conn: Conn, ids: Sequence[int], accounts: Sequence[str]
 async def messages_after(conn: Conn, conversation_id: int, after_id: int) -> list[MessageOut]:
     """Messages and notes of a conversation newer than ``after_id`` (ids grow in commit order)."""
     cur = await conn.execute(
-        "SELECT " + _MESSAGE_COLUMNS + """
+        "SELECT "
+        + _MESSAGE_COLUMNS
+        + """
            FROM messages m LEFT JOIN outbox o ON o.id = m.outbox_id
            WHERE m.conversation_id = %s AND m.id > %s ORDER BY m.id""",
         [conversation_id, after_id],
@@ -178,7 +184,9 @@ async def customers_by_id(conn: Conn, ids: Sequence[int]) -> list[CustomerOut]:
     for r in await cur.fetchall():
         by_customer.setdefault(int(r["customer_id"]), []).append(msgspec.convert(r, IdentityOut))
     return [
-        CustomerOut(int(c["id"]), c["display_name"], c["crm_number"], c["notes"], c["vip"], by_customer.get(int(c["id"]), []))
+        CustomerOut(
+            int(c["id"]), c["display_name"], c["crm_number"], c["notes"], c["vip"], by_customer.get(int(c["id"]), [])
+        )
         for c in customers
     ]
 
@@ -289,9 +297,13 @@ async def list_conversations(
         row = await cur.fetchone()
         total = int(row["n"]) if row else 0
         cur = await conn.execute(
-            "SELECT " + _CONVERSATION_COLUMNS + """
+            "SELECT "
+            + _CONVERSATION_COLUMNS
+            + """
                FROM conversations c LEFT JOIN customers cu ON cu.id = c.customer_id
-               WHERE """ + condition + """
+               WHERE """
+            + condition
+            + """
                ORDER BY c.sla_due_at ASC NULLS LAST, c.last_message_at DESC, c.id DESC
                LIMIT %s OFFSET %s""",
             [*params, limit, offset],
@@ -385,7 +397,9 @@ async def dashboard(state: State, agent: Agent) -> Dashboard:
             [_OPEN, accounts, accounts],
         )
         loads = [
-            AgentLoad(r["name"], r["display_name"], r["role"], r["open"], r["at_risk"], r["breached"], r["name"] in online)
+            AgentLoad(
+                r["name"], r["display_name"], r["role"], r["open"], r["at_risk"], r["breached"], r["name"] in online
+            )
             for r in await cur.fetchall()
         ]
         cur = await conn.execute(

@@ -74,7 +74,9 @@ class Cluster:
         from psycopg import sql as pgsql
 
         name = f"t{os.getpid()}_{next(_databases)}"
-        self.psql(pgsql.SQL("CREATE DATABASE {} TEMPLATE {}").format(pgsql.Identifier(name), pgsql.Identifier(template)))
+        self.psql(
+            pgsql.SQL("CREATE DATABASE {} TEMPLATE {}").format(pgsql.Identifier(name), pgsql.Identifier(template))
+        )
         return self.dsn(name)
 
     def drop_database(self, dsn: str) -> None:
@@ -170,7 +172,9 @@ class ServerProcess:
             self.process.wait()
 
 
-def start_server(dsn: str, log_dir: Path, *, env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> ServerProcess:
+def start_server(
+    dsn: str, log_dir: Path, *, env: dict[str, str] | None = None, args: tuple[str, ...] = ()
+) -> ServerProcess:
     """Start ``inbox serve`` on a free loopback port and wait until it answers (or fail with its log)."""
     port = free_port()
     log = log_dir / f"serve-{port}.log"
@@ -353,7 +357,9 @@ class Api:
 
     @classmethod
     def sign_in(cls, server: ServerProcess, name: str, password: str | None = None) -> Api:
-        answer = httpx.post(server.url + "/v1/session", json={"name": name, "password": password or f"password-of-{name}"})
+        answer = httpx.post(
+            server.url + "/v1/session", json={"name": name, "password": password or f"password-of-{name}"}
+        )
         assert answer.status_code == 201, answer.text
         api = cls(server.url, answer.json()["token"])
         api.client_id = f"desktop-{name}-{os.getpid()}-{next(_databases)}"

@@ -33,7 +33,9 @@ def desk(pg_dsn: str, server: ServerProcess) -> tuple[Api, Api, Thread]:
     return Api.sign_in(server, "lea"), Api.sign_in(server, "marc"), thread
 
 
-def _reply(thread: Thread, text: str = "Bonjour Léa, nous sommes désolés.", seen: int | None = None) -> dict[str, object]:
+def _reply(
+    thread: Thread, text: str = "Bonjour Léa, nous sommes désolés.", seen: int | None = None
+) -> dict[str, object]:
     return {"type": "reply", "conversation_id": thread.conversation_id, "text": text,
             "seen_message_id": thread.message_id if seen is None else seen}  # fmt: skip
 
@@ -84,7 +86,9 @@ def test_a_customer_message_since_the_draft_stops_the_reply(pg_dsn: str, desk: t
     assert sent.status_code == 200, sent.text
 
 
-def test_two_agents_replying_to_the_same_message_the_second_is_stopped(pg_dsn: str, desk: tuple[Api, Api, Thread]) -> None:
+def test_two_agents_replying_to_the_same_message_the_second_is_stopped(
+    pg_dsn: str, desk: tuple[Api, Api, Thread]
+) -> None:
     lea, marc, thread = desk
     assert lea.intent(_reply(thread, "Léa répond")).status_code == 200
     second = marc.intent(_reply(thread, "Marc répond aussi"))
@@ -218,7 +222,9 @@ def test_link_unlink_and_merge_move_conversations_with_the_customer(pg_dsn: str,
     assert new_customer != thread.customer_id
     owners = sql(pg_dsn, "SELECT customer_id FROM conversations WHERE id = %s", [tweet.conversation_id])
     assert owners == [{"customer_id": new_customer}]
-    merged = lea.intent({"type": "identity_merge", "customer_id": thread.customer_id, "other_customer_id": new_customer})
+    merged = lea.intent(
+        {"type": "identity_merge", "customer_id": thread.customer_id, "other_customer_id": new_customer}
+    )
     assert merged.status_code == 200
     rows = sql(pg_dsn, "SELECT DISTINCT customer_id FROM conversations")
     assert rows == [{"customer_id": thread.customer_id}]

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from tests.server.conftest import Api, ServerProcess, Thread, add_account, add_agent, add_conversation, sql
@@ -121,3 +122,20 @@ def test_leaving_tells_the_others_and_the_dashboard_shows_who_is_online(floor: A
             assert {a["agent"]: a["online"] for a in board["agents"]}["lea"] is True
         gone = _next(marc, "presence")
         assert (gone["agent"], gone["state"], gone["conversation_id"]) == ("lea", "idle", mail.conversation_id)
+
+
+def test_a_socket_closes_when_its_session_ends(pg_dsn: str, servers: Any) -> None:
+    add_account(pg_dsn, ACCOUNT)
+    add_agent(pg_dsn, "lea", accounts=(ACCOUNT,))
+    add_agent(pg_dsn, "marc", accounts=(ACCOUNT,))
+    server = servers(env={"INBOX_PRESENCE_TTL": "2"})  # sessions rechecked every second
+    lea_api, marc_api = Api.sign_in(server, "lea"), Api.sign_in(server, "marc")
+    with _socket(server, lea_api) as lea, _socket(server, marc_api) as marc:
+        assert marc_api.client.delete("/v1/session").status_code == 204
+        assert _next(marc, "signed_out") == {"type": "signed_out"}
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                marc.recv(timeout=30)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+        lea.send(json.dumps({"type": "ping"}))
+        assert _next(lea, "pong") == {"type": "pong"}  # the other session's socket stays open

@@ -44,7 +44,9 @@ def shop(pg_dsn: str, server: ServerProcess) -> tuple[Api, dict[str, Thread]]:
 
 
 @pytest.fixture(scope="module")
-def searchable_shop(pg_cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Api, dict[str, Thread]]]:
+def searchable_shop(
+    pg_cluster: Cluster, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Api, dict[str, Thread]]]:
     """One shop for the read-only search cases (a server process each would cost seconds)."""
     dsn = pg_cluster.new_database()
     server = start_server(dsn, tmp_path_factory.mktemp("search"))
