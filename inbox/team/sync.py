@@ -113,6 +113,7 @@ class TeamSync:
         self._tasks: list[asyncio.Task[None]] = []
         self._mine: dict[int, str] = {}  # conversation -> my presence state, repeated while it lasts
         self.pulled_pages = 0
+        self._session_ended = False
 
     # -- life --------------------------------------------------------------------------------
 
@@ -196,6 +197,7 @@ class TeamSync:
             logger=ws_log,
         ) as ws:
             self._ws = ws
+            self._session_ended = False
             self._set_link(Link.ONLINE)
             # What happened between the catch-up and this socket is pulled now; pushes follow.
             self._pull_wanted.set()
@@ -205,6 +207,8 @@ class TeamSync:
             async for raw in ws:
                 self._received(raw)
         self._ws = None
+        if ws.close_code == 4401 or self._session_ended:
+            raise SessionEnded("your team session has ended (expired or signed out elsewhere): sign in again")
         raise ServerUnreachable("the team server closed the live connection")
 
     def _received(self, raw: str | bytes) -> None:
@@ -228,6 +232,8 @@ class TeamSync:
                 return
             if self.presence.seen(agent, state, conversation_id, ttl, time.monotonic()):
                 self.observer.presence(frozenset({conversation_id}))
+        elif kind == "signed_out":
+            self._session_ended = True  # the server closes the socket (4401) right after
         elif kind == "error":
             log.info("team server refused a presence message (%s)", message.get("status"))
 

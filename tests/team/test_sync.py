@@ -268,3 +268,24 @@ def test_merging_two_customers_reaches_both_desktops(tmp_path: Path, team_server
         assert server_rows(team_server.dsn, "SELECT count(*) FROM customers WHERE id = %s", [absorbed]) == [(0,)]
 
     run(tmp_path, team_server, scenario, "lea", "marc")
+
+
+def test_the_live_connection_tells_a_desktop_its_session_ended(tmp_path: Path, team_dsn: str) -> None:
+    """No change to push, no pull due: the server's WebSocket ends the session by itself."""
+    from tests.team.servers import seed
+
+    seed(team_dsn)
+    server = TeamServer(team_dsn, presence_ttl=2.0)  # the server rechecks sessions every TTL/2
+    server.start()
+    try:
+
+        async def scenario(marc: Desktop) -> None:
+            assert marc.sync is not None
+            server_rows_exec(team_dsn, "DELETE FROM sessions")
+            await until(lambda: marc.sync.link is Link.SIGNED_OUT, "marc told he is signed out")
+            assert "sign in again" in marc.sync.reason
+            assert Link.OFFLINE not in marc.links  # told directly, not found out by a failed retry
+
+        run(tmp_path, server, scenario, "marc")
+    finally:
+        server.stop()
