@@ -204,8 +204,12 @@ class TeamSync:
             self._push_wanted.set()
             for conversation_id, state in sorted(self._mine.items()):
                 await self._send_presence(state, conversation_id)
-            async for raw in ws:
-                self._received(raw)
+            try:
+                async for raw in ws:
+                    self._received(raw)
+            except websockets.exceptions.ConnectionClosed:
+                if ws.close_code != 4401 and not self._session_ended:
+                    raise
         self._ws = None
         if ws.close_code == 4401 or self._session_ended:
             raise SessionEnded("your team session has ended (expired or signed out elsewhere): sign in again")
