@@ -194,9 +194,10 @@ class TeamMode:
         if self.sync is not None:
             await self.sync.stop()
             self.sync = None
+        gone = frozenset(self.replica.conversation_ids())
         kept, remark = await self.account.leave()
         self.on_link(Link.SIGNED_OUT, "")
-        self.on_conversations(frozenset(), frozenset())
+        self.on_conversations(gone, frozenset())
         return f"{kept}" + (f" — {remark}" if remark else "")
 
 

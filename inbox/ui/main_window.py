@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from inbox.errors import InputError
 from inbox.models import AttachmentFile, Conversation, Direction, QueueSort, Status
 from inbox.repository import Repository
 from inbox.sla import SlaLogEntry, TargetStatus
@@ -672,7 +673,11 @@ class MainWindow(QMainWindow):
             row = self.model.row_of(current_id)
             if row >= 0:
                 self.queue.setCurrentIndex(self.model.index(row))
-            self._show(self.repo.conversation(current_id))
+            try:
+                shown: Conversation | None = self.repo.conversation(current_id)
+            except InputError:  # gone (team mode: merged, or no longer the agent's to see)
+                shown = None
+            self._show(shown)
 
     def _announce(self, new: frozenset[int]) -> None:
         if not new:

@@ -238,3 +238,30 @@ def test_the_dashboard_shows_the_servers_figures_and_reassigns(
             store.close()
 
     loop.run_until_complete(main())
+
+
+def test_signing_out_in_the_window_empties_the_queue_and_keeps_the_draft(
+    loop: asyncio.AbstractEventLoop, tmp_path: Path, team_server: TeamServer, qtbot: object
+) -> None:
+    from inbox.team_mode import team_error_text
+    from inbox.ui.i18n import Translator
+    from inbox.ui.settings_team import TeamTab
+
+    async def scenario(window: MainWindow, team: TeamMode, lea: Desktop) -> None:
+        conv = window.current_conversation()
+        assert conv is not None
+        window.composer.editor.setPlainText("a reply I have not sent")
+        tab = TeamTab(team, Translator("en"), team_error_text)
+        qtbot.addWidget(tab)  # type: ignore[attr-defined]
+        assert tab.status.text() == f"marc @ {team_server.url}: signed in"
+        window.open_conversation(window.model.conversation(1).id)  # the draft is saved on leaving it
+        tab.sign_out_button.click()
+        assert tab.task is not None
+        await tab.task
+        assert tab.status.text() == "Signed out; drafts kept: 1"
+        assert window.model.rowCount() == 0
+        assert window.current_conversation() is None
+        assert window.banner.isVisible() and "Signed out" in window.banner.text()
+        assert team.replica.kept_drafts() == {conv.id: "a reply I have not sent"}
+
+    play(loop, tmp_path, team_server, qtbot, scenario)
