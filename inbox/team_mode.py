@@ -81,15 +81,23 @@ class TeamMode:
         observer = TeamObserver(
             conversations=lambda touched, new: self.on_conversations(touched, new),
             presence=lambda conversations: self.on_presence(conversations),
-            link=lambda link, reason: self.on_link(link, reason),
+            link=self._link_changed,
             intents=lambda: self.on_intents(),
         )
         self.sync = TeamSync(self.replica, self.account.client(), observer=observer, clock=self.clock)
         self.sync.start()
 
+    def _link_changed(self, link: Link, reason: str) -> None:
+        if link is Link.ONLINE:
+            self._spawn(self._learn_agents())  # who can be assigned, for the picker
+        self.on_link(link, reason)
+
     async def stop(self) -> None:
         for task in list(self._tasks):
             task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
         if self.sync is not None:
             await self.sync.stop()
             self.sync = None
@@ -169,7 +177,13 @@ class TeamMode:
             self.commands.reply(conversation_id, text)
 
     async def dashboard(self) -> dict[str, Any]:
-        return await self.account.client().dashboard()
+        figures = await self.account.client().dashboard()
+        self.replica.remember_agents([(a["agent"], a.get("display_name") or "") for a in figures.get("agents", [])])
+        return figures
+
+    async def _learn_agents(self) -> None:
+        with contextlib.suppress(TeamError):
+            await self.dashboard()
 
     def reassign(self, conversation_id: int, expected: str | None, assignee: str | None) -> None:
         self.commands.assign(conversation_id, assignee, expected=expected)

@@ -171,6 +171,19 @@ class Replica:
 
         return self.store._write(write)
 
+    def remember_agents(self, agents: Sequence[tuple[str, str]]) -> None:
+        """The team's agents (name, display name) for the assignee picker."""
+
+        def write(db: Database) -> None:
+            for name, display in agents:
+                db.execute(
+                    """INSERT INTO agents (name, display_name, active) VALUES (?, ?, 1)
+                       ON CONFLICT(name) DO UPDATE SET display_name = excluded.display_name, active = 1""",
+                    [name, display],
+                )
+
+        self.store._write(write)
+
     def kept_drafts(self) -> dict[int, str]:
         rows = self.store._rows("SELECT conversation_id, text FROM team_kept_drafts ORDER BY conversation_id")
         return {int(r["conversation_id"]): r["text"] for r in rows}

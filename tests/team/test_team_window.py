@@ -226,6 +226,7 @@ def test_the_dashboard_shows_the_servers_figures_and_reassigns(
             rows = {board.agents.item(r, 0).text(): board.agents.item(r, 1).text() for r in range(3)}
             assert rows == {"Lea": "0", "Marc": "1", "Yanis": "0"}
             assert board.at_risk.rowCount() == 1 and board.at_risk.item(0, 0).text() == "2"
+            assert {"lea", "marc", "yanis"} <= set(team.repository.agent_names())  # for the Shift+A picker
             board.at_risk.setCurrentCell(0, 0)
             board.assignee.setCurrentIndex(board.assignee.findData("yanis"))
             board.reassign_selected()
