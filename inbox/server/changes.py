@@ -208,7 +208,9 @@ class ChangeFeed:
         delay = 0.5
         while True:
             try:
-                async with await psycopg.AsyncConnection.connect(self._dsn, autocommit=True) as conn:
+                async with await psycopg.AsyncConnection.connect(
+                    self._dsn, autocommit=True, application_name="inbox-serve-listen"
+                ) as conn:
                     await conn.execute("LISTEN inbox_changes")
                     await conn.execute("LISTEN inbox_presence")
                     cur = await conn.execute("SELECT coalesce(max(seq), 0) FROM change_log")

@@ -116,7 +116,7 @@ class Database:
             min_size=min_size,
             max_size=max_size,
             open=False,
-            kwargs={"row_factory": dict_row, "autocommit": True},
+            kwargs={"row_factory": dict_row, "autocommit": True, "application_name": "inbox-serve"},
             connection_class=psycopg.AsyncConnection[DictRow],
         )
 

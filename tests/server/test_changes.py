@@ -160,3 +160,22 @@ def test_the_websocket_needs_a_session(team: None, server: ServerProcess) -> Non
     assert refused.value.response.status_code == 403
     with pytest.raises(InvalidStatus):
         connect(server.ws_url).close()
+
+
+def test_pushes_resume_after_the_listening_connection_is_lost(pg_dsn: str, team: None, server: ServerProcess) -> None:
+    thread = add_conversation(pg_dsn, ACCOUNT)
+    lea, marc = Api.sign_in(server, "lea"), Api.sign_in(server, "marc")
+    with connect(server.ws_url, additional_headers={"Authorization": f"Bearer {marc.token}"}) as ws:
+        assert json.loads(ws.recv(timeout=30))["type"] == "hello"
+        killed = sql(
+            pg_dsn,
+            "SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE application_name = 'inbox-serve-listen'",
+        )
+        assert killed == [{"done": True}]
+        answer = lea.intent({"type": "status", "conversation_id": thread.conversation_id, "status": "pending"})
+        seq = answer.json()["change_seqs"][0]
+        while True:  # a live push, or the newest seq the feed announces when it is back
+            message = json.loads(ws.recv(timeout=60))
+            if message["type"] == "changed" and message["seq"] >= seq:
+                break
+    assert "reconnecting" in server.output()

@@ -75,3 +75,12 @@ def test_dev_serves_the_demo_workspace_on_a_private_cluster_and_stops_it(tmp_pat
             subprocess.run([*runuser, "/usr/lib/postgresql/15/bin/pg_ctl", "-D", str(folder / "data"), "-m",
                             "immediate", "stop"], capture_output=True)  # fmt: skip
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_the_desktop_cli_does_not_load_the_server_libraries() -> None:
+    probe = (
+        "import sys, inbox.cli; inbox.cli.build_parser(); "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'litestar', 'uvicorn', 'psycopg', 'argon2', 'msgspec'}))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
