@@ -72,13 +72,13 @@ def way_forward(refusal: Refusal, tr: Translator) -> str:
 
 
 KIND_LABELS = {
-    "reply": "Reply",
-    "note": "Note",
-    "status": "Status",
+    "reply": "Your reply",
+    "note": "Your note",
+    "status": "Status change",
     "assign": "Assignment",
-    "tag_add": "Tag",
-    "tag_remove": "Tag",
-    "priority": "Priority",
+    "tag_add": "Tag change",
+    "tag_remove": "Tag change",
+    "priority": "Priority change",
     "identity_link": "Link",
     "identity_unlink": "Link",
     "identity_merge": "Merge",
@@ -152,7 +152,7 @@ class TeamPanel(QWidget):
         r = self.current
         label = self.tr_(KIND_LABELS.get(r.kind, r.kind))
         where = f" #{r.conversation_id}" if r.conversation_id else ""
-        parts = [f"<b>{html.escape(label)}{where} {html.escape(self.tr_('refused'))}</b>: {html.escape(r.reason)}",
+        parts = [f"<b>{html.escape(label)}{where} · {html.escape(self.tr_('the server said no'))}</b>: {html.escape(r.reason)}",
                  html.escape(way_forward(r, self.tr_))]  # fmt: skip
         arrived = r.answer.get("new_messages") or []
         if r.kind == "reply" and arrived:

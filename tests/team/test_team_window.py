@@ -266,3 +266,13 @@ def test_signing_out_in_the_window_empties_the_queue_and_keeps_the_draft(
         assert team.replica.kept_drafts() == {conv.id: "a reply I have not sent"}
 
     play(loop, tmp_path, team_server, qtbot, scenario)
+
+
+def test_team_words_passed_to_tr_through_variables_have_their_french() -> None:
+    """What refused and the link's states reach ``tr()`` from tables, out of the catalogue test's sight."""
+    from inbox.ui.i18n import Translator
+    from inbox.ui.team_panel import KIND_LABELS
+
+    french = Translator("fr")
+    words = {*KIND_LABELS.values(), *(link.value for link in Link)}
+    assert [w for w in sorted(words) if french(w) == w and w not in ("Agents",)] == []

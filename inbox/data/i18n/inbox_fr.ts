@@ -1311,5 +1311,25 @@
         <source>connecting</source>
         <translation>connexion</translation>
     </message>
+    <message>
+        <source>Your note</source>
+        <translation>Votre note</translation>
+    </message>
+    <message>
+        <source>Status change</source>
+        <translation>Changement de statut</translation>
+    </message>
+    <message>
+        <source>Tag change</source>
+        <translation>Changement d'étiquette</translation>
+    </message>
+    <message>
+        <source>Priority change</source>
+        <translation>Changement de priorité</translation>
+    </message>
+    <message>
+        <source>the server said no</source>
+        <translation>le serveur a refusé</translation>
+    </message>
 </context>
 </TS>
