@@ -125,7 +125,7 @@ class AccountStore:
                  **payload: Any) -> int:  # fmt: skip
         seq = ingest.record_change(
             conn, kind, account_id=self.account_id, conversation_id=conversation_id, actor=self.actor,
-            message_ids=payload.pop("message_ids", ()), payload=payload,
+            message_ids=payload.pop("message_ids", ()), payload={**payload, "lease_epoch": self.lease.epoch},
         )  # fmt: skip
         ingest.notify_changes(conn, [seq])
         return seq
@@ -140,10 +140,13 @@ class AccountStore:
     def set_account_state(self, account_id: str, state: str, reason: str = "") -> None:
         with self._pool.connection() as conn, conn.transaction():
             self._guard(conn)
+            # "syncing" between two up-to-date passes is not news: every poll would write and
+            # push a change. Only a real change of state is recorded (and pushed).
             row = conn.execute(
                 """UPDATE accounts SET state = %s, state_reason = %s WHERE id = %s
-                     AND (state, state_reason) IS DISTINCT FROM (%s, %s) RETURNING id""",
-                [state, reason, account_id, state, reason],
+                     AND (state, state_reason) IS DISTINCT FROM (%s, %s)
+                     AND NOT (%s = 'syncing' AND state = 'up_to_date') RETURNING id""",
+                [state, reason, account_id, state, reason, state],
             ).fetchone()
             if row is not None:
                 self._changed(conn, "account", None, state=state, reason=reason)
@@ -153,7 +156,7 @@ class AccountStore:
     ) -> tuple[ingest.IngestResult, list[Rejection]]:
         """The page and the new cursor in one transaction, under the lease guard. A message that
         cannot be stored is rolled back alone (savepoint) and reported."""
-        result = ingest.IngestResult()
+        result = ingest.IngestResult(stamp={"lease_epoch": self.lease.epoch})
         rejections: list[Rejection] = []
         try:
             with self._pool.connection() as conn, conn.transaction():
@@ -349,7 +352,7 @@ class AccountStore:
         if account is None:
             raise InputError("outbox", f"account {draft.account_id} is gone")
         message = replace(outbound_message(draft, account, now), provider_id=provider_id)
-        return insert_outbound(conn, draft.account_id, draft.conversation_id, message, agent, outbox_id)
+        return insert_outbound(conn, draft.account_id, draft.conversation_id, message, agent, outbox_id, "sent")
 
     def queue_reply(self, draft: Draft, message: Message, now: datetime) -> None:
         """Commit a reply (queued) with its outbound message row, as the solo store does.
@@ -393,7 +396,7 @@ def queue_reply(conn: psycopg.Connection[DictRow], draft: Draft, message: Messag
 
 
 def insert_outbound(conn: psycopg.Connection[DictRow], account_id: str, conversation_id: int, message: Message,
-                    agent: str, outbox_id: int | None) -> int:  # fmt: skip
+                    agent: str, outbox_id: int | None, state: str = "queued") -> int:  # fmt: skip
     """An outbound message (a reply, or a private note) into a given conversation, locked first,
     with its thread keys, counts, events and change, in the caller's transaction; returns its id."""
     if conn.execute("SELECT id FROM conversations WHERE id = %s FOR UPDATE", [conversation_id]).fetchone() is None:
@@ -427,7 +430,7 @@ def insert_outbound(conn: psycopg.Connection[DictRow], account_id: str, conversa
     ).fetchone()
     assert status is not None
     ingest.record_events(conn, conversation_id, message, Direction.OUTBOUND, str(status["status"]))
-    payload = {} if outbox_id is None else {"outbox_id": outbox_id, "state": "queued"}
+    payload = {} if outbox_id is None else {"outbox_id": outbox_id, "state": state}
     seq = ingest.record_change(conn, "message" if outbox_id is None else "outbox", account_id=account_id,
                                conversation_id=conversation_id, actor=agent, message_ids=[message_id],
                                payload=payload)  # fmt: skip

@@ -172,23 +172,28 @@ class ChannelRunner:
             self.dsn,
             min_size=1,
             max_size=self.settings.pool_size,
-            kwargs={"row_factory": dict_row, "autocommit": True},
+            # A session left idle inside a transaction (this process paused or cut off) is ended by
+            # the server, so its lease guard's row lock cannot hold a takeover up.
+            kwargs={"row_factory": dict_row, "autocommit": True,
+                    "options": f"-c idle_in_transaction_session_timeout={max(1000, int(self.settings.lease_ttl * 1000))}"},
             connection_class=psycopg.Connection[DictRow],
             open=False,
-        )
+        )  # fmt: skip
         await asyncio.to_thread(self._pool.open, True, 30.0)
         self._http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
         listener = asyncio.create_task(self._listen(), name="inbox-outbox-listener")
         log.info("channels: holder %s (lease TTL %.1f s)", self.holder, self.settings.lease_ttl)
         try:
-            async with await psycopg.AsyncConnection.connect(self.dsn, autocommit=True) as conn:
-                while True:
-                    try:
-                        await self._tick(conn)
-                    except psycopg.OperationalError:
-                        raise
-                    except psycopg.Error as exc:
-                        log.warning("channels: lease round failed (%s)", type(exc).__name__)
+            while True:
+                try:
+                    async with await psycopg.AsyncConnection.connect(self.dsn, autocommit=True) as conn:
+                        while True:
+                            await self._round(conn)
+                            await asyncio.sleep(self.settings.renew_every)
+                except psycopg.OperationalError as exc:
+                    # The database went away: the leases run out on their own and every write of
+                    # the workers is refused meanwhile; reconnect and take leases again.
+                    log.warning("channels: database connection lost (%s); reconnecting", type(exc).__name__)
                     await asyncio.sleep(self.settings.renew_every)
         finally:
             listener.cancel()
@@ -199,9 +204,22 @@ class ChannelRunner:
 
     # -- leases --------------------------------------------------------------------------------
 
+    async def _round(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        try:
+            await self._tick(conn)
+        except (psycopg.errors.TransactionRollback, psycopg.errors.QueryCanceled) as exc:
+            # Another process's lease statement crossed ours (deadlock): try again next round.
+            log.info("channels: lease round rolled back (%s)", type(exc).__name__)
+        except psycopg.OperationalError:
+            raise
+        except psycopg.Error as exc:
+            log.warning("channels: lease round failed (%s)", type(exc).__name__)
+
     async def _tick(self, conn: psycopg.AsyncConnection[Any]) -> None:
         self._reap()
-        live = await heartbeat(conn, self.holder, self.settings.lease_ttl)
+        # A process is counted live for three renewals: a dead one stops shrinking the others'
+        # fair share soon, well before its leases expire.
+        live = await heartbeat(conn, self.holder, min(self.settings.lease_ttl, 3 * self.settings.renew_every))
         current = [s.lease for s in self._stores.values()]
         renewed, lost = await self.accounts.renew(conn, current)
         for lease in renewed:
@@ -320,14 +338,17 @@ class ChannelRunner:
         wake = self._wake[account.id]
         async with provider:
             service = SyncService(store, [leased(provider, store)], outbox_interval=self.settings.outbox_interval)
+            status = await service.sync_account(account.id)
             while not store.lost:
                 wake.clear()
-                status = await service.sync_account(account.id)
-                if store.lost:
-                    break
                 await service.flush_outbox()
                 if store.lost:
                     break
+                status = await service.sync_account(account.id)
+                if store.lost:
+                    break
+                if wake.is_set():
+                    continue  # a reply was queued meanwhile: send it before waiting
                 if status.state is AccountState.UP_TO_DATE:
                     delay = self.settings.poll_interval or service.poll_interval(account.id)
                 else:
@@ -364,6 +385,7 @@ def start_background(app_state: Any) -> list[asyncio.Task[None]]:
     if not dsn:
         raise InboxError("the channel runner needs the database address (app_state.db.dsn)")
     runner = ChannelRunner(str(dsn), settings)  # opens the secrets file: refuses a readable one
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per poll request is noise
     with contextlib.suppress(AttributeError, TypeError):
         app_state.channels = runner
     return [asyncio.create_task(runner.run(), name="inbox-channels")]
@@ -383,6 +405,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("no database: pass --dsn or set INBOX_DSN")
     configure_logging()
     logging.getLogger("inbox").setLevel(logging.INFO)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per poll request is noise
     try:
         asyncio.run(ChannelRunner(args.dsn, ChannelSettings.from_env()).run())
     except InboxError as exc:

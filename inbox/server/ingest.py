@@ -40,6 +40,7 @@ class IngestResult:
     conversations: set[int] = field(default_factory=set)
     new_conversations: set[int] = field(default_factory=set)
     seqs: list[int] = field(default_factory=list)
+    stamp: dict[str, Any] = field(default_factory=dict)  # added to every change's payload (the lease epoch)
 
 
 def content_hash(message: Message) -> str:
@@ -122,7 +123,7 @@ def ingest_message(conn: Conn, account: Account, message: Message, result: Inges
             )
             result.seqs.append(
                 record_change(conn, "message", account_id=account.id, conversation_id=int(row["conversation_id"]),
-                              actor=actor, message_ids=[int(row["id"])])
+                              actor=actor, message_ids=[int(row["id"])], payload=result.stamp)
             )  # fmt: skip
             result.duplicates += 1
             return
@@ -197,7 +198,8 @@ def ingest_message(conn: Conn, account: Account, message: Message, result: Inges
     result.conversations.add(conversation_id)
     result.seqs.append(
         record_change(conn, "message", account_id=account.id, conversation_id=conversation_id, actor=actor,
-                      message_ids=[message_row_id], customer_ids=[customer_id] if customer_id else [])
+                      message_ids=[message_row_id], customer_ids=[customer_id] if customer_id else [],
+                      payload=result.stamp)
     )  # fmt: skip
 
 
@@ -355,7 +357,7 @@ def merge_conversations(conn: Conn, target: int, absorbed: int, account_id: str,
     result.new_conversations.discard(absorbed)
     result.seqs.append(
         record_change(conn, "conversation_merged", account_id=account_id, conversation_id=target, actor=actor,
-                      message_ids=[int(r["id"]) for r in moved], payload={"absorbed": absorbed})
+                      message_ids=[int(r["id"]) for r in moved], payload={**result.stamp, "absorbed": absorbed})
     )  # fmt: skip
 
 

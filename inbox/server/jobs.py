@@ -11,7 +11,7 @@ solo app runs on the desktop:
 * ``crisis``: :func:`inbox.crisis.detect` over the scored public messages; a burst raises one
   alert per window (``alerts`` row, change for admins).
 
-Each pass writes in one transaction that first checks the job's lease (``FOR SHARE``), so a
+Each pass writes in one transaction that first checks the job's lease (``FOR KEY SHARE``), so a
 process that lost the lease has its write refused.
 """
 

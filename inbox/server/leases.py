@@ -4,9 +4,12 @@ A lease is a row ``(name, holder, epoch, expires_at)`` (``account_leases`` keyed
 ``job_leases`` by job name), like River's ``river_leader``. A process takes a lease that is free
 or expired, bumping ``epoch``; renews it well before ``expires_at``; and checks it with
 :data:`ACCOUNT_GUARD` / :data:`JOB_GUARD` inside every transaction that writes for the account
-or job. The guard reads the row ``FOR SHARE``: a takeover (an UPDATE of that row) waits for a
-write in progress to commit, and a process whose lease expired or moved has its next write
-refused (:class:`LeaseLost`). Rows, unlike session advisory locks, work through connection
+or job. The guard reads the row ``FOR KEY SHARE``, a lock that the holder's own renewals (plain
+UPDATEs of ``expires_at``) do not wait for but that a takeover's ``FOR UPDATE`` does: a write in
+progress delays the takeover until it commits, and a process whose lease expired or moved has its
+next write refused (:class:`LeaseLost`). The channel connections set
+``idle_in_transaction_session_timeout``, so a holder paused in the middle of a transaction loses
+its session and its locks instead of blocking the takeover for as long as it is stopped. Rows, unlike session advisory locks, work through connection
 poolers and survive a dropped connection for exactly the TTL.
 
 Each :class:`Lease` also carries a local deadline (monotonic clock, counted from before the
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import math
 import os
+import random
 import secrets
 import socket
 import time
@@ -29,9 +33,9 @@ import psycopg
 from inbox.errors import StoreError
 
 ACCOUNT_GUARD: LiteralString = """SELECT 1 FROM account_leases
-    WHERE account_id = %s AND holder = %s AND epoch = %s AND expires_at > now() FOR SHARE"""
+    WHERE account_id = %s AND holder = %s AND epoch = %s AND expires_at > now() FOR KEY SHARE"""
 JOB_GUARD: LiteralString = """SELECT 1 FROM job_leases
-    WHERE name = %s AND holder = %s AND epoch = %s AND expires_at > now() FOR SHARE"""
+    WHERE name = %s AND holder = %s AND epoch = %s AND expires_at > now() FOR KEY SHARE"""
 
 
 class LeaseLost(StoreError):
@@ -83,7 +87,7 @@ def _deadline(started: float, ttl: float) -> float:
 
 
 class LeaseTable:
-    """The SQL of one lease table, for one holder; every call is one autocommit statement."""
+    """The SQL of one lease table, for one holder, on an autocommit connection."""
 
     def __init__(self, kind: str, holder: str, ttl: float) -> None:
         if kind not in ("account", "job"):
@@ -95,45 +99,51 @@ class LeaseTable:
     async def take(
         self, conn: psycopg.AsyncConnection[Any], names: list[str], limit: int | None = None
     ) -> list[Lease]:
-        """Take up to ``limit`` of ``names`` that are free or expired; returns the leases won."""
+        """Take up to ``limit`` of ``names`` that are free or expired; returns the leases won.
+
+        An expired row is first locked ``FOR UPDATE SKIP LOCKED``: that lock conflicts with the
+        holder's guard (``FOR KEY SHARE``), so a write of the old holder still in progress is
+        skipped now and taken over in a later round, after it committed or rolled back."""
         if not names or (limit is not None and limit <= 0):
             return []
+        table, key = ("account_leases", "account_id") if self.kind == "account" else ("job_leases", "name")
+        ident = {"table": psycopg.sql.Identifier(table), "key": psycopg.sql.Identifier(key)}
         started = time.monotonic()
-        if self.kind == "account":
-            sql: LiteralString = """
-                WITH wanted AS (
-                    SELECT a.id AS name FROM accounts a
-                    LEFT JOIN account_leases l ON l.account_id = a.id
-                    WHERE a.id = ANY(%(names)s) AND (l.account_id IS NULL OR l.expires_at <= now())
-                    ORDER BY random() LIMIT %(limit)s)
-                INSERT INTO account_leases AS l (account_id, holder, epoch, expires_at)
-                SELECT name, %(holder)s, 1, now() + make_interval(secs => %(ttl)s) FROM wanted
-                ON CONFLICT (account_id) DO UPDATE
-                    SET holder = EXCLUDED.holder, epoch = l.epoch + 1, expires_at = EXCLUDED.expires_at
-                    WHERE l.expires_at <= now()
-                RETURNING l.account_id AS name, l.epoch"""
-        else:
-            sql = """
-                WITH wanted AS (
-                    SELECT n.name FROM unnest(%(names)s::text[]) AS n(name)
-                    LEFT JOIN job_leases l ON l.name = n.name
-                    WHERE l.name IS NULL OR l.expires_at <= now()
-                    ORDER BY random() LIMIT %(limit)s)
-                INSERT INTO job_leases AS l (name, holder, epoch, expires_at)
-                SELECT name, %(holder)s, 1, now() + make_interval(secs => %(ttl)s) FROM wanted
-                ON CONFLICT (name) DO UPDATE
-                    SET holder = EXCLUDED.holder, epoch = l.epoch + 1, expires_at = EXCLUDED.expires_at
-                    WHERE l.expires_at <= now()
-                RETURNING l.name AS name, l.epoch"""
-        params = {"names": names, "limit": limit if limit is not None else len(names), "holder": self.holder,
-                  "ttl": self.ttl}  # fmt: skip
         try:
-            cur = await conn.execute(sql, params)
-            rows = await cur.fetchall()
-        except psycopg.errors.UniqueViolation:
-            return []  # another process inserted the same free lease first: nothing won this time
+            async with conn.transaction():
+                cur = await conn.execute(
+                    psycopg.sql.SQL(
+                        """SELECT {key} FROM {table} WHERE {key} = ANY(%s) AND expires_at <= now()
+                           ORDER BY {key} FOR UPDATE SKIP LOCKED"""
+                    ).format(**ident),
+                    [names],
+                )
+                expired = [_get(r, key) for r in await cur.fetchall()]
+                cur = await conn.execute(
+                    psycopg.sql.SQL("SELECT {key} FROM {table} WHERE {key} = ANY(%s)").format(**ident), [names]
+                )
+                existing = {_get(r, key) for r in await cur.fetchall()}
+                free = [n for n in names if n not in existing]
+                chosen = sorted(random.sample(free + expired, min(len(free) + len(expired), limit or len(names))))
+                if not chosen:
+                    return []
+                cur = await conn.execute(
+                    psycopg.sql.SQL(
+                        """INSERT INTO {table} AS l ({key}, holder, epoch, expires_at)
+                           SELECT n, %s, 1, now() + make_interval(secs => %s) FROM unnest(%s::text[]) AS w(n)
+                           ORDER BY n
+                           ON CONFLICT ({key}) DO UPDATE
+                               SET holder = EXCLUDED.holder, epoch = l.epoch + 1, expires_at = EXCLUDED.expires_at
+                               WHERE l.expires_at <= now()
+                           RETURNING l.{key}, l.epoch"""
+                    ).format(**ident),
+                    [self.holder, self.ttl, chosen],
+                )
+                rows = await cur.fetchall()
+        except (psycopg.errors.UniqueViolation, psycopg.errors.ForeignKeyViolation):
+            return []  # another process inserted the same free lease first, or the account went
         deadline = _deadline(started, self.ttl)
-        return [Lease(self.kind, _get(r, "name"), self.holder, int(_get(r, "epoch", 1)), deadline) for r in rows]
+        return [Lease(self.kind, _get(r, key), self.holder, int(_get(r, "epoch", 1)), deadline) for r in rows]
 
     async def renew(self, conn: psycopg.AsyncConnection[Any], leases: list[Lease]) -> tuple[list[Lease], list[Lease]]:
         """Extend every lease still ours; returns (renewed, lost)."""
@@ -147,7 +157,8 @@ class LeaseTable:
                WHERE l.{key} = mine.name AND l.epoch = mine.epoch AND l.holder = %s AND l.expires_at > now()
                RETURNING l.{key}"""
         ).format(table=psycopg.sql.Identifier(table), key=psycopg.sql.Identifier(key))
-        cur = await conn.execute(sql, [self.ttl, [x.name for x in leases], [x.epoch for x in leases], self.holder])
+        ordered = sorted(leases, key=lambda x: x.name)  # rows locked in one order by every process
+        cur = await conn.execute(sql, [self.ttl, [x.name for x in ordered], [x.epoch for x in ordered], self.holder])
         kept = {_get(r, key) for r in await cur.fetchall()}
         deadline = _deadline(started, self.ttl)
         renewed = [Lease(x.kind, x.name, x.holder, x.epoch, deadline) for x in leases if x.name in kept]

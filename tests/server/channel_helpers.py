@@ -123,20 +123,43 @@ def spawn_serve(dsn: str, log_dir: Path, env: dict[str, str]) -> ChannelProcess:
     """``inbox serve`` on a free loopback port with the channel side enabled by ``env``."""
     port = free_port()
     log = log_dir / f"serve-{port}.log"
-    environment = {**os.environ, "INBOX_LOG_LEVEL": "warning", **env}
+    environment = {**os.environ, "INBOX_LOG_LEVEL": "warning", "INBOX_CHANNELS": "1", **env}
     environment.pop("INBOX_DSN", None)
     with log.open("wb") as out:
+        command = [sys.executable, "-m", "inbox", "serve", "--dsn", dsn, "--no-migrate", "--host", "127.0.0.1",
+                   "--port", str(port)]
         process = subprocess.Popen(
-            [sys.executable, "-m", "inbox", "serve", "--dsn", dsn, "--no-migrate", "--host", "127.0.0.1",
-             "--port", str(port)],
+            command,
             stdout=out, stderr=subprocess.STDOUT, env=environment,
         )  # fmt: skip
     return ChannelProcess(process, log, port)
 
 
+_connections = threading.local()
+
+
+def q(dsn: str, query: str, params: Any = None) -> list[dict[str, Any]]:
+    """:func:`sql` on one kept connection per thread and database (a test that polls the
+    database many times a second must not open a connection each time)."""
+    import psycopg
+    from psycopg.rows import dict_row
+
+    kept: dict[str, Any] = _connections.__dict__.setdefault("by_dsn", {})
+    conn = kept.get(dsn)
+    if conn is None or conn.closed:
+        conn = kept[dsn] = psycopg.connect(dsn, autocommit=True, row_factory=dict_row)
+    cur = conn.execute(query.encode(), params)
+    return list(cur.fetchall()) if cur.description is not None else []
+
+
+def close_kept() -> None:
+    for conn in _connections.__dict__.pop("by_dsn", {}).values():
+        conn.close()
+
+
 def holders(dsn: str) -> dict[str, str]:
     """Account id -> holder of its live lease."""
-    rows = sql(dsn, "SELECT account_id, holder FROM account_leases WHERE expires_at > now()")
+    rows = q(dsn, "SELECT account_id, holder FROM account_leases WHERE expires_at > now()")
     return {r["account_id"]: r["holder"] for r in rows}
 
 

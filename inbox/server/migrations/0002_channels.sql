@@ -3,9 +3,10 @@
 --
 -- Lease rules (account_leases, job_leases from 0001): a process takes a lease that is free or
 -- expired (bumping epoch), renews it before it expires, and checks (holder, epoch, expires_at >
--- now()) with SELECT ... FOR SHARE inside every transaction that writes for that account or job,
--- so a process that lost its lease (paused, partitioned) has its next write refused, and a
--- takeover waits for a write in progress to commit.
+-- now()) with SELECT ... FOR KEY SHARE inside every transaction that writes for that account or
+-- job, so a process that lost its lease (paused, partitioned) has its next write refused; a
+-- takeover locks the expired row FOR UPDATE SKIP LOCKED first, so it never overlaps a write in
+-- progress.
 
 -- Live server processes, so each takes a fair share of the channel accounts.
 CREATE TABLE lease_holders (
