@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run serve test lint lock bench screenshots translations clean
+.PHONY: run serve test lint lock bench bench-serve team-demo screenshots translations clean
 
 # Every install comes from requirements.lock (exact versions and hashes of every package, the build
 # tools included); `make lock` refreshes it on purpose, and the refresh is a change CI tests.
@@ -42,6 +42,11 @@ bench: $(STAMP)
 # (BENCH_SERVE_ARGS="--minutes 1 --agents 100" for a shorter run).
 bench-serve: $(STAMP)
 	$(BIN)/python -m bench.serve $(BENCH_SERVE_ARGS)
+
+# Team mode: the dev team server (private PostgreSQL 15, demo workspace) and two desktop windows
+# signed in as its demo agents (lea, team lead; marc). Close both windows to stop.
+team-demo: $(STAMP)
+	$(BIN)/python scripts/team_demo.py
 
 # The French catalogue: edit inbox/data/i18n/inbox_fr.ts (Qt Linguist or by hand), then compile.
 translations: $(STAMP)

@@ -10,13 +10,16 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from inbox.cli.paths import default_db_path, demo_db_path
+from inbox.cli.paths import default_db_path, demo_db_path, team_db_path
 from inbox.live_sync import LiveSync
 from inbox.secrets import SecretStore
 from inbox.store.repository import Store
 from inbox.store.writer import StoreWriter
+
+if TYPE_CHECKING:
+    from inbox.team_mode import TeamMode
 
 
 def choose_store(args: argparse.Namespace) -> tuple[Store, bool]:
@@ -34,6 +37,19 @@ def choose_store(args: argparse.Namespace) -> tuple[Store, bool]:
     demo = args.db or demo_db_path()
     ensure_demo(demo)
     return Store.open(demo), True
+
+
+def team_store_path(args: argparse.Namespace) -> Path | None:
+    """The team replica to open: ``--db`` when that file joined a team, else the default team
+    replica when it has; None runs solo (the default, unchanged)."""
+    from inbox.team_mode import joined_team
+
+    if args.demo:
+        return None
+    if args.db is not None:
+        return Path(args.db) if joined_team(Path(args.db)) else None
+    path = team_db_path()
+    return path if joined_team(path) else None
 
 
 def apply_theme(app: object, dark: bool) -> None:
@@ -88,6 +104,7 @@ def build_window(
     switch_language: Callable[[str], None] | None = None,
     remote_allowed: set[int] | None = None,
     accounts_edited: Callable[[], None] | None = None,
+    team: TeamMode | None = None,
 ) -> object:
     """The main window over ``store`` (reads) and ``writer`` (every change it makes).
 
@@ -97,10 +114,12 @@ def build_window(
     from PySide6.QtCore import QSettings
 
     from inbox.canned import context_for
+    from inbox.ports import Commands
     from inbox.solo import SoloCommands
     from inbox.store import avatars
     from inbox.store.analytics import AnalyticsSource
     from inbox.store.canned_store import CannedLibrary, ensure_defaults
+    from inbox.team.commands import TeamPortCommands
     from inbox.ui.canned import CannedPicker
     from inbox.ui.canned_manager import CannedManager
     from inbox.ui.dashboard import Dashboard
@@ -118,11 +137,18 @@ def build_window(
 
     own_writer = writer is None
     writer = writer or StoreWriter(store)
-    commands = SoloCommands(writer, workspace)
+    commands: Commands = TeamPortCommands(team.repository) if team is not None else SoloCommands(writer, workspace)
     # The dashboard reads in a worker thread through a connection of its own (WAL: concurrent
     # readers), so its seconds at a million messages never hold the window's store lock.
     analytics = AnalyticsSource.own_connection(store)
-    dashboard = Dashboard(analytics, tr)
+    dashboard: Any
+    if team is not None:
+        from inbox.team_mode import team_error_text
+        from inbox.ui.team_dashboard import TeamDashboard
+
+        dashboard = TeamDashboard(team, tr, team_error_text)
+    else:
+        dashboard = Dashboard(analytics, tr)
     holder: dict[str, object] = {}
 
     def open_settings() -> None:
@@ -134,8 +160,13 @@ def build_window(
 
         dialog = holder.get("settings")
         if dialog is None:
+            from inbox.team_mode import SoloTeamSignIn, team_error_text
+            from inbox.ui.settings_team import TeamTab
+
             http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
-            dialog = SettingsDialog(SettingsBackend(store, KeyringSecretStore(), http), tr, window)
+            team_backend = team if team is not None else SoloTeamSignIn(team_db_path(), KeyringSecretStore())
+            dialog = SettingsDialog(SettingsBackend(store, KeyringSecretStore(), http), tr, window,
+                                    team=TeamTab(team_backend, tr, team_error_text))  # fmt: skip
             if accounts_edited is not None:
                 dialog.accounts_changed.connect(accounts_edited)
             dialog.policies_applied.connect(policies_applied)
@@ -160,15 +191,15 @@ def build_window(
         manager.show()  # type: ignore[attr-defined]
 
     window = MainWindow(
-        store,
+        team.repository if team is not None else store,
         commands,
         tr,
         agent=agent,
         weighted_length=workspace.weighted_length,
         dark=dark,
         sla_details=workspace.sla_details,
-        notices=workspace.new_notices,
-        on_tick=tick,
+        notices=None if team is not None else workspace.new_notices,  # the server's jobs raise them
+        on_tick=None if team is not None else tick,  # the server computes the SLA
         dashboard=dashboard,
         open_settings=open_settings,
         open_canned_manager=open_canned_manager,
@@ -192,7 +223,43 @@ def build_window(
     window.destroyed.connect(analytics.close)  # a language switch builds a new window and source
     if own_writer:
         window.destroyed.connect(writer.close)
+    if team is not None:
+        attach_team(window, team, tr)
     return window
+
+
+def attach_team(window: Any, team: TeamMode, tr: Any) -> None:
+    """The window's team pieces: presence (shown, and announced as the agent opens and types),
+    refused changes with their way forward, the link and the changes waiting."""
+    from inbox.ui.team_panel import TeamPanel, TeamStatus, presence_text
+
+    panel = TeamPanel(team, tr, window)
+    status = TeamStatus(team, tr, window)
+    window.attach_team(panel, status, lambda cid: presence_text(team.presence_on(cid), tr))
+    window.team_status = status
+    mine: dict[str, Any] = {"conversation": None, "state": None}
+
+    def opened(conversation_id: int | None) -> None:
+        panel.show_conversation(conversation_id)
+        if conversation_id == mine["conversation"] and mine["state"] == "replying":
+            return  # the same conversation shown again (new data): still replying
+        mine.update(conversation=conversation_id, state="viewing" if conversation_id else None)
+        team.announce("viewing" if conversation_id else "idle", conversation_id)
+
+    def typed(text: str) -> None:
+        conversation_id = mine["conversation"]
+        state = "replying" if text.strip() else "viewing"
+        if conversation_id is not None and state != mine["state"]:
+            mine["state"] = state
+            team.announce(state, conversation_id)
+
+    window.opened.append(opened)
+    window.composer.draft_changed.connect(typed)
+    panel.edit_requested.connect(window.put_in_composer)
+    panel.draft_settled.connect(window.clear_composer)
+    panel.changed.connect(lambda: window.conversations_changed(frozenset(), frozenset()))
+    panel.refresh_refusals()
+    opened(window.current_conversation().id if window.current_conversation() else None)
 
 
 def refresh_all(store: Store) -> int:
@@ -233,11 +300,12 @@ class Shell:
     """The window the app shows now (rebuilt when the agent switches language) and the services
     that talk to it through this holder, so a new window gets every update."""
 
-    def __init__(self, store: Store, *, dark: bool, demo: bool) -> None:
+    def __init__(self, store: Store, *, dark: bool, demo: bool, team: TeamMode | None = None) -> None:
         self.store = store
         self.writer = StoreWriter(store)  # every window's changes, and the live sync's SLA
         self.dark = dark
         self.demo = demo
+        self.team = team
         self.live: LiveSync | None = None
         self.remote_allowed: set[int] = set()  # messages whose remote images the agent allowed
         self.window: Any = self.build(None)
@@ -252,7 +320,12 @@ class Shell:
             switch_language=self.switch,
             remote_allowed=self.remote_allowed,
             accounts_edited=self.accounts_edited,
+            team=self.team,
+            agent=self.team.agent if self.team is not None and self.team.agent else None,
         )
+        if self.team is not None:
+            title = f"Inbox — {self.team.agent}" if self.team.agent else "Inbox — team"
+            window.setWindowTitle(title)
         if self.demo:
             window.set_workspace_note(window.tr_("demo workspace"))
             window.statusBar().showMessage(window.tr_("demo workspace: replies are kept in the outbox, nothing is sent"))
@@ -298,6 +371,39 @@ class Shell:
 
     def conversations_changed(self, touched: frozenset[int], new: frozenset[int]) -> None:
         self.window.conversations_changed(touched, new)
+        if self.team is not None:
+            self.team_intents()
+
+    # -- team mode: the sync core's news, to whichever window is shown ---------------------------
+
+    def start_team(self) -> None:
+        """Route the sync core's news to the window, then start it (on the running loop)."""
+        assert self.team is not None
+        self.team.on_conversations = self.conversations_changed
+        self.team.on_presence = self.team_presence
+        self.team.on_link = self.team_link
+        self.team.on_intents = self.team_intents
+        self.team.start()
+
+    def team_presence(self, conversations: frozenset[int]) -> None:
+        self.window.queue.viewport().update()
+        if self.window.team_panel is not None:
+            self.window.team_panel.refresh_presence()
+
+    def team_link(self, link: object, reason: str) -> None:
+        from inbox.ui.team_panel import banner_text
+
+        if self.team is None:
+            return
+        self.window.set_banner(banner_text(self.team, self.window.tr_))
+        self.team_intents()
+
+    def team_intents(self) -> None:
+        status = getattr(self.window, "team_status", None)
+        if status is not None:
+            status.refresh()
+        if self.window.team_panel is not None:
+            self.window.team_panel.refresh_refusals()
 
 
 def run_app(args: argparse.Namespace) -> int:
@@ -305,15 +411,37 @@ def run_app(args: argparse.Namespace) -> int:
 
     from inbox.ui.event_loop import InboxEventLoop
 
-    store, demo = choose_store(args)
+    team_path = team_store_path(args)
+    team: TeamMode | None = None
+    if team_path is not None:
+        from inbox.providers.keyring_store import KeyringSecretStore
+        from inbox.team_mode import TeamMode
+
+        store, demo = Store.open(team_path), False
+        team = TeamMode(store, KeyringSecretStore())
+    else:
+        store, demo = choose_store(args)
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("Inbox")
     dark = system_prefers_dark(app)
     apply_theme(app, dark)
-    shell = Shell(store, dark=dark, demo=demo)
+    shell = Shell(store, dark=dark, demo=demo, team=team)
     shell.window.show()
 
+    async def run_team(team: TeamMode) -> None:
+        """Team mode: the replica is kept by the sync core; no provider, SLA or triage runs here."""
+        closed = asyncio.Event()
+        app.aboutToQuit.connect(closed.set)  # type: ignore[attr-defined]
+        shell.start_team()
+        try:
+            await closed.wait()
+        finally:
+            await team.stop()
+
     async def main() -> None:
+        if team is not None:
+            await run_team(team)
+            return
         closed = asyncio.Event()
         app.aboutToQuit.connect(closed.set)  # type: ignore[attr-defined]
         if not demo:

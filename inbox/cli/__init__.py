@@ -39,6 +39,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         report_commands,
         sla_commands,
         sync_commands,
+        team_commands,
     )
     from inbox.server import cli as serve_cli  # argparse only: the server's libraries load when it runs
 
@@ -48,6 +49,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     report_commands.register(sub)
     canned_commands.register(sub)
     account_commands.register(sub)
+    team_commands.register(sub)
     serve_cli.register(sub)
     return parser
 

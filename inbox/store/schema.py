@@ -395,3 +395,54 @@ def m0007_imported_files(db: Database) -> None:
         ) WITHOUT ROWID;
         """
     )
+
+
+@MIGRATIONS(name="0008_team_replica")
+def m0008_team_replica(db: Database) -> None:
+    """Team mode: this store is a replica of what a team server lets its agent see.
+
+    ``team_state`` (one row) says which server and agent, the pull cursor, this desktop's
+    ``client_id`` and the next intent number; the session token is never here (keyring only).
+    ``team_intents`` are the agent's changes, applied to the replica at once and pushed in order;
+    each ends ``applied`` or ``rejected`` (with the server's reason). ``team_kept_drafts`` keeps
+    the agent's unsent text when signing out removes the conversations it belonged to.
+    Presence is in memory only.
+    """
+    db.executescript(
+        """
+        CREATE TABLE team_state (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            server_url TEXT NOT NULL,
+            agent TEXT NOT NULL,
+            display_name TEXT NOT NULL DEFAULT '',
+            role TEXT NOT NULL DEFAULT 'agent',
+            accounts TEXT NOT NULL DEFAULT '[]',
+            client_id TEXT NOT NULL,
+            cursor TEXT NOT NULL DEFAULT '0',
+            next_seq INTEGER NOT NULL DEFAULT 1,
+            signed_in INTEGER NOT NULL DEFAULT 0,
+            session_expires_at TEXT,
+            joined_at TEXT NOT NULL
+        );
+        CREATE TABLE team_intents (
+            seq INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            conversation_id INTEGER,
+            body TEXT NOT NULL,                      -- the intent as sent (JSON)
+            state TEXT NOT NULL DEFAULT 'pending',   -- pending | applied | rejected
+            status INTEGER,                          -- the server's HTTP status once answered
+            reason TEXT NOT NULL DEFAULT '',         -- the server's problem detail
+            answer TEXT NOT NULL DEFAULT '{}',       -- the server's body (JSON)
+            acknowledged INTEGER NOT NULL DEFAULT 0, -- a rejection the agent has seen and dismissed
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX team_intents_state ON team_intents(state, seq);
+        CREATE TABLE team_kept_drafts (
+            conversation_id INTEGER PRIMARY KEY,
+            text TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            server_url TEXT NOT NULL DEFAULT ''  -- the server whose conversation ids these are
+        );
+        """
+    )

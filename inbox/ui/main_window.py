@@ -114,6 +114,8 @@ class MainWindow(QMainWindow):
         self._current: Conversation | None = None
         self._reloading = False  # the queue is being re-read: the place is restored after
         self._workspace_note = ""
+        self.opened: list[Callable[[int | None], None]] = []  # told of each conversation shown
+        self.team_panel: QWidget | None = None
         self.setWindowTitle("Inbox")
         self.setWindowIcon(icon("app"))
         self.resize(1440, 860)
@@ -186,6 +188,7 @@ class MainWindow(QMainWindow):
         conversation_box = QWidget()
         cl = QVBoxLayout(conversation_box)
         cl.setContentsMargins(0, 0, 0, 0)
+        self._conversation_layout = cl
         cl.addWidget(self.thread_view, 1)
         cl.addWidget(self.composer)
         splitter = QSplitter()
@@ -274,6 +277,36 @@ class MainWindow(QMainWindow):
             self._switch_language(language)
         else:
             self.statusBar().showMessage(self.tr_("The language changes at the next start"), 8000)
+
+    def attach_team(self, panel: QWidget, status: QWidget, presence: Callable[[int], str]) -> None:
+        """Team mode: the panel (colleagues here, refused changes) above the thread, the team's
+        link in the status bar, colleagues' presence on the queue rows."""
+        self.team_panel = panel
+        self._conversation_layout.insertWidget(0, panel)
+        self.statusBar().addPermanentWidget(status)
+        self.account_label.hide()  # the server polls the channel accounts, not this desktop
+        delegate = self.queue.itemDelegate()
+        if isinstance(delegate, QueueDelegate):
+            delegate.presence = presence
+
+    def set_banner(self, text: str | None) -> None:
+        """Show (or hide, with None) the banner above everything."""
+        if text:
+            self.banner.setText(text)
+        self.banner.setVisible(bool(text))
+
+    def put_in_composer(self, conversation_id: int, text: str) -> None:
+        """Open a conversation with ``text`` in its composer (a refused reply to edit)."""
+        self.open_conversation(conversation_id)
+        if self._current is not None and self._current.id == conversation_id:
+            self.composer.editor.setPlainText(text)
+            self.composer.editor.setFocus()
+
+    def clear_composer(self, conversation_id: int) -> None:
+        """The draft of ``conversation_id`` went (sent anyway, discarded): empty the composer."""
+        if self._current is not None and self._current.id == conversation_id:
+            self.composer.editor.clear()
+            self._save_draft()
 
     def attach_canned(self, picker: CannedPicker) -> None:
         """Ctrl+K in the composer opens the canned responses; the chosen text is inserted."""
@@ -443,6 +476,8 @@ class MainWindow(QMainWindow):
         again = conv is not None and self._current is not None and conv.id == self._current.id
         thread_place = ScrollPlace.of(self.thread_view)
         self._current = conv
+        for opened in self.opened:
+            opened(conv.id if conv else None)
         if conv is None:
             self.thread_view.setHtml(f"<p style='color:gray'>{self.tr_('Select a conversation')}</p>")
             self.customer.show_customer(None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
@@ -28,6 +30,8 @@ class QueueDelegate(QStyledItemDelegate):
     def __init__(self, tr: Translator, parent: object | None = None) -> None:
         super().__init__(None)
         self.tr_ = tr
+        #: Team mode: who else is on a conversation ("lea is replying"), painted on its row.
+        self.presence: Callable[[int], str] | None = None
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
         return QSize(option.rect.width(), ROW_HEIGHT)
@@ -97,6 +101,9 @@ class QueueDelegate(QStyledItemDelegate):
             painter.drawText(QRect(x, rect.top() + 29, 14, 20), Qt.AlignmentFlag.AlignVCenter, mark)
             x += 14
         tags = "  ".join(f"#{t}" for t in conv.tags[:3])
+        here = self.presence(conv.id) if self.presence is not None else ""
+        if here:
+            tags = here + (f"  {tags}" if tags else "")
         tag_w = painter.fontMetrics().horizontalAdvance(tags) + 8 if tags else 0
         painter.setPen(text_colour if selected else palette.color(QPalette.ColorRole.Text))
         line2 = QRect(x, rect.top() + 29, right - x - tag_w, 20)
@@ -104,7 +111,7 @@ class QueueDelegate(QStyledItemDelegate):
         painter.drawText(line2, Qt.AlignmentFlag.AlignVCenter,
                          painter.fontMetrics().elidedText(subject, Qt.TextElideMode.ElideRight, line2.width()))
         if tags:
-            painter.setPen(QColor("#1F6FEB") if not selected else text_colour)
+            painter.setPen((QColor("#B35C00") if here else QColor("#1F6FEB")) if not selected else text_colour)
             painter.drawText(QRect(right - tag_w, rect.top() + 29, tag_w, 20),
                              Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, tags)
         painter.setPen(palette.color(QPalette.ColorRole.Mid))

@@ -109,6 +109,7 @@ class SettingsDialog(QDialog):
         parent: QWidget | None = None,
         *,
         open_url: Callable[[QUrl], object] = QDesktopServices.openUrl,
+        team: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self._backend = backend
@@ -122,6 +123,9 @@ class SettingsDialog(QDialog):
         self.tabs = QTabWidget()
         self.tabs.addTab(self._accounts_tab(), tr("Accounts"))
         self.tabs.addTab(self._policies_tab(), tr("SLA policies"))
+        self.team_tab = team
+        if team is not None:
+            self.tabs.addTab(team, tr("Team"))
         layout.addWidget(self.tabs)
         close = QPushButton(tr("Close"))
         close.clicked.connect(self.close)

@@ -1211,5 +1211,221 @@
         <source>last</source>
         <translation>dernier</translation>
     </message>
+    <message>
+        <source>Agent name</source>
+        <translation>Nom d'agent</translation>
+    </message>
+    <message>
+        <source>Agents</source>
+        <translation>Agents</translation>
+    </message>
+    <message>
+        <source>Ask them or your team lead before taking it over.</source>
+        <translation>Demandez-lui, ou à votre responsable d'équipe, avant de la reprendre.</translation>
+    </message>
+    <message>
+        <source>At risk</source>
+        <translation>En danger</translation>
+    </message>
+    <message>
+        <source>Discard</source>
+        <translation>Abandonner</translation>
+    </message>
+    <message>
+        <source>Dismiss</source>
+        <translation>Fermer</translation>
+    </message>
+    <message>
+        <source>Edit</source>
+        <translation>Modifier</translation>
+    </message>
+    <message>
+        <source>Messages arrived since you looked: read them, then send anyway, edit or discard your reply.</source>
+        <translation>Des messages sont arrivés depuis votre lecture : lisez-les, puis envoyez quand même, modifiez ou abandonnez votre réponse.</translation>
+    </message>
+    <message>
+        <source>Not in a team: Inbox works on this computer only.</source>
+        <translation>Hors équipe : Inbox travaille sur cet ordinateur seulement.</translation>
+    </message>
+    <message>
+        <source>Not signed in</source>
+        <translation>Non connecté</translation>
+    </message>
+    <message>
+        <source>Now assigned to</source>
+        <translation>Désormais assignée à</translation>
+    </message>
+    <message>
+        <source>Offline: you can read and change everything; changes wait and go out when the server is back</source>
+        <translation>Hors ligne : vous pouvez tout lire et tout modifier ; les changements attendent et partent au retour du serveur</translation>
+    </message>
+    <message>
+        <source>Online</source>
+        <translation>En ligne</translation>
+    </message>
+    <message>
+        <source>Reassign</source>
+        <translation>Réassigner</translation>
+    </message>
+    <message>
+        <source>Reassign the selected conversation to</source>
+        <translation>Réassigner la conversation choisie à</translation>
+    </message>
+    <message>
+        <source>Select a conversation first</source>
+        <translation>Choisissez d'abord une conversation</translation>
+    </message>
+    <message>
+        <source>Send anyway</source>
+        <translation>Envoyer quand même</translation>
+    </message>
+    <message>
+        <source>Server URL</source>
+        <translation>Adresse du serveur</translation>
+    </message>
+    <message>
+        <source>Server URL, agent name and password are all needed</source>
+        <translation>L'adresse du serveur, le nom d'agent et le mot de passe sont tous nécessaires</translation>
+    </message>
+    <message>
+        <source>Sign in</source>
+        <translation>Se connecter</translation>
+    </message>
+    <message>
+        <source>Sign out</source>
+        <translation>Se déconnecter</translation>
+    </message>
+    <message>
+        <source>Signed out of your team: sign in again in Settings (your drafts and waiting changes are kept)</source>
+        <translation>Déconnecté de votre équipe : reconnectez-vous dans les Réglages (vos brouillons et changements en attente sont conservés)</translation>
+    </message>
+    <message>
+        <source>Signed out; drafts kept</source>
+        <translation>Déconnecté ; brouillons conservés</translation>
+    </message>
+    <message>
+        <source>Signing in…</source>
+        <translation>Connexion…</translation>
+    </message>
+    <message>
+        <source>Signing out…</source>
+        <translation>Déconnexion…</translation>
+    </message>
+    <message>
+        <source>Team</source>
+        <translation>Équipe</translation>
+    </message>
+    <message>
+        <source>Team figures not updated</source>
+        <translation>Chiffres de l'équipe non mis à jour</translation>
+    </message>
+    <message>
+        <source>Team mode: one queue shared with your team through a team server. Your password is sent to the server only; the session is kept in the system keyring.</source>
+        <translation>Mode équipe : une file partagée avec votre équipe par un serveur d'équipe. Votre mot de passe n'est envoyé qu'au serveur ; la session est gardée dans le trousseau du système.</translation>
+    </message>
+    <message>
+        <source>The server did not accept this change: correct it and try again.</source>
+        <translation>Le serveur n'a pas accepté ce changement : corrigez-le et réessayez.</translation>
+    </message>
+    <message>
+        <source>This conversation is gone (merged or removed): nothing else to do.</source>
+        <translation>Cette conversation n'existe plus (fusionnée ou supprimée) : rien d'autre à faire.</translation>
+    </message>
+    <message>
+        <source>What arrived since</source>
+        <translation>Arrivé depuis</translation>
+    </message>
+    <message>
+        <source>Who else is here</source>
+        <translation>Qui est là aussi</translation>
+    </message>
+    <message>
+        <source>You are not a member of this channel account: ask your team lead for access.</source>
+        <translation>Vous n'êtes pas membre de ce compte : demandez l'accès à votre responsable d'équipe.</translation>
+    </message>
+    <message>
+        <source>Your reply</source>
+        <translation>Votre réponse</translation>
+    </message>
+    <message>
+        <source>cannot sign in now: the app's event loop is not running</source>
+        <translation>connexion impossible pour l'instant : la boucle d'événements de l'application ne tourne pas</translation>
+    </message>
+    <message>
+        <source>changes waiting</source>
+        <translation>changements en attente</translation>
+    </message>
+    <message>
+        <source>is replying</source>
+        <translation>répond</translation>
+    </message>
+    <message>
+        <source>is viewing</source>
+        <translation>consulte</translation>
+    </message>
+    <message>
+        <source>more refused changes</source>
+        <translation>autres changements refusés</translation>
+    </message>
+    <message>
+        <source>nobody</source>
+        <translation>personne</translation>
+    </message>
+    <message>
+        <source>note</source>
+        <translation>note</translation>
+    </message>
+    <message>
+        <source>refused</source>
+        <translation>refusé</translation>
+    </message>
+    <message>
+        <source>signed in</source>
+        <translation>connecté</translation>
+    </message>
+    <message>
+        <source>signed out</source>
+        <translation>déconnecté</translation>
+    </message>
+    <message>
+        <source>Assignment</source>
+        <translation>Assignation</translation>
+    </message>
+    <message>
+        <source>Link</source>
+        <translation>Lien</translation>
+    </message>
+    <message>
+        <source>Merge</source>
+        <translation>Fusion</translation>
+    </message>
+    <message>
+        <source>online</source>
+        <translation>en ligne</translation>
+    </message>
+    <message>
+        <source>connecting</source>
+        <translation>connexion</translation>
+    </message>
+    <message>
+        <source>Your note</source>
+        <translation>Votre note</translation>
+    </message>
+    <message>
+        <source>Status change</source>
+        <translation>Changement de statut</translation>
+    </message>
+    <message>
+        <source>Tag change</source>
+        <translation>Changement d'étiquette</translation>
+    </message>
+    <message>
+        <source>Priority change</source>
+        <translation>Changement de priorité</translation>
+    </message>
+    <message>
+        <source>the server said no</source>
+        <translation>le serveur a refusé</translation>
+    </message>
 </context>
 </TS>
