@@ -29,7 +29,7 @@ from inbox.models import Account, Channel
 from inbox.providers.email.provider import EmailProvider
 from inbox.secrets import MemorySecretStore
 from inbox.store.repository import Store
-from inbox.sync import SyncService
+from inbox.sync.service import SyncService
 
 OUT = Path(__file__).resolve().parent / "out"
 

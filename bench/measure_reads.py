@@ -13,13 +13,13 @@ from typing import Any
 
 from bench.corpus_text import QUERIES
 from bench.generate import ANCHOR, HEAVY_EMAIL
-from inbox import sla
+from inbox.app.workspace import policies, refresh_sla, statuses_at
 from inbox.models import IdentityKind, QueueFilter, QueueSort, Status
+from inbox.sla import engine as sla
 from inbox.store.database import to_db_time
 from inbox.store.repository import Store
 from inbox.store.search import fts_query
 from inbox.ui.views import ACTIVE, channel_views, standard_views, tag_view
-from inbox.workspace import policies, refresh_sla, statuses_at
 
 AGENTS = ("camille", "noah", "sam")
 TAGS = ("billing", "delivery", "refund", "warranty")

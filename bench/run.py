@@ -24,8 +24,8 @@ from typing import Any
 
 from bench import measure_cli, measure_ingest, measure_maildir, measure_reads, measure_startup
 from bench.generate import ANCHOR, existing, generate
+from inbox.app.workspace import refresh_sla
 from inbox.store.repository import Store
-from inbox.workspace import refresh_sla
 
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -170,12 +170,12 @@ def step(text: str) -> None:
 
 
 def sentiment(texts: list[str]) -> dict[str, Any]:
-    """``inbox.sentiment_textblob.analyse`` over a sample of customer messages, when it exists."""
+    """``inbox.triage.sentiment_textblob.analyse`` over a sample of customer messages, when it exists."""
     here = Path(__file__).resolve().parents[1] / "inbox" / "sentiment_textblob.py"
     if not here.exists():
         return {"status": "not built yet"}
     try:
-        module = importlib.import_module("inbox.sentiment_textblob")
+        module = importlib.import_module("inbox.triage.sentiment_textblob")
         module.analyse(texts[0] if texts else "warm up")  # loads the lexicons once
         started = time.perf_counter()
         for text in texts:

@@ -18,8 +18,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from inbox.models import ConversationEvent, EventKind
-from inbox.sla import SlaSubject, TargetStatus, countdown, evaluate
-from inbox.sla_policy import default_policies
+from inbox.sla.engine import SlaSubject, TargetStatus, countdown, evaluate
+from inbox.sla.policy import default_policies
 
 N_DEADLINES = 20_000
 N_CONVERSATIONS = 10_000

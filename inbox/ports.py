@@ -1,7 +1,7 @@
 """The ports: what the window, the dashboard and the app depend on instead of a concrete store.
 
 Solo mode implements them over SQLite (``inbox.store.repository.Store`` reads; the commands in
-``inbox.solo`` write through the store's one writer thread); a team server can implement the same
+``inbox.app.solo`` write through the store's one writer thread); a team server can implement the same
 Protocols over its HTTP API. Core: standard library and core modules only.
 
 - Reads (:class:`QueueReads`, :class:`ConversationReads`) answer at once from a local copy.
@@ -20,8 +20,6 @@ from concurrent.futures import Future
 from datetime import datetime
 from typing import Protocol
 
-from inbox import reports
-from inbox.crisis import StoredAlert
 from inbox.models import (
     Account,
     AttachmentFile,
@@ -38,6 +36,8 @@ from inbox.models import (
     Status,
     StoredMessage,
 )
+from inbox.sla import reports
+from inbox.triage.crisis import StoredAlert
 
 
 class QueueReads(Protocol):

@@ -6,10 +6,10 @@ import argparse
 import sys
 from typing import Any
 
-from inbox.canned import LANGUAGES, search, unknown_placeholders
 from inbox.cli.commands import _add, open_store
 from inbox.cli.output import emit_json, table
 from inbox.errors import InputError
+from inbox.replies.canned import LANGUAGES, search, unknown_placeholders
 from inbox.store import canned_store
 
 

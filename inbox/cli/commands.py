@@ -22,7 +22,7 @@ from inbox.store.repository import Store
 
 def open_store(args: argparse.Namespace) -> Store:
     if getattr(args, "demo", False) and args.db is None:
-        from inbox.demo import ensure_demo
+        from inbox.app.demo import ensure_demo
 
         path = demo_db_path()
         ensure_demo(path)
@@ -129,7 +129,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         del ident
     summary = import_paths(store, list(args.paths), forced)
     if summary.result.conversations:
-        from inbox.workspace import refresh_sla
+        from inbox.app.workspace import refresh_sla
 
         refresh_sla(store, datetime.now(UTC), sorted(summary.result.conversations))
     if args.json:
@@ -358,7 +358,7 @@ def cmd_account_list(args: argparse.Namespace) -> int:
 
 
 def cmd_customers_import(args: argparse.Namespace) -> int:
-    from inbox.crm import read_crm_csv
+    from inbox.conversations.crm import read_crm_csv
     from inbox.errors import InputError as Bad
 
     if not hasattr(args, "file"):
@@ -399,7 +399,7 @@ def cmd_customers_import(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from inbox.demo import build_demo
+    from inbox.app.demo import build_demo
 
     path = args.db or demo_db_path()
     if path.exists() and not args.force and str(path) != ":memory:":

@@ -11,15 +11,15 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from inbox import assignment
 from inbox.cli.commands import _add, open_store
 from inbox.cli.operations import parse_instant
 from inbox.cli.output import emit_json, iso, table
 from inbox.errors import InputError
 from inbox.models import Channel, Priority
+from inbox.triage import assignment
 
 if TYPE_CHECKING:
-    from inbox import reports
+    from inbox.sla import reports
     from inbox.store.repository import Store
 
 # Reports (with the SLA engine), the store's analytics, triage and the workspace (which loads the
@@ -140,13 +140,13 @@ def parse_day_or_instant(text: str | None, field: str, end: bool = False) -> dat
 
 
 def _refresh(store: Store, now: datetime) -> None:
-    from inbox.workspace import refresh_sla
+    from inbox.app.workspace import refresh_sla
 
     refresh_sla(store, now)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from inbox import reports
+    from inbox.sla import reports
     from inbox.store import analytics
 
     store = open_store(args)
@@ -180,7 +180,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def report_json(report: reports.Report) -> dict[str, object]:
     """JSON-ready form: the CSV columns, null where there is no value."""
-    from inbox import reports
+    from inbox.sla import reports
 
     rows = [
         {
@@ -194,7 +194,7 @@ def report_json(report: reports.Report) -> dict[str, object]:
 
 def format_report(report: reports.Report) -> str:
     """The report as an aligned table (times as wall / business, compliance as met/breached %)."""
-    from inbox import reports
+    from inbox.sla import reports
 
     rows = [reports.display_row(r) for r in (*report.rows, report.total)]
     period = f"{iso(report.since)} .. {iso(report.until)}  (times: wall / business)"
@@ -271,15 +271,15 @@ def cmd_assign_new(args: argparse.Namespace) -> int:
 
 
 def cmd_triage_show(args: argparse.Namespace) -> int:
-    from inbox.workspace import rules_text
+    from inbox.app.workspace import rules_text
 
     print(rules_text(open_store(args)).rstrip())
     return 0
 
 
 def cmd_triage_load(args: argparse.Namespace) -> int:
-    from inbox import triage
-    from inbox.workspace import TRIAGE_SETTING
+    from inbox.app.workspace import TRIAGE_SETTING
+    from inbox.triage import rules as triage
 
     try:
         text = args.file.read_text("utf-8")
@@ -293,7 +293,7 @@ def cmd_triage_load(args: argparse.Namespace) -> int:
 
 
 def cmd_triage_run(args: argparse.Namespace) -> int:
-    from inbox.workspace import run_triage
+    from inbox.app.workspace import run_triage
 
     store = open_store(args)
     results = run_triage(store, parse_instant(args.at))
@@ -317,8 +317,8 @@ def cmd_triage_set_priority(args: argparse.Namespace) -> int:
 
 
 def cmd_sentiment(args: argparse.Namespace) -> int:
-    from inbox.sentiment_textblob import analyse
     from inbox.store import analytics
+    from inbox.triage.sentiment_textblob import analyse
 
     store = open_store(args)
     done = 0
@@ -340,8 +340,8 @@ def cmd_sentiment(args: argparse.Namespace) -> int:
 
 
 def cmd_alerts(args: argparse.Namespace) -> int:
+    from inbox.app.workspace import check_crisis
     from inbox.store import analytics
-    from inbox.workspace import check_crisis
 
     store = open_store(args)
     if args.ack is not None and not analytics.acknowledge_alert(store, args.ack):
@@ -360,8 +360,8 @@ def cmd_alerts(args: argparse.Namespace) -> int:
 
 
 def cmd_dashboard_screenshot(args: argparse.Namespace) -> int:
-    from inbox.sentiment_textblob import analyse
     from inbox.store import analytics
+    from inbox.triage.sentiment_textblob import analyse
     from inbox.ui.dashboard import render_png
     from inbox.ui.i18n import Translator
 

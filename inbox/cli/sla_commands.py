@@ -30,7 +30,7 @@ def register(sub: Any) -> None:
 
 
 def cmd_sla(args: argparse.Namespace) -> int:
-    from inbox.workspace import statuses_at
+    from inbox.app.workspace import statuses_at
 
     store = open_store(args)
     at = parse_instant(args.at)
@@ -57,9 +57,9 @@ def cmd_sla(args: argparse.Namespace) -> int:
 
 
 def cmd_policy_load(args: argparse.Namespace) -> int:
-    from inbox.sla_holidays import country_holidays
-    from inbox.sla_policy import describe, load_policies
-    from inbox.workspace import POLICY_SETTING, refresh_sla
+    from inbox.app.workspace import POLICY_SETTING, refresh_sla
+    from inbox.sla.holidays import country_holidays
+    from inbox.sla.policy import describe, load_policies
 
     try:
         text = args.file.read_text("utf-8")
@@ -74,15 +74,15 @@ def cmd_policy_load(args: argparse.Namespace) -> int:
 
 
 def cmd_policy_show(args: argparse.Namespace) -> int:
-    from inbox.sla_policy import describe
-    from inbox.workspace import policies
+    from inbox.app.workspace import policies
+    from inbox.sla.policy import describe
 
     print(describe(policies(open_store(args))))
     return 0
 
 
 def cmd_screenshot(args: argparse.Namespace) -> int:
-    from inbox.app import screenshot
+    from inbox.app.shell import screenshot
 
     try:
         w, h = (int(v) for v in args.size.lower().split("x"))

@@ -14,16 +14,16 @@ from inbox.cli.commands import _add, open_store
 from inbox.cli.output import emit_json, iso, table
 from inbox.errors import InputError
 from inbox.models import Account, OutboxItem, OutboxState, Status
-from inbox.outbox import Outbox
-from inbox.providers.base import Provider
 from inbox.providers.registry import build_provider
-from inbox.reply_order import Hold, holds
+from inbox.replies.order import Hold, holds
+from inbox.replies.outbox import Outbox
 from inbox.safe_text import one_line
 from inbox.secrets import SecretStore
 from inbox.store.notices import last_inbound_at
 from inbox.store.outbox_store import OPEN_STATES
 from inbox.store.repository import Store
-from inbox.sync import DOWN_WORDS, AccountState, SyncService, state_for_error
+from inbox.sync.contract import Provider
+from inbox.sync.service import DOWN_WORDS, AccountState, SyncService, state_for_error
 
 if TYPE_CHECKING:
     import httpx
@@ -92,7 +92,7 @@ def _now() -> datetime:
 
 
 def _outbox(store: Store) -> Outbox:
-    from inbox.outbox import Outbox
+    from inbox.replies.outbox import Outbox
 
     return Outbox(store, clock=_now)
 
@@ -136,7 +136,7 @@ async def run_sync(
     import httpx
 
     from inbox.errors import InboxError
-    from inbox.sync import AccountState
+    from inbox.sync.service import AccountState
 
     broken: dict[str, tuple[AccountState, str]] = {}
     client_timeout = timeout or httpx.Timeout(30.0, connect=10.0)

@@ -17,8 +17,8 @@ import httpx
 
 from inbox.errors import InputError
 from inbox.models import Account, Channel, Draft
-from inbox.providers.base import Provider, ProviderInfo
 from inbox.secrets import SecretStore
+from inbox.sync.contract import Provider, ProviderInfo
 
 
 @dataclass(frozen=True, slots=True)

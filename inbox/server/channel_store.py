@@ -1,8 +1,8 @@
 """The core sync service's store, on PostgreSQL, for one channel account under one lease.
 
-:class:`AccountStore` implements :class:`inbox.sync.SyncStore` (and so
-:class:`inbox.outbox.OutboxStore`), so the server runs the very sync and outbox logic of the solo
-app (:class:`inbox.sync.SyncService`, :class:`inbox.outbox.Outbox`: backoff, account states,
+:class:`AccountStore` implements :class:`inbox.sync.service.SyncStore` (and so
+:class:`inbox.replies.outbox.OutboxStore`), so the server runs the very sync and outbox logic of the solo
+app (:class:`inbox.sync.service.SyncService`, :class:`inbox.replies.outbox.Outbox`: backoff, account states,
 "log once when down", queued -> sending -> sent | failed | may have been sent, the delivery check
 after a crash, replies in order per conversation). The service calls these methods from worker
 threads (``asyncio.to_thread``), hence the blocking psycopg pool.
@@ -27,7 +27,7 @@ from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
-from inbox import routing
+from inbox.conversations import routing
 from inbox.errors import InputError, TransientError
 from inbox.models import (
     Account,
@@ -358,7 +358,7 @@ class AccountStore:
         """The sent reply as an outbound message of its conversation, with its event."""
         from dataclasses import replace
 
-        from inbox.outbox import outbound_message
+        from inbox.replies.outbox import outbound_message
 
         account = load_account(conn, draft.account_id)
         if account is None:

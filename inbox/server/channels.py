@@ -5,7 +5,7 @@ process, and the server jobs run once, under leases.
 itself as live, renews the leases it holds (a lease it lost stops that account's worker at once),
 and takes free or expired leases up to its fair share (accounts / live processes), releasing
 what it holds beyond that share so a process that starts later gets work. Each owned account runs
-a worker: the core :class:`~inbox.sync.SyncService` (backoff, account states, the outbox state
+a worker: the core :class:`~inbox.sync.service.SyncService` (backoff, account states, the outbox state
 machine and its delivery check) over :class:`~inbox.server.channel_store.AccountStore`, whose
 every write checks the lease epoch. The provider is wrapped so that no fetch or send starts once
 this process can no longer trust its lease by its own clock (a paused process wakes up refused).
@@ -35,13 +35,13 @@ from psycopg_pool import ConnectionPool
 
 from inbox.errors import InboxError
 from inbox.models import Draft
-from inbox.providers.base import FetchResult, Provider, ProviderInfo, SupportsDeliveryCheck
 from inbox.providers.registry import build_provider
 from inbox.secrets import SecretStore
 from inbox.server.channel_store import AccountStore, Pool, load_account
 from inbox.server.leases import Lease, LeaseLost, LeaseTable, fair_share, heartbeat, new_holder
 from inbox.server.secrets_file import FileSecretStore, default_secrets_path
-from inbox.sync import AccountState, SyncService
+from inbox.sync.contract import FetchResult, Provider, ProviderInfo, SupportsDeliveryCheck
+from inbox.sync.service import AccountState, SyncService
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ transaction (which also holds the account's lease guard and moves the cursor).
 The rules are the solo store's (``inbox/store/ingest.py``) on the same columns: the key of a
 message is ``(account_id, provider_id)``; an email whose Message-ID is stored with other content is
 kept under the id plus a content hash; our own messages coming back are outbound; the author's
-identity and customer are found or created; :mod:`inbox.routing` picks the conversation (merging
+identity and customer are found or created; :mod:`inbox.conversations.routing` picks the conversation (merging
 two when a message shows they are one thread; a closed one never reopens); events are appended as
 the SLA engine expects them. Conversations are locked (``FOR UPDATE``) before a message is added,
 so message ids within a conversation increase in commit order (the stale-reply check relies on it).
@@ -23,8 +23,8 @@ import psycopg
 from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 
-from inbox import identity as identity_rules
-from inbox import routing
+from inbox.conversations import identity as identity_rules
+from inbox.conversations import routing
 from inbox.models import Account, Author, Direction, EventKind, Message, Status
 
 Conn = psycopg.Connection[DictRow]

@@ -2,13 +2,13 @@
 solo app runs on the desktop:
 
 * ``sla``: every open conversation whose cached SLA state can be wrong (a new event, a passed
-  warning or breach instant, never computed) is replayed with :func:`inbox.sla.assess` under the
+  warning or breach instant, never computed) is replayed with :func:`inbox.sla.engine.assess` under the
   policies in force (``server_settings.sla_policies``, else the shipped defaults); its deadline,
   state and SLA log are written, with a ``conversation`` change when what agents see moved.
-* ``triage``: customer messages get a language and a sentiment (:mod:`inbox.sentiment_textblob`),
-  then :func:`inbox.triage.evaluate` scores every open conversation and sets the priorities no
+* ``triage``: customer messages get a language and a sentiment (:mod:`inbox.triage.sentiment_textblob`),
+  then :func:`inbox.triage.rules.evaluate` scores every open conversation and sets the priorities no
   agent set (with a ``priority`` event by "triage").
-* ``crisis``: :func:`inbox.crisis.detect` over the scored public messages; a burst raises one
+* ``crisis``: :func:`inbox.triage.crisis.detect` over the scored public messages; a burst raises one
   alert per window (``alerts`` row, change for admins).
 
 Each pass writes in one transaction that first checks the job's lease (``FOR KEY SHARE``), so a
@@ -27,12 +27,14 @@ import psycopg
 from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 
-from inbox import crisis, sla, triage
 from inbox.models import ConversationEvent, EventKind, Priority
 from inbox.server import ingest
 from inbox.server.channel_store import Pool
 from inbox.server.leases import Lease, LeaseLost, guard
-from inbox.sla_policy import PolicySet, default_policies, load_policies
+from inbox.sla import engine as sla
+from inbox.sla.policy import PolicySet, default_policies, load_policies
+from inbox.triage import crisis
+from inbox.triage import rules as triage
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +52,7 @@ def _setting(conn: Conn, key: str) -> str:
 
 
 def policies(conn: Conn) -> PolicySet:
-    from inbox.sla_holidays import country_holidays
+    from inbox.sla.holidays import country_holidays
 
     text = _setting(conn, "sla_policies")
     if text:
@@ -296,7 +298,7 @@ def crisis_pass(pool: Pool, lease: Lease, now: datetime, rules: crisis.CrisisRul
 
 
 def _analyse() -> Callable[[str], tuple[str, float]]:
-    from inbox.sentiment_textblob import analyse
+    from inbox.triage.sentiment_textblob import analyse
 
     return analyse
 

@@ -13,10 +13,9 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from inbox.assignment import Agent, Waiting
-from inbox.crisis import Signal, StoredAlert
 from inbox.models import ConversationEvent, EventKind, Priority
-from inbox.reports import (
+from inbox.sla.engine import SlaLogEntry, TargetKind
+from inbox.sla.reports import (
     Report,
     ReportConversation,
     RiskItem,
@@ -25,11 +24,12 @@ from inbox.reports import (
     bucket_counts,
     build_report,
 )
-from inbox.sla import SlaLogEntry, TargetKind
 from inbox.store.database import Database, connect, from_db_time, to_db_time
 from inbox.store.ingest import _event
 from inbox.store.repository import Store
-from inbox.triage import NEGATIVE_BELOW, TriageInput, TriageResult
+from inbox.triage.assignment import Agent, Waiting
+from inbox.triage.crisis import Signal, StoredAlert
+from inbox.triage.rules import NEGATIVE_BELOW, TriageInput, TriageResult
 
 TRIAGE_ACTOR = "triage"
 PUBLIC = "('mention', 'comment')"
@@ -317,10 +317,10 @@ def all_conversations(store: Store) -> list[ReportConversation]:
 
 
 def backlog_events(store: Store, start: datetime) -> dict[int, list[ConversationEvent]]:
-    """For :func:`inbox.reports.backlog` from ``start`` on: the conversations new, open or pending
+    """For :func:`inbox.sla.reports.backlog` from ``start`` on: the conversations new, open or pending
     or with an event since ``start``, each with what decides its state from then on.
 
-    :func:`inbox.reports.waiting_open` only reads messages in and status changes, and before an
+    :func:`inbox.sla.reports.waiting_open` only reads messages in and status changes, and before an
     instant only the last of them and whether one closed the conversation count; so each
     conversation gets that one event before ``start`` and its events since, not its whole history
     (1M messages, 11,737 conversations: read 2.3-3.8 s -> 0.5-0.8 s, replay 0.6-1.1 s -> 0.1 s)."""

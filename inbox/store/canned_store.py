@@ -11,8 +11,8 @@ import sqlite3
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from inbox.canned import LANGUAGES, CannedResponse, parse_tags, validated
 from inbox.errors import InputError
+from inbox.replies.canned import LANGUAGES, CannedResponse, parse_tags, validated
 from inbox.store.database import Database, to_db_time
 from inbox.store.repository import Store
 

@@ -50,7 +50,7 @@ class CustomerRepository:
         return [identity_from_row(r) for r in rows]
 
     def identity(self: _StoreCore, kind: IdentityKind, key: str) -> Identity | None:
-        from inbox.identity import normalise_key
+        from inbox.conversations.identity import normalise_key
 
         rows = self._rows(
             "SELECT * FROM identities WHERE kind = ? AND (key = ? OR handle = ? OR handle = ?)",
@@ -76,7 +76,7 @@ class CustomerRepository:
         notes: str | None = None,
         vip: bool | None = None,
     ) -> None:
-        from inbox.identity import comparable_name
+        from inbox.conversations.identity import comparable_name
 
         def write(db: Database) -> None:
             if display_name is not None:
@@ -99,7 +99,7 @@ class CustomerRepository:
 
     def link(self: _StoreCore, kind: IdentityKind, key: str, customer_id: int, *, handle: str = "", name: str = "") -> Identity:
         """Attach an identity (created if new) to a customer; the customer's conversations follow."""
-        from inbox.identity import normalise_key
+        from inbox.conversations.identity import normalise_key
 
         self.customer(customer_id)
         norm = normalise_key(kind, key)
@@ -204,7 +204,7 @@ def identity_from_row(r: sqlite3.Row) -> Identity:
 def _create_customer(db: Database, name: str, crm_number: str | None) -> int:
     from datetime import UTC
 
-    from inbox.identity import comparable_name
+    from inbox.conversations.identity import comparable_name
 
     cur = db.execute(
         "INSERT INTO customers (display_name, crm_number, name_key, created_at) VALUES (?,?,?,?)",

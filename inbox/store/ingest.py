@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from inbox import identity as identity_rules
-from inbox import routing
+from inbox.conversations import identity as identity_rules
+from inbox.conversations import routing
 from inbox.models import (
     Account,
     Author,

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from inbox import routing
+from inbox.conversations import routing
 from inbox.errors import InputError
 from inbox.models import (
     Account,

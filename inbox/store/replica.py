@@ -20,9 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from inbox.store.database import Database
-
-from inbox.store.database import from_db_time, to_db_time
+from inbox.store.database import Database, from_db_time, to_db_time
 from inbox.store.replica_rows import (
     _delete_conversation,
     _derive_events,

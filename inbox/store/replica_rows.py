@@ -11,10 +11,8 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from inbox.store.database import Database
-
 from inbox.models import EventKind
-from inbox.store.database import to_db_time
+from inbox.store.database import Database, to_db_time
 
 _OUTBOX_STATES = {"queued": "queued", "sending": "sending", "sent": "sent", "failed": "failed", "unknown": "uncertain"}
 

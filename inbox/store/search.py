@@ -74,7 +74,7 @@ def named_conversations(conn: sqlite3.Connection, text: str, limit: int) -> list
         ).fetchall()
         _split(rows, customers, identities)
     elif _NAME.fullmatch(query):
-        from inbox.identity import comparable_name
+        from inbox.conversations.identity import comparable_name
 
         key = comparable_name(query)
         if key:

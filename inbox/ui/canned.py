@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from inbox.canned import (
+from inbox.replies.canned import (
     LANGUAGES,
     CannedResponse,
     expansion,

@@ -21,7 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from inbox.canned import (
+from inbox.errors import InboxError
+from inbox.replies.canned import (
     LANGUAGES,
     PLACEHOLDERS,
     CannedResponse,
@@ -29,7 +30,6 @@ from inbox.canned import (
     unknown_placeholders,
     validated,
 )
-from inbox.errors import InboxError
 from inbox.ui.canned import CannedEditor, CannedListModel, language_combo
 from inbox.ui.i18n import Translator
 

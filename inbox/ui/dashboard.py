@@ -58,9 +58,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from inbox import reports
-from inbox.crisis import StoredAlert
 from inbox.ports import DashboardSource
+from inbox.sla import reports
+from inbox.triage.crisis import StoredAlert
 from inbox.ui.i18n import Translator
 
 log = logging.getLogger(__name__)

@@ -35,7 +35,7 @@ NO_PAGE = "the Facebook account that approved manages no Page: sign in as a Page
 
 
 class PageOption(Protocol):
-    """A Page offered after sign-in (``inbox.settings_backend.PageOption`` fits)."""
+    """A Page offered after sign-in (``inbox.app.settings_backend.PageOption`` fits)."""
 
     @property
     def id(self) -> str: ...
@@ -44,7 +44,7 @@ class PageOption(Protocol):
 
 
 class DeviceSignIn(Protocol):
-    """A started device login (``inbox.settings_backend.FacebookSignIn`` fits)."""
+    """A started device login (``inbox.app.settings_backend.FacebookSignIn`` fits)."""
 
     @property
     def user_code(self) -> str: ...

@@ -11,7 +11,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QToolButton, QWidget
 
 from inbox.models import Channel, QueueFilter
-from inbox.triage import NEGATIVE_BELOW
+from inbox.triage.rules import NEGATIVE_BELOW
 from inbox.ui.i18n import Translator
 from inbox.ui.icons import icon
 

@@ -42,7 +42,7 @@ from PySide6.QtWidgets import (
 
 from inbox.models import AttachmentFile, Conversation, Direction, Priority, QueueSort, Status
 from inbox.ports import Commands, Reads
-from inbox.sla import SlaLogEntry, TargetStatus
+from inbox.sla.engine import SlaLogEntry, TargetStatus
 from inbox.ui.composer import Composer
 from inbox.ui.customer_panel import CustomerPanel
 from inbox.ui.filter_chips import FilterChips

@@ -9,7 +9,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from inbox.models import Conversation, Priority
-from inbox.triage import sentiment_marker
+from inbox.triage.rules import sentiment_marker
 from inbox.ui.i18n import Translator
 from inbox.ui.icons import icon
 from inbox.ui.queue_model import ConversationRole, QueueModel

@@ -1,7 +1,7 @@
 """The account parts of the settings dialog: the accounts list model and the add-account form.
 
 The form is built from a provider kind's own description of its fields (``FieldSpec``): the
-Protocols here are met by ``inbox.providers.base.FormField`` and ``ProviderInfo`` without the UI
+Protocols here are met by ``inbox.sync.contract.FormField`` and ``ProviderInfo`` without the UI
 importing the providers.
 """
 
@@ -20,7 +20,7 @@ from inbox.ui.i18n import Translator
 
 Index = QModelIndex | QPersistentModelIndex
 
-#: How the list names ``inbox.sync.AccountState`` values (keys of the translation catalogue).
+#: How the list names ``inbox.sync.service.AccountState`` values (keys of the translation catalogue).
 STATE_NAMES = {
     "idle": "idle",
     "syncing": "syncing",
@@ -33,7 +33,7 @@ STATE_NAMES = {
 
 
 class FieldSpec(Protocol):
-    """One field of a provider's setup form (``inbox.providers.base.FormField`` fits)."""
+    """One field of a provider's setup form (``inbox.sync.contract.FormField`` fits)."""
 
     @property
     def name(self) -> str: ...
@@ -52,7 +52,7 @@ class FieldSpec(Protocol):
 
 
 class KindSpec(Protocol):
-    """A provider kind and its form (``inbox.providers.base.ProviderInfo`` fits)."""
+    """A provider kind and its form (``inbox.sync.contract.ProviderInfo`` fits)."""
 
     @property
     def kind(self) -> str: ...
@@ -65,7 +65,7 @@ class KindSpec(Protocol):
 
 
 class AccountSummary(Protocol):
-    """An account as the list shows it: sync ``state`` as ``inbox.sync.AccountState`` values."""
+    """An account as the list shows it: sync ``state`` as ``inbox.sync.service.AccountState`` values."""
 
     @property
     def id(self) -> str: ...

@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
 )
 
 from inbox.errors import InboxError, InputError
-from inbox.sla_policy import load_policies
+from inbox.sla.policy import load_policies
 from inbox.ui.facebook_sign_in import DeviceSignIn, FacebookSignInPanel
 from inbox.ui.i18n import Translator
 from inbox.ui.settings_accounts import (
@@ -58,7 +58,7 @@ ERROR_COLOUR = "color: #C62828"
 
 
 class SettingsBackend(Protocol):
-    """What the settings dialog needs from the app (``inbox.settings_backend`` is the real one)."""
+    """What the settings dialog needs from the app (``inbox.app.settings_backend`` is the real one)."""
 
     def accounts(self) -> Sequence[AccountSummary]: ...
 

@@ -14,8 +14,8 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from inbox.models import AttachmentFile, Conversation, Direction, OutboxState, StoredMessage, Surface
-from inbox.reply_order import Hold, holds
-from inbox.sla import SlaLogEntry, TargetStatus
+from inbox.replies.order import Hold, holds
+from inbox.sla.engine import SlaLogEntry, TargetStatus
 from inbox.ui.i18n import Translator
 from inbox.ui.original_view import blocked_notice
 from inbox.ui.text import countdown, html_text, one_line

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from inbox.models import Channel, QueueFilter, QueueSort, Status
-from inbox.triage import NEGATIVE_BELOW
+from inbox.triage.rules import NEGATIVE_BELOW
 
 ACTIVE = frozenset({Status.NEW, Status.OPEN})
 NOT_CLOSED = frozenset({Status.NEW, Status.OPEN, Status.PENDING, Status.SOLVED})

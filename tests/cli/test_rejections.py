@@ -11,9 +11,9 @@ import httpx
 import pytest
 from PySide6.QtCore import Qt
 
+from inbox.app.settings_backend import SettingsBackend
 from inbox.models import Account, Channel
 from inbox.secrets import MemorySecretStore
-from inbox.settings_backend import SettingsBackend
 from inbox.store.repository import Store
 from inbox.ui.i18n import Translator
 from inbox.ui.settings_accounts import AccountListModel

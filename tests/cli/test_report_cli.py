@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from inbox.app.demo import build_demo
 from inbox.cli import report_commands
-from inbox.demo import build_demo
 from inbox.errors import InboxError
 from inbox.models import Priority, QueueFilter, Status
 from inbox.store.repository import Store

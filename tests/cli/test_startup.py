@@ -33,12 +33,12 @@ HEAVY = (
     "holidays",
     "sqlite_utils",
     "inbox.ui",
-    "inbox.app",
+    "inbox.app.shell",
     "inbox.providers",
-    "inbox.workspace",
-    "inbox.sla",
-    "inbox.reports",
-    "inbox.sentiment_textblob",
+    "inbox.app.workspace",
+    "inbox.sla.engine",
+    "inbox.sla.reports",
+    "inbox.triage.sentiment_textblob",
     "inbox.store.analytics",
 )
 
@@ -91,7 +91,7 @@ def test_read_commands_load_no_heavy_module(db: Path, argv: tuple[str, ...]) -> 
 def test_the_probe_sees_heavy_modules_when_a_command_uses_them(db: Path) -> None:
     """The check above can fail: `inbox sla` does load the SLA engine and holidays."""
     _out, modules = _run(db, "sla", "--json")
-    assert {"inbox.sla", "inbox.workspace", "holidays"} <= modules
+    assert {"inbox.sla.engine", "inbox.app.workspace", "holidays"} <= modules
 
 
 def test_read_commands_answer_the_same_as_in_process(db: Path) -> None:
@@ -103,8 +103,8 @@ def test_read_commands_answer_the_same_as_in_process(db: Path) -> None:
 
 
 def test_report_groupings_registered_without_the_reports_module_are_the_reports_ones() -> None:
-    from inbox import reports
     from inbox.cli import report_commands
+    from inbox.sla import reports
 
     assert report_commands.GROUPINGS == reports.GROUPINGS
 

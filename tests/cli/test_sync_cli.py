@@ -22,7 +22,7 @@ from inbox.providers.webform.provider import WebformProvider
 from inbox.secrets import MemorySecretStore
 from inbox.store.repository import Store
 from tests.cli.only import run_only
-from tests.test_sync import MAILBOX, FakeProvider, mail, page
+from tests.sync.test_service import MAILBOX, FakeProvider, mail, page
 
 
 def cli(*argv: str) -> int:

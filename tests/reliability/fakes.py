@@ -1,4 +1,4 @@
-"""In-process fakes for driving :class:`inbox.sync.SyncService`: a fake clock whose ``sleep``
+"""In-process fakes for driving :class:`inbox.sync.service.SyncService`: a fake clock whose ``sleep``
 advances time, a provider serving fixed pages, and a flaky "service" whose faults come from a
 seeded RNG (timeouts, 5xx, 429 with a reset, drops mid-page, truncated JSON, drops after a post
 was accepted)."""
@@ -14,7 +14,7 @@ from typing import ClassVar
 
 from inbox.errors import RateLimited, TransientError
 from inbox.models import Account, Channel, Draft, Message, ParsedBatch
-from inbox.providers.base import FetchResult, HttpProviderBase, ProviderInfo
+from inbox.sync.contract import FetchResult, HttpProviderBase, ProviderInfo
 
 START = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 

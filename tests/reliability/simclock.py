@@ -1,4 +1,4 @@
-"""A simulated clock for :class:`inbox.sync.SyncService`: ``sleep`` waits for simulated time,
+"""A simulated clock for :class:`inbox.sync.service.SyncService`: ``sleep`` waits for simulated time,
 and :meth:`SimClock.drive` moves time to the earliest sleeper once the service has settled,
 so an hour of polling, backoff and outbox retries runs in about a second."""
 

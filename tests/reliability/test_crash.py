@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 
 from inbox.models import Account, Channel, OutboxState
-from inbox.outbox import Outbox
 from inbox.providers.email.provider import Cursor
+from inbox.replies.outbox import Outbox
 from inbox.store.repository import Store
 from tests.providers.email.servers import DovecotServer, SmtpServer
 from tests.providers.facebook.fake_graph import PAGE_ID, PAGE_TOKEN, FakeGraph
@@ -322,7 +322,7 @@ def test_email_crash_window_after_smtp_before_the_sent_copy(
 
     from inbox.providers.email.provider import EmailProvider
     from inbox.secrets import MemorySecretStore
-    from inbox.sync import SyncService
+    from inbox.sync.service import SyncService
 
     dovecot_server.append(customer_mail(5000))
     conn = dovecot_server.client()

@@ -1,4 +1,4 @@
-"""One simulated hour of a flaky service through :class:`inbox.sync.SyncService` (fake clock and
+"""One simulated hour of a flaky service through :class:`inbox.sync.service.SyncService` (fake clock and
 sleep injected, faults from a seeded RNG): the store ends equal to the service's content, every
 reply went out exactly once, and the account ends up to date."""
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from inbox.models import Author, Channel, Direction, IdentityKind, Message, OutboxState, Surface
 from inbox.store.repository import Store
-from inbox.sync import AccountState, SyncService
+from inbox.sync.service import AccountState, SyncService
 from tests.factories import X
 from tests.reliability import figures
 from tests.reliability.fakes import START, FlakyProvider, FlakyService

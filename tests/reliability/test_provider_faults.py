@@ -1,4 +1,4 @@
-"""Every provider fault through :class:`inbox.sync.SyncService`, against the local servers: the
+"""Every provider fault through :class:`inbox.sync.service.SyncService`, against the local servers: the
 account ends in the state the fault means, and once the service is back nothing is lost or
 stored twice. Sending: SMTP 4xx waits and retries, 5xx fails with the server's reason."""
 
@@ -18,14 +18,14 @@ import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from inbox.models import Account, Channel, OutboxState
-from inbox.providers.base import Provider
 from inbox.providers.email.provider import EmailProvider
 from inbox.providers.facebook import FacebookProvider
 from inbox.providers.twitter import XProvider
 from inbox.providers.webform.provider import WebformProvider
 from inbox.secrets import MemorySecretStore
 from inbox.store.repository import Store
-from inbox.sync import AccountState, SyncService
+from inbox.sync.contract import Provider
+from inbox.sync.service import AccountState, SyncService
 from tests.providers.email.servers import (
     HOST,
     CuttingProxy,

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from inbox.models import Account, Channel, OutboxState
-from inbox.outbox import Outbox
+from inbox.replies.outbox import Outbox
 from inbox.store.repository import Store
 from tests.providers.email.servers import DovecotServer, SmtpServer
 from tests.providers.facebook.fake_graph import FakeGraph

@@ -14,7 +14,7 @@ from inbox.models import Account, Channel, QueueFilter
 from inbox.store.database import connect, to_db_time
 from inbox.store.repository import Store
 from inbox.store.schema import MIGRATIONS
-from inbox.sync import AccountState, SyncService
+from inbox.sync.service import AccountState, SyncService
 from tests.factories import MAILBOX, T0, X, mail, tweet
 from tests.reliability import figures
 from tests.reliability.fakes import FakeClock, PagedProvider

@@ -24,7 +24,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from inbox.models import Account, Channel, OutboxState
-from inbox.outbox import Outbox
+from inbox.replies.outbox import Outbox
 from inbox.server.channel_store import AccountStore
 from inbox.server.leases import Lease, LeaseTable
 from tests.providers.email.servers import DovecotServer, SmtpServer, dovecot_server, local_account, smtp_server

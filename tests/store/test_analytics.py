@@ -9,16 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from inbox.assignment import Agent
-from inbox.demo import populate
+from inbox.app.demo import populate
+from inbox.app.workspace import refresh_sla, statuses_at
 from inbox.errors import StoreError
 from inbox.models import Author, Direction, EventKind, IdentityKind, Priority, QueueFilter, Status
-from inbox.reports import backlog, bucket_counts, build_report
+from inbox.sla.reports import backlog, bucket_counts, build_report
 from inbox.store import analytics
 from inbox.store.database import from_db_time, to_db_time
 from inbox.store.repository import Store
-from inbox.triage import DEFAULT_RULES, evaluate, load_rules
-from inbox.workspace import refresh_sla, statuses_at
+from inbox.triage.assignment import Agent
+from inbox.triage.rules import DEFAULT_RULES, evaluate, load_rules
 from tests.factories import MAILBOX, T0, X, mail, tweet
 
 US = Author(IdentityKind.EMAIL, "support@shop.example", "support@shop.example", "Shop")

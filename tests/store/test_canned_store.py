@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from inbox.canned import LANGUAGES, CannedResponse, expansion, search, unknown_placeholders
 from inbox.errors import InputError
+from inbox.replies.canned import LANGUAGES, CannedResponse, expansion, search, unknown_placeholders
 from inbox.store import canned_store
 from inbox.store.repository import Store
 

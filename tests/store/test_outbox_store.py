@@ -19,7 +19,7 @@ from inbox.models import (
     OutboxState,
     Surface,
 )
-from inbox.outbox import Outbox
+from inbox.replies.outbox import Outbox
 from inbox.store.outbox_store import draft_from_json, draft_to_json
 from inbox.store.repository import Store
 

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
+from inbox.app.team_mode import TeamMode
 from inbox.models import QueueFilter, Status
 from inbox.secrets import MemorySecretStore
 from inbox.store.replica import Replica
 from inbox.store.repository import Store
 from inbox.team.commands import TeamCommands
-from inbox.team_mode import TeamMode
 
 NOW = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
 

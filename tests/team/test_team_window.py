@@ -12,12 +12,12 @@ import httpx
 import pytest
 from PySide6.QtWidgets import QApplication
 
-from inbox.app import Shell
+from inbox.app.shell import Shell
+from inbox.app.team_mode import TeamMode
 from inbox.models import Status
 from inbox.providers.keyring_store import KeyringSecretStore
 from inbox.store.repository import Store
 from inbox.team.sync import Link
-from inbox.team_mode import TeamMode
 from inbox.ui.event_loop import InboxEventLoop
 from inbox.ui.main_window import MainWindow
 from inbox.ui.team_panel import TeamPanel
@@ -143,7 +143,7 @@ def test_offline_banner_and_changes_waiting_in_the_status_bar(
 def test_settings_team_section_signs_in_and_out(
     loop: asyncio.AbstractEventLoop, tmp_path: Path, team_server: TeamServer, qtbot: object
 ) -> None:
-    from inbox.team_mode import SoloTeamSignIn, team_error_text
+    from inbox.app.team_mode import SoloTeamSignIn, team_error_text
     from inbox.ui.i18n import Translator
     from inbox.ui.settings_team import TeamTab
 
@@ -179,7 +179,7 @@ def test_settings_team_section_signs_in_and_out(
 def test_an_unreachable_server_in_settings_is_said_plainly(
     loop: asyncio.AbstractEventLoop, tmp_path: Path, qtbot: object
 ) -> None:
-    from inbox.team_mode import SoloTeamSignIn, team_error_text
+    from inbox.app.team_mode import SoloTeamSignIn, team_error_text
     from inbox.ui.i18n import Translator
     from inbox.ui.settings_team import TeamTab
     from tests.server.conftest import free_port
@@ -205,7 +205,7 @@ def test_the_dashboard_shows_the_servers_figures_and_reassigns(
 ) -> None:
     import psycopg
 
-    from inbox.team_mode import team_error_text
+    from inbox.app.team_mode import team_error_text
     from inbox.ui.i18n import Translator
     from inbox.ui.team_dashboard import TeamDashboard
 
@@ -244,7 +244,7 @@ def test_the_dashboard_shows_the_servers_figures_and_reassigns(
 def test_signing_out_in_the_window_empties_the_queue_and_keeps_the_draft(
     loop: asyncio.AbstractEventLoop, tmp_path: Path, team_server: TeamServer, qtbot: object
 ) -> None:
-    from inbox.team_mode import team_error_text
+    from inbox.app.team_mode import team_error_text
     from inbox.ui.i18n import Translator
     from inbox.ui.settings_team import TeamTab
 

@@ -11,11 +11,11 @@ from typing import TypeVar
 import pytest
 from PySide6.QtWidgets import QApplication
 
-from inbox.solo import SoloCommands
+from inbox.app.solo import SoloCommands
+from inbox.app.workspace import Workspace
 from inbox.store.repository import Store
 from inbox.store.writer import StoreWriter
 from inbox.ui.event_loop import InboxEventLoop
-from inbox.workspace import Workspace
 
 T = TypeVar("T")
 

@@ -14,11 +14,11 @@ import pytest
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice
 from PySide6.QtGui import QColor, QImage
 
-from inbox.app import build_window
+from inbox.app.shell import build_window
+from inbox.app.workspace import fetch_avatars
 from inbox.models import Author, IdentityKind, QueueFilter
 from inbox.store.repository import Store
 from inbox.ui.main_window import MainWindow
-from inbox.workspace import fetch_avatars
 from tests.factories import X, tweet
 
 

@@ -9,8 +9,8 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from inbox.canned import CannedResponse, context_for, validated
 from inbox.errors import InputError
+from inbox.replies.canned import CannedResponse, context_for, validated
 from inbox.ui.canned import CannedListModel, CannedPicker
 from inbox.ui.canned_manager import CannedManager
 from inbox.ui.i18n import Translator

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-from inbox.crisis import StoredAlert
 from inbox.models import ConversationEvent, EventKind
-from inbox.reports import Report, ReportConversation, RiskItem, Snapshot, build_report
-from inbox.sla import SlaLogEntry, TargetKind
+from inbox.sla.engine import SlaLogEntry, TargetKind
+from inbox.sla.reports import Report, ReportConversation, RiskItem, Snapshot, build_report
+from inbox.triage.crisis import StoredAlert
 from inbox.ui.dashboard import ConversationRole, Dashboard, RowsModel, countdown_text
 from inbox.ui.i18n import Translator
 

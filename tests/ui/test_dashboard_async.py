@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 import pytest
 from PySide6.QtCore import QTimer
 
-from inbox.reports import Snapshot
+from inbox.sla.reports import Snapshot
 from inbox.ui.dashboard import Dashboard
 from inbox.ui.i18n import Translator
 from tests.ui.test_dashboard import NOW, FakeSource, cell

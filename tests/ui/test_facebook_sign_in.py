@@ -16,12 +16,12 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QLineEdit
 from pytestqt.qtbot import QtBot
 
+from inbox.app.settings_backend import SettingsBackend
 from inbox.models import Account
-from inbox.providers.base import Provider
 from inbox.providers.facebook.provider import FacebookProvider
 from inbox.secrets import MemorySecretStore, SecretStore
-from inbox.settings_backend import SettingsBackend
 from inbox.store.repository import Store
+from inbox.sync.contract import Provider
 from inbox.ui.i18n import Translator
 from inbox.ui.settings_dialog import SettingsDialog
 from tests.providers.facebook.fake_graph import (  # noqa: F401 - the fake_graph fixture

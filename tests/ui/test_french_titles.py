@@ -13,9 +13,9 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
-from inbox.app import Shell
-from inbox.demo import build_demo
-from inbox.solo import SoloCommands
+from inbox.app.demo import build_demo
+from inbox.app.shell import Shell
+from inbox.app.solo import SoloCommands
 from inbox.store.repository import Store
 from inbox.ui.canned_manager import CannedManager
 from inbox.ui.main_window import MainWindow
@@ -129,8 +129,8 @@ def test_the_live_switch_gives_a_french_title(qtbot: QtBot, store: Store, monkey
 def test_sla_notifications_are_french(qtbot: QtBot, store: Store, solo_commands: Callable[..., SoloCommands]) -> None:
     from datetime import timedelta
 
+    from inbox.app.workspace import Workspace
     from inbox.ui.i18n import Translator
-    from inbox.workspace import Workspace
 
     workspace = Workspace(store, "camille", clock=lambda: BUILT + timedelta(minutes=40))
     workspace.tick_sla()

@@ -14,14 +14,14 @@ from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QAbstractItemView
 from pytestqt.qtbot import QtBot
 
-from inbox.demo import EMAIL_ACCOUNT, X_ACCOUNT, build_demo
+from inbox.app.demo import EMAIL_ACCOUNT, X_ACCOUNT, build_demo
+from inbox.app.solo import SoloCommands
+from inbox.app.workspace import refresh_sla
 from inbox.models import Author, Channel, Direction, IdentityKind, Message, Priority, QueueFilter, Status, Surface
-from inbox.solo import SoloCommands
 from inbox.store.repository import Store
 from inbox.ui.i18n import Translator
 from inbox.ui.main_window import MainWindow
 from inbox.ui.queue_model import QueueModel
-from inbox.workspace import refresh_sla
 from tests.ui.conftest import done_now
 
 BUILT = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
@@ -283,7 +283,7 @@ def test_a_conversation_opened_from_outside_the_view_stays_open(window: MainWind
 
 
 def test_switching_language_keeps_the_open_conversation_and_the_reply(qtbot: QtBot, store: Store) -> None:
-    from inbox.app import Shell
+    from inbox.app.shell import Shell
 
     shell = Shell(store, dark=False, demo=True)
     first = shell.window

@@ -14,16 +14,16 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from inbox.app import build_window
-from inbox.live_sync import LiveSync
+from inbox.app.live_sync import LiveSync
+from inbox.app.shell import build_window
 from inbox.providers.keyring_store import KeyringSecretStore
 from inbox.secrets import SecretStore
 from inbox.store.repository import Store
-from inbox.sync import Backoff
+from inbox.sync.service import Backoff
 from inbox.ui.event_loop import InboxEventLoop
 from inbox.ui.main_window import MainWindow
 from tests.providers.email.servers import DovecotServer, SmtpServer, dovecot_server, smtp_server  # noqa: F401
-from tests.test_sync_email_e2e import CUSTOMER_ID, customer_mail, secrets, workspace  # noqa: F401
+from tests.sync.test_sync_email_e2e import CUSTOMER_ID, customer_mail, secrets, workspace  # noqa: F401
 
 pytestmark = pytest.mark.servers
 

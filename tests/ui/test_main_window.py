@@ -10,15 +10,15 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from inbox.demo import build_demo
+from inbox.app.demo import build_demo
+from inbox.app.solo import SoloCommands
+from inbox.app.workspace import Workspace
 from inbox.models import QueueFilter, Status
-from inbox.solo import SoloCommands
 from inbox.store.repository import Store
 from inbox.store.writer import StoreWriter
 from inbox.ui.i18n import Translator
 from inbox.ui.main_window import MainWindow
 from inbox.ui.queue_model import QueueModel
-from inbox.workspace import Workspace
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 
@@ -135,7 +135,7 @@ def test_merging_customers_from_the_panel_keeps_every_conversation(qtbot: object
 
 
 def test_dashboard_tab_clicks_through_to_the_conversation(qtbot: object, store: Store) -> None:
-    from inbox.app import build_window
+    from inbox.app.shell import build_window
 
     window = build_window(store, language="en")
     assert isinstance(window, MainWindow)
@@ -176,7 +176,7 @@ def test_filter_chips_narrow_the_view(qtbot: object, window: MainWindow, store: 
 
 
 def test_switching_language_rebuilds_the_window_in_french(qtbot: object, store: Store) -> None:
-    from inbox.app import Shell
+    from inbox.app.shell import Shell
 
     shell = Shell(store, dark=False, demo=True)
     first = shell.window

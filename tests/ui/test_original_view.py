@@ -14,14 +14,14 @@ from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QImage, QPixmap, QTextDocument
 from pytestqt.qtbot import QtBot
 
-from inbox.app import build_window
+from inbox.app.remote_images import ImageLimits
+from inbox.app.shell import build_window
+from inbox.app.workspace import Workspace
 from inbox.cli.importing import import_paths
 from inbox.models import QueueFilter
-from inbox.remote_images import ImageLimits
 from inbox.store.repository import Store
 from inbox.ui.main_window import MainWindow
 from inbox.ui.original_view import OfflineBrowser, OriginalView
-from inbox.workspace import Workspace
 from tests.image_server import BIG, ImageServer, image_server, png
 
 

@@ -8,9 +8,9 @@ from urllib.parse import quote
 
 from PySide6.QtCore import QUrl
 
-from inbox.app import build_window
+from inbox.app.shell import build_window
 from inbox.models import OutboxState, QueueFilter
-from inbox.outbox import Outbox
+from inbox.replies.outbox import Outbox
 from inbox.store.repository import Store
 from inbox.ui.main_window import MainWindow
 from tests.factories import MAILBOX, mail

@@ -12,11 +12,11 @@ from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from inbox import sla
-from inbox.app import apply_theme
+from inbox.app.shell import apply_theme
+from inbox.app.solo import SoloCommands
 from inbox.models import Channel, ConversationEvent, EventKind, Priority
-from inbox.sla_policy import default_policies
-from inbox.solo import SoloCommands
+from inbox.sla import engine as sla
+from inbox.sla.policy import default_policies
 from inbox.store.repository import Store
 from inbox.ui.i18n import Translator
 from inbox.ui.main_window import MainWindow

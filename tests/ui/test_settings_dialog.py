@@ -15,13 +15,13 @@ import pytest
 from PySide6.QtWidgets import QCheckBox, QLabel, QLineEdit
 from pytestqt.qtbot import QtBot
 
+from inbox.app.settings_backend import AccountStatus, SettingsBackend
 from inbox.models import Channel
-from inbox.providers.base import FormField, ProviderInfo
 from inbox.secrets import MemorySecretStore
-from inbox.settings_backend import AccountStatus, SettingsBackend
-from inbox.sla_holidays import country_holidays
-from inbox.sla_policy import load_policies
+from inbox.sla.holidays import country_holidays
+from inbox.sla.policy import load_policies
 from inbox.store.repository import Store
+from inbox.sync.contract import FormField, ProviderInfo
 from inbox.ui.i18n import Translator
 from inbox.ui.settings_accounts import AccountListModel
 from inbox.ui.settings_dialog import SettingsDialog

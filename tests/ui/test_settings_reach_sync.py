@@ -1,5 +1,5 @@
 """Settings reach the running app: the real window, Settings dialog and sync service (wired as
-``inbox.app`` wires them) against a local Dovecot. An account added in Settings starts fetching
+``inbox.app.shell`` wires them) against a local Dovecot. An account added in Settings starts fetching
 without a restart, signing in again runs it with the new password, removing it stops it, and new
 SLA policies show at once and stay in force in the queue and the conversation alike."""
 
@@ -11,16 +11,16 @@ from pathlib import Path
 import pytest
 from PySide6.QtGui import QAction
 
-from inbox.app import Shell
+from inbox.app.shell import Shell
+from inbox.app.workspace import Workspace
 from inbox.models import QueueFilter
 from inbox.providers.keyring_store import KeyringSecretStore
-from inbox.sla import TargetState
+from inbox.sla.engine import TargetState
 from inbox.store.repository import Store
 from inbox.ui.main_window import MainWindow
 from inbox.ui.settings_dialog import SettingsDialog
-from inbox.workspace import Workspace
 from tests.providers.email.servers import DovecotServer, SmtpServer, dovecot_server, smtp_server  # noqa: F401
-from tests.test_sync_email_e2e import customer_mail, secrets  # noqa: F401
+from tests.sync.test_sync_email_e2e import customer_mail, secrets  # noqa: F401
 from tests.ui.test_live_window import loop, run, until  # noqa: F401
 from tests.ui.test_settings_dialog import fill
 

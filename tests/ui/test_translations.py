@@ -35,7 +35,7 @@ def catalogue() -> dict[str, str]:
 def literal_tr_strings() -> set[tuple[str, str]]:
     """(file, text) of every string literal passed to tr(...), self._tr(...), window.tr_(...)."""
     found: set[tuple[str, str]] = set()
-    for path in [*sorted((ROOT / "inbox" / "ui").glob("*.py")), ROOT / "inbox" / "app.py"]:
+    for path in [*sorted((ROOT / "inbox" / "ui").glob("*.py")), *sorted((ROOT / "inbox" / "app").glob("*.py"))]:
         for node in ast.walk(ast.parse(path.read_text("utf-8"))):
             if not isinstance(node, ast.Call) or not node.args:
                 continue

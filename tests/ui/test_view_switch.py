@@ -12,8 +12,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QToolBar
 from pytestqt.qtbot import QtBot
 
-from inbox.app import build_window
-from inbox.demo import build_demo
+from inbox.app.demo import build_demo
+from inbox.app.shell import build_window
 from inbox.store.repository import Store
 from inbox.ui.main_window import MainWindow
 

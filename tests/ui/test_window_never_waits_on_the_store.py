@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QTimer
 
-from inbox.demo import build_demo
+from inbox.app.demo import build_demo
+from inbox.app.solo import SoloCommands
+from inbox.app.workspace import Workspace
 from inbox.models import Status
-from inbox.solo import SoloCommands
 from inbox.store.repository import Store
 from inbox.store.writer import StoreWriter
 from inbox.ui.i18n import Translator
 from inbox.ui.main_window import MainWindow
-from inbox.workspace import Workspace
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 

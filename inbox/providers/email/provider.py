@@ -38,12 +38,12 @@ import httpx
 
 from inbox.errors import AuthError, PermanentError
 from inbox.models import Account, Channel, Draft, Message, ParsedBatch
-from inbox.providers.base import FetchResult, FormField, ProviderInfo
 from inbox.providers.email import compose, imap, oauth, smtp
 from inbox.providers.email.parse import parse_email
 from inbox.providers.failures import provider_failures
 from inbox.providers.webform.mail_rule import file_form_mail
 from inbox.secrets import SecretStore
+from inbox.sync.contract import FetchResult, FormField, ProviderInfo
 
 log = logging.getLogger(__name__)
 SERVICE = "email"

@@ -22,13 +22,13 @@ import httpx
 
 from inbox.errors import AuthError, PermanentError, ProviderBug
 from inbox.models import Account, Channel, Draft, IdentityKind, ParsedBatch, Surface
-from inbox.providers.base import FetchResult, FormField, HttpProviderBase, ProviderInfo
 from inbox.providers.facebook import device_login
 from inbox.providers.facebook.device_login import DeviceLogin, PageChoice
 from inbox.providers.facebook.graph import SERVICE, GraphClient
 from inbox.providers.facebook.payload import MESSENGER_WINDOW_SECONDS, ident, normalise_mid
 from inbox.providers.facebook.sync import PageSync, SyncCursor, history_start
 from inbox.secrets import SecretStore
+from inbox.sync.contract import FetchResult, FormField, HttpProviderBase, ProviderInfo
 
 DEFAULT_BASE_URL = "https://graph.facebook.com/v23.0"
 MESSENGER_MAX_CHARS = 2000

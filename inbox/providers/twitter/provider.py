@@ -26,13 +26,13 @@ import httpx
 
 from inbox.errors import AuthError, PermanentError
 from inbox.models import Account, Channel, Draft, Message, ParsedBatch, Surface
-from inbox.providers.base import FetchResult, FormField, HttpProviderBase, ProviderInfo
 from inbox.providers.failures import decode_json, provider_failures, raise_for_response
 from inbox.providers.twitter import oauth
 from inbox.providers.twitter.length import MAX_DM_LENGTH, MAX_TWEET_LENGTH, weighted_length
 from inbox.providers.twitter.parse import parse_payload
 from inbox.providers.twitter.payload import integer, obj, text
 from inbox.secrets import SecretStore
+from inbox.sync.contract import FetchResult, FormField, HttpProviderBase, ProviderInfo
 
 SERVICE = "X"
 PAGE_SIZE = 100

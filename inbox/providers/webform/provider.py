@@ -20,7 +20,6 @@ import httpx
 
 from inbox.errors import PermanentError
 from inbox.models import Account, Channel, Draft, Message, ParsedBatch, Rejection
-from inbox.providers.base import FetchResult, FormField, HttpProviderBase, ProviderInfo
 from inbox.providers.failures import decode_json, provider_failures, raise_for_response
 from inbox.providers.webform.parse import (
     FieldMapping,
@@ -29,6 +28,7 @@ from inbox.providers.webform.parse import (
     submission_message,
 )
 from inbox.secrets import SecretStore
+from inbox.sync.contract import FetchResult, FormField, HttpProviderBase, ProviderInfo
 
 log = logging.getLogger(__name__)
 SERVICE = "web form"

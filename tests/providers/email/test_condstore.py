@@ -15,10 +15,10 @@ from typing import Any, TypeVar
 
 import pytest
 
-from inbox.providers.base import FetchResult
 from inbox.providers.email import imap
 from inbox.providers.email.provider import Cursor, EmailProvider
 from inbox.store.repository import Store
+from inbox.sync.contract import FetchResult
 from tests.providers.email.servers import CuttingProxy, DovecotServer, running_dovecot
 from tests.providers.email.test_provider import _ids, _mail, _provider
 

@@ -23,7 +23,7 @@ import pytest
 from inbox.providers.email.provider import EmailProvider
 from inbox.secrets import MemorySecretStore
 from inbox.store.repository import Store
-from inbox.sync import AccountState, AccountStateChanged, SyncEvent, SyncService
+from inbox.sync.service import AccountState, AccountStateChanged, SyncEvent, SyncService
 from tests.providers.email.servers import HOST, DovecotServer, free_port, local_account
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(120)]

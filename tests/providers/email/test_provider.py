@@ -15,11 +15,11 @@ import pytest
 
 from inbox.errors import AuthError, TransientError
 from inbox.models import Author, Channel, Direction, Draft, IdentityKind, Surface
-from inbox.providers.base import SupportsDeliveryCheck, SupportsPush
 from inbox.providers.email.imap import encode_mailbox
 from inbox.providers.email.parse import parse_email
 from inbox.providers.email.provider import EmailProvider
 from inbox.secrets import MemorySecretStore
+from inbox.sync.contract import SupportsDeliveryCheck, SupportsPush
 from tests.providers.email.servers import (
     CuttingProxy,
     DovecotServer,

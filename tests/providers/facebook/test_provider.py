@@ -12,9 +12,9 @@ import pytest
 
 from inbox.errors import AuthError, PermanentError, ProviderError, RateLimited, TransientError
 from inbox.models import Account, Author, Channel, Draft, IdentityKind, Message, Surface
-from inbox.providers.base import Provider
 from inbox.providers.facebook.provider import FacebookProvider, messenger_window_remaining
 from inbox.secrets import MemorySecretStore
+from inbox.sync.contract import Provider
 
 from .fake_graph import PAGE_ID, PAGE_TOKEN, USER_TOKEN, FakeGraph
 
@@ -322,7 +322,7 @@ def test_a_private_reply_answers_a_commenter_in_messenger(fake_graph: FakeGraph)
 
 
 def test_the_outbox_private_reply_draft_goes_out_through_send(fake_graph: FakeGraph) -> None:
-    # What inbox.outbox.compose_reply(..., dm=True) makes of a comment: Messenger, no thread yet.
+    # What inbox.replies.outbox.compose_reply(..., dm=True) makes of a comment: Messenger, no thread yet.
     reply = draft(Surface.MESSENGER, reply_to_id="10158407654328553_10158408043788553")
     run(fake_graph, lambda p: p.send(reply))
     assert fake_graph.posted()[0].body == {

@@ -13,9 +13,9 @@ import pytest
 
 from inbox.errors import AuthError, PermanentError, RateLimited, TransientError
 from inbox.models import Account, Author, Channel, Draft, IdentityKind, Message, Surface
-from inbox.providers.base import FetchResult
 from inbox.providers.twitter import XProvider
 from inbox.secrets import MemorySecretStore
+from inbox.sync.contract import FetchResult
 from tests.providers.twitter.fake_x import CLIENT_ID, OWN_USER, FakeX
 
 pytestmark = pytest.mark.anyio

@@ -13,9 +13,9 @@ import pytest
 
 from inbox.errors import AuthError, PermanentError, ProviderError, TransientError
 from inbox.models import Account, Channel, Draft, ParsedBatch, Surface
-from inbox.providers.base import FetchResult
 from inbox.providers.webform.provider import WebformProvider
 from inbox.secrets import MemorySecretStore
+from inbox.sync.contract import FetchResult
 
 from .fake_forms import FormsState, fake_forms, submission
 

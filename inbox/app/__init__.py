@@ -1,0 +1,1 @@
+"""Composition: builds the window, the live sync, settings, the demo workspace and logging."""

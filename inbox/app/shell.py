@@ -1,0 +1,506 @@
+"""Composition root of the desktop app: builds the store, services and window, runs qasync."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Callable
+from concurrent.futures import Future
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from inbox.app.live_sync import LiveSync
+from inbox.cli.paths import default_db_path, demo_db_path, team_db_path
+from inbox.secrets import SecretStore
+from inbox.store.repository import Store
+from inbox.store.writer import StoreWriter
+
+if TYPE_CHECKING:
+    from inbox.app.team_mode import TeamMode
+
+
+def choose_store(args: argparse.Namespace) -> tuple[Store, bool]:
+    """The user's store; the demo workspace with ``--demo`` or when nothing is configured yet."""
+    from inbox.app.demo import ensure_demo
+
+    if args.db is not None and not args.demo:
+        return Store.open(args.db), False
+    path = default_db_path()
+    if not args.demo and path.exists():
+        store = Store.open(path)
+        if store.accounts():
+            return store, False
+        store.close()
+    demo = args.db or demo_db_path()
+    ensure_demo(demo)
+    return Store.open(demo), True
+
+
+def team_store_path(args: argparse.Namespace) -> Path | None:
+    """The team replica to open: ``--db`` when that file joined a team, else the default team
+    replica when it has; None runs solo (the default, unchanged)."""
+    from inbox.app.team_mode import joined_team
+
+    if args.demo:
+        return None
+    if args.db is not None:
+        return Path(args.db) if joined_team(Path(args.db)) else None
+    path = team_db_path()
+    return path if joined_team(path) else None
+
+
+def apply_theme(app: object, dark: bool) -> None:
+    from PySide6.QtGui import QColor, QPalette
+    from PySide6.QtWidgets import QApplication
+
+    assert isinstance(app, QApplication)
+    app.setStyle("Fusion")
+    if not dark:
+        return
+    p = QPalette()
+    p.setColor(QPalette.ColorRole.Window, QColor("#202124"))
+    p.setColor(QPalette.ColorRole.WindowText, QColor("#E8EAED"))
+    p.setColor(QPalette.ColorRole.Base, QColor("#17181A"))
+    p.setColor(QPalette.ColorRole.AlternateBase, QColor("#24262A"))
+    p.setColor(QPalette.ColorRole.Text, QColor("#E8EAED"))
+    p.setColor(QPalette.ColorRole.PlaceholderText, QColor("#9AA0A6"))
+    p.setColor(QPalette.ColorRole.Button, QColor("#2D2F33"))
+    p.setColor(QPalette.ColorRole.ButtonText, QColor("#E8EAED"))
+    p.setColor(QPalette.ColorRole.Highlight, QColor("#1F6FEB"))
+    p.setColor(QPalette.ColorRole.HighlightedText, QColor("#FFFFFF"))
+    p.setColor(QPalette.ColorRole.Mid, QColor("#3C4043"))
+    p.setColor(QPalette.ColorRole.ToolTipBase, QColor("#2D2F33"))
+    p.setColor(QPalette.ColorRole.ToolTipText, QColor("#E8EAED"))
+    # Disabled controls must look disabled (a Send button with nothing to send, the views'
+    # section headers): dimmed text, as the light palette does by itself.
+    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText, QPalette.ColorRole.WindowText):
+        p.setColor(QPalette.ColorGroup.Disabled, role, QColor("#6F747A"))
+    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Button, QColor("#26282B"))
+    app.setPalette(p)
+
+
+def system_prefers_dark(app: object) -> bool:
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    theme = os.environ.get("INBOX_THEME", "")
+    if theme in ("dark", "light"):
+        return theme == "dark"
+    assert isinstance(app, QApplication)
+    return app.styleHints().colorScheme() == Qt.ColorScheme.Dark
+
+
+def build_window(
+    store: Store,
+    *,
+    writer: StoreWriter | None = None,
+    language: str | None = None,
+    dark: bool = False,
+    agent: str | None = None,
+    after_send: Callable[[], None] | None = None,
+    switch_language: Callable[[str], None] | None = None,
+    remote_allowed: set[int] | None = None,
+    accounts_edited: Callable[[], None] | None = None,
+    team: TeamMode | None = None,
+) -> object:
+    """The main window over ``store`` (reads) and ``writer`` (every change it makes).
+
+    ``after_send`` is called once a reply is in the outbox; ``accounts_edited`` when Settings
+    added, changed or removed an account (the running sync follows it). Without ``writer`` the
+    window gets one of its own, closed with it."""
+    from PySide6.QtCore import QSettings
+
+    from inbox.app.solo import SoloCommands
+    from inbox.app.workspace import Workspace
+    from inbox.ports import Commands
+    from inbox.replies.canned import context_for
+    from inbox.store import avatars
+    from inbox.store.analytics import AnalyticsSource
+    from inbox.store.canned_store import CannedLibrary, ensure_defaults
+    from inbox.team.commands import TeamPortCommands
+    from inbox.ui.canned import CannedPicker
+    from inbox.ui.canned_manager import CannedManager
+    from inbox.ui.dashboard import Dashboard
+    from inbox.ui.i18n import Translator
+    from inbox.ui.main_window import MainWindow
+
+    agent = agent or store.setting("agent", "camille")
+    language = language or str(QSettings("inbox", "inbox").value("ui/language", "")) or None
+    workspace = Workspace(store, agent)  # the queue shows the SLA cached in the store at once
+    if remote_allowed is not None:  # remote images allowed per message outlive a language switch
+        workspace.remote_allowed = remote_allowed
+    ensure_defaults(store)
+    tr = Translator(language)
+
+    own_writer = writer is None
+    writer = writer or StoreWriter(store)
+    commands: Commands = TeamPortCommands(team.repository) if team is not None else SoloCommands(writer, workspace)
+    # The dashboard reads in a worker thread through a connection of its own (WAL: concurrent
+    # readers), so its seconds at a million messages never hold the window's store lock.
+    analytics = AnalyticsSource.own_connection(store)
+    dashboard: Any
+    if team is not None:
+        from inbox.app.team_mode import team_error_text
+        from inbox.ui.team_dashboard import TeamDashboard
+
+        dashboard = TeamDashboard(team, tr, team_error_text)
+    else:
+        dashboard = Dashboard(analytics, tr)
+    holder: dict[str, object] = {}
+
+    def open_settings() -> None:
+        import httpx
+
+        from inbox.app.settings_backend import SettingsBackend
+        from inbox.providers.keyring_store import KeyringSecretStore
+        from inbox.ui.settings_dialog import SettingsDialog
+
+        dialog = holder.get("settings")
+        if dialog is None:
+            from inbox.app.team_mode import SoloTeamSignIn, team_error_text
+            from inbox.ui.settings_team import TeamTab
+
+            http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
+            team_backend = team if team is not None else SoloTeamSignIn(team_db_path(), KeyringSecretStore())
+            dialog = SettingsDialog(SettingsBackend(store, KeyringSecretStore(), http), tr, window,
+                                    team=TeamTab(team_backend, tr, team_error_text))  # fmt: skip
+            if accounts_edited is not None:
+                dialog.accounts_changed.connect(accounts_edited)
+            dialog.policies_applied.connect(policies_applied)
+            window.accounts_shown.connect(dialog.refresh_accounts)  # states the sync reports
+            holder["settings"] = dialog
+        dialog.show()  # type: ignore[attr-defined]
+        dialog.raise_()  # type: ignore[attr-defined]
+
+    def policies_applied() -> None:
+        # The queue's deadlines were recomputed with the new policies: later refreshes use them
+        # too, and the window shows them at once, in the queue and the conversation alike.
+        workspace.policies_changed()
+        window.refresh()
+
+    def tick() -> Future[int]:
+        now = workspace.clock()
+        return writer.submit(lambda written: workspace.refresh_sla(now, store=written))
+
+    def open_canned_manager() -> None:
+        manager = holder.get("canned") or CannedManager(CannedLibrary(store), tr, window)
+        holder["canned"] = manager
+        manager.show()  # type: ignore[attr-defined]
+
+    window = MainWindow(
+        team.repository if team is not None else store,
+        commands,
+        tr,
+        agent=agent,
+        weighted_length=workspace.weighted_length,
+        dark=dark,
+        sla_details=workspace.sla_details,
+        notices=None if team is not None else workspace.new_notices,  # the server's jobs raise them
+        on_tick=None if team is not None else tick,  # the server computes the SLA
+        dashboard=dashboard,
+        open_settings=open_settings,
+        open_canned_manager=open_canned_manager,
+        original_source=workspace.original,
+        remote_images=workspace,
+        switch_language=switch_language,
+        avatar=lambda customer_id: avatars.for_customer(store, customer_id),
+    )
+
+    def context() -> dict[str, str]:
+        conv = window.current_conversation()
+        return context_for(
+            customer_name=conv.customer_name if conv else "",
+            agent_name=agent.capitalize(),
+            conversation_number=conv.id if conv else None,
+        )
+
+    if after_send is not None:
+        window.reply_queued.connect(after_send)
+    window.attach_canned(CannedPicker(CannedLibrary(store), tr, context, window))
+    window.destroyed.connect(analytics.close)  # a language switch builds a new window and source
+    if own_writer:
+        window.destroyed.connect(writer.close)
+    if team is not None:
+        attach_team(window, team, tr)
+    return window
+
+
+def attach_team(window: Any, team: TeamMode, tr: Any) -> None:
+    """The window's team pieces: presence (shown, and announced as the agent opens and types),
+    refused changes with their way forward, the link and the changes waiting."""
+    from inbox.ui.team_panel import TeamPanel, TeamStatus, presence_text
+
+    panel = TeamPanel(team, tr, window)
+    status = TeamStatus(team, tr, window)
+    window.attach_team(panel, status, lambda cid: presence_text(team.presence_on(cid), tr))
+    window.team_status = status
+    mine: dict[str, Any] = {"conversation": None, "state": None}
+
+    def opened(conversation_id: int | None) -> None:
+        panel.show_conversation(conversation_id)
+        if conversation_id == mine["conversation"] and mine["state"] == "replying":
+            return  # the same conversation shown again (new data): still replying
+        mine.update(conversation=conversation_id, state="viewing" if conversation_id else None)
+        team.announce("viewing" if conversation_id else "idle", conversation_id)
+
+    def typed(text: str) -> None:
+        conversation_id = mine["conversation"]
+        state = "replying" if text.strip() else "viewing"
+        if conversation_id is not None and state != mine["state"]:
+            mine["state"] = state
+            team.announce(state, conversation_id)
+
+    window.opened.append(opened)
+    window.composer.draft_changed.connect(typed)
+    panel.edit_requested.connect(window.put_in_composer)
+    panel.draft_settled.connect(window.clear_composer)
+    panel.changed.connect(lambda: window.conversations_changed(frozenset(), frozenset()))
+    panel.refresh_refusals()
+    opened(window.current_conversation().id if window.current_conversation() else None)
+
+
+def refresh_all(store: Store) -> int:
+    from inbox.app.workspace import refresh_sla
+
+    return refresh_sla(store, datetime.now(UTC))
+
+
+async def background_triage(store: Store, shell: Shell, interval: float = 30.0) -> None:
+    """Profile pictures, sentiment, priority rules and crisis detection, off the UI thread,
+    every ``interval`` seconds."""
+    import logging
+
+    import httpx
+
+    from inbox.app.workspace import fetch_avatars, triage_pass
+
+    loop = asyncio.get_running_loop()
+    async with httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0)) as http:
+        while True:
+            try:
+                await fetch_avatars(store, http)
+            except Exception:  # pictures are a nicety: never let them stop the loop
+                logging.getLogger(__name__).debug("profile pictures not fetched", exc_info=True)
+            try:
+                alert = await loop.run_in_executor(None, triage_pass, store, datetime.now(UTC))
+            except Exception:  # a bad rule file or message must not stop the app; it is logged
+                logging.getLogger(__name__).exception("background triage failed")
+                alert = None
+            if alert is not None:
+                tr = shell.window.tr_
+                shell.window.notify(tr("Crisis alert"), tr("A burst of negative public messages: see the dashboard"))
+            shell.window.reload_queue()  # new priorities and sentiment, the agent's place kept
+            await asyncio.sleep(interval)
+
+
+class Shell:
+    """The window the app shows now (rebuilt when the agent switches language) and the services
+    that talk to it through this holder, so a new window gets every update."""
+
+    def __init__(self, store: Store, *, dark: bool, demo: bool, team: TeamMode | None = None) -> None:
+        self.store = store
+        self.writer = StoreWriter(store)  # every window's changes, and the live sync's SLA
+        self.dark = dark
+        self.demo = demo
+        self.team = team
+        self.live: LiveSync | None = None
+        self.remote_allowed: set[int] = set()  # messages whose remote images the agent allowed
+        self.window: Any = self.build(None)
+
+    def build(self, language: str | None) -> Any:
+        window: Any = build_window(
+            self.store,
+            writer=self.writer,
+            language=language,
+            dark=self.dark,
+            after_send=self.wake,
+            switch_language=self.switch,
+            remote_allowed=self.remote_allowed,
+            accounts_edited=self.accounts_edited,
+            team=self.team,
+            agent=self.team.agent if self.team is not None and self.team.agent else None,
+        )
+        if self.team is not None:
+            title = f"Inbox — {self.team.agent}" if self.team.agent else "Inbox — team"
+            window.setWindowTitle(title)
+        if self.demo:
+            window.set_workspace_note(window.tr_("demo workspace"))
+            window.statusBar().showMessage(window.tr_("demo workspace: replies are kept in the outbox, nothing is sent"))
+        return window
+
+    async def start_sync(self, secrets: SecretStore) -> LiveSync:
+        """Run every account in the background; Settings changes reach it (``accounts_edited``)."""
+        self.live = LiveSync(
+            self.store,
+            secrets,
+            on_accounts=self.show_accounts,
+            writer=self.writer,
+        )
+        self.live.subscribe(self.conversations_changed)  # the change feed, to whichever window
+        await self.live.start()
+        return self.live
+
+    def accounts_edited(self) -> None:
+        """Settings changed the accounts: the running sync starts, stops or rebuilds them."""
+        if self.live is not None:
+            self.live.accounts_changed_soon()
+
+    def wake(self) -> None:
+        if self.live is not None:
+            self.live.wake_outbox()
+
+    def switch(self, language: str) -> None:
+        """The window again, in ``language``, on the conversation the agent had open (with the
+        reply they were writing)."""
+        old = self.window
+        conversation_id = old.hand_over()
+        new = self.build(language)
+        new.setGeometry(old.geometry())
+        new.show()  # before the old one closes, so the app does not quit
+        if conversation_id is not None:
+            new.open_conversation(conversation_id)
+        self.window = new
+        old.close()
+        old.deleteLater()
+
+    def show_accounts(self) -> None:
+        self.window.show_accounts()
+
+    def conversations_changed(self, touched: frozenset[int], new: frozenset[int]) -> None:
+        self.window.conversations_changed(touched, new)
+        if self.team is not None:
+            self.team_intents()
+
+    # -- team mode: the sync core's news, to whichever window is shown ---------------------------
+
+    def start_team(self) -> None:
+        """Route the sync core's news to the window, then start it (on the running loop)."""
+        assert self.team is not None
+        self.team.on_conversations = self.conversations_changed
+        self.team.on_presence = self.team_presence
+        self.team.on_link = self.team_link
+        self.team.on_intents = self.team_intents
+        self.team.start()
+
+    def team_presence(self, conversations: frozenset[int]) -> None:
+        self.window.queue.viewport().update()
+        if self.window.team_panel is not None:
+            self.window.team_panel.refresh_presence()
+
+    def team_link(self, link: object, reason: str) -> None:
+        from inbox.ui.team_panel import banner_text
+
+        if self.team is None:
+            return
+        self.window.set_banner(banner_text(self.team, self.window.tr_))
+        self.team_intents()
+
+    def team_intents(self) -> None:
+        status = getattr(self.window, "team_status", None)
+        if status is not None:
+            status.refresh()
+        if self.window.team_panel is not None:
+            self.window.team_panel.refresh_refusals()
+
+
+def run_app(args: argparse.Namespace) -> int:
+    from PySide6.QtWidgets import QApplication
+
+    from inbox.ui.event_loop import InboxEventLoop
+
+    team_path = team_store_path(args)
+    team: TeamMode | None = None
+    if team_path is not None:
+        from inbox.app.team_mode import TeamMode
+        from inbox.providers.keyring_store import KeyringSecretStore
+
+        store, demo = Store.open(team_path), False
+        team = TeamMode(store, KeyringSecretStore())
+    else:
+        store, demo = choose_store(args)
+    app = QApplication.instance() or QApplication(sys.argv)
+    app.setApplicationName("Inbox")
+    dark = system_prefers_dark(app)
+    apply_theme(app, dark)
+    shell = Shell(store, dark=dark, demo=demo, team=team)
+    shell.window.show()
+
+    async def run_team(team: TeamMode) -> None:
+        """Team mode: the replica is kept by the sync core; no provider, SLA or triage runs here."""
+        closed = asyncio.Event()
+        app.aboutToQuit.connect(closed.set)  # type: ignore[attr-defined]
+        shell.start_team()
+        try:
+            await closed.wait()
+        finally:
+            await team.stop()
+
+    async def main() -> None:
+        if team is not None:
+            await run_team(team)
+            return
+        closed = asyncio.Event()
+        app.aboutToQuit.connect(closed.set)  # type: ignore[attr-defined]
+        if not demo:
+            from inbox.providers.keyring_store import KeyringSecretStore
+
+            await shell.start_sync(KeyringSecretStore())
+        loop = asyncio.get_running_loop()
+        # Every deadline recomputed once after start (the cached ones show meanwhile).
+        # (On the writer's connection, like every write: the window reads through its own.)
+        await loop.run_in_executor(None, refresh_all, shell.writer.store)
+        shell.window.reload_queue()
+        analysis = loop.create_task(background_triage(shell.writer.store, shell))
+        try:
+            await closed.wait()
+        finally:
+            analysis.cancel()
+            if shell.live is not None:
+                await shell.live.stop()
+
+    loop = InboxEventLoop(app)
+    asyncio.set_event_loop(loop)
+    try:
+        with loop:
+            loop.run_until_complete(main())
+    finally:
+        shell.writer.close()
+        store.close()
+    return 0
+
+
+def screenshot(out: Path, args: argparse.Namespace, *, language: str | None, theme: str, size: tuple[int, int], select: int | None) -> None:
+    """Render the main window offscreen to a PNG (docs, checks)."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    import tempfile
+
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    # A screenshot shows the default layout and never changes the agent's remembered one.
+    for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
+        QSettings.setPath(fmt, QSettings.Scope.UserScope, tempfile.mkdtemp(prefix="inbox-shot-"))
+    store, _demo = choose_store(args)
+    refresh_all(store)
+    app = QApplication.instance() or QApplication([])
+    apply_theme(app, theme == "dark")
+    writer = StoreWriter(store)
+    window = build_window(store, writer=writer, language=language, dark=theme == "dark")
+    window.resize(*size)  # type: ignore[attr-defined]
+    window.show()  # type: ignore[attr-defined]
+    if select is not None:
+        window.move_selection(select)  # type: ignore[attr-defined]
+    for _ in range(5):
+        app.processEvents()  # type: ignore[union-attr]
+    pixmap = window.grab()  # type: ignore[attr-defined]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not pixmap.save(str(out)):
+        from inbox.errors import InputError
+
+        raise InputError(str(out), "could not write the PNG")
+    window.close()  # type: ignore[attr-defined]
+    writer.close()
+    store.close()

@@ -1,0 +1,1 @@
+"""Conversations and customers: which conversation a message joins, identities, the CRM."""

@@ -1,0 +1,1 @@
+"""Replies: composing per channel and surface, the outbox state machine, canned responses."""

@@ -1,0 +1,488 @@
+"""Replies: how one is composed for its channel, and the outbox that sends them.
+
+Composition is pure: from a conversation and its messages it builds the :class:`Draft` for the
+surface the customer used (email headers and quote, a web form answered by email, a public reply
+or a DM on X, Messenger, a comment). The :class:`Outbox` commits a reply to the store (queued,
+visible at once) before any network call, then sends: queued -> sending -> sent | failed. An item
+found in ``sending`` after a crash is never sent blindly again: the provider's delivery check
+decides, or the agent does ("may have been sent"). Replies in one conversation go out in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import uuid
+from collections.abc import Callable, Container, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from inbox.conversations import routing
+from inbox.errors import AuthError, InputError, ProviderError, RateLimited, TransientError
+from inbox.models import (
+    Account,
+    Author,
+    Channel,
+    Conversation,
+    Direction,
+    Draft,
+    IdentityKind,
+    Message,
+    OutboxItem,
+    OutboxState,
+    StoredMessage,
+    Surface,
+)
+from inbox.sync.contract import Provider, SupportsDeliveryCheck
+
+log = logging.getLogger(__name__)
+
+_KIND = {
+    Channel.EMAIL: IdentityKind.EMAIL,
+    Channel.WEBFORM: IdentityKind.EMAIL,
+    Channel.TWITTER: IdentityKind.TWITTER,
+    Channel.FACEBOOK: IdentityKind.FACEBOOK,
+}
+_DEDUP_SUFFIX = re.compile(r"#[0-9a-f]{12}$")  # the store's suffix for a reused Message-ID
+
+
+# -- composition (pure) -------------------------------------------------------------------------
+
+
+def account_key(account: Account) -> str:
+    """Our own key on the account's channel: the mailbox address, X user id or Page id."""
+    for name in ("address", "email", "user_id", "page_id"):
+        value = account.settings.get(name, "").strip()
+        if value:
+            return value.lower() if "@" in value else value
+    _channel, _sep, own = account.id.partition(":")
+    if own:
+        return own.lower() if "@" in own else own
+    return min(account.own_keys) if account.own_keys else account.id
+
+
+def our_author(account: Account) -> Author:
+    key = account_key(account)
+    return Author(_KIND[account.channel], key, handle=key, display_name=account.name)
+
+
+def new_local_id(account: Account, uid: str | None = None) -> str:
+    """Our id for a reply: ``inbox.<uuid4>@<mailbox domain>`` for email (its Message-ID)."""
+    uid = uid or uuid.uuid4().hex
+    if account.channel is Channel.EMAIL:
+        domain = account_key(account).rpartition("@")[2] or "inbox.invalid"
+        return f"inbox.{uid}@{domain}"
+    return f"inbox.{uid}"
+
+
+def _last_inbound(messages: Sequence[StoredMessage]) -> StoredMessage:
+    inbound = [
+        m
+        for m in messages
+        if m.direction is Direction.INBOUND and not m.private and m.surface is not Surface.NOTE
+    ]
+    human = [m for m in inbound if not m.automated] or inbound
+    if not human:
+        raise InputError("conversation", "it has no customer message to answer")
+    return max(human, key=lambda m: (m.sent_at, m.id))
+
+
+def _reply_subject(subject: str | None) -> str:
+    subject = " ".join((subject or "").split())
+    if not subject:
+        return "Re: your message"
+    return subject if routing.is_reply_subject(subject) else f"Re: {subject}"
+
+
+def _message_id(provider_id: str) -> str | None:
+    """The RFC 5322 Message-ID a stored email carries, if it had one."""
+    if provider_id.startswith(("sha256:", "form:")) or "@" not in provider_id:
+        return None
+    return _DEDUP_SUFFIX.sub("", provider_id)
+
+
+def _email_draft(
+    conversation: Conversation, last: StoredMessage, sender: Account, text: str, local_id: str
+) -> Draft:
+    address = (last.meta.get("reply_to") or last.author_key).strip()
+    if "@" not in address:
+        raise InputError("reply", f"the customer left no email address (from: {address or '?'})")
+    recipient = Author(IdentityKind.EMAIL, address.lower(), address, last.author_name)
+    own = _message_id(last.provider_id) if last.channel is Channel.EMAIL else None
+    references = tuple(dict.fromkeys((*last.references, *((own,) if own else ()))))
+    return Draft(
+        local_id=local_id,
+        account_id=sender.id,
+        conversation_id=conversation.id,
+        channel=Channel.EMAIL,
+        surface=Surface.EMAIL,
+        text=text,
+        recipient=recipient,
+        reply_to_id=own,
+        subject=_reply_subject(last.subject or conversation.subject),
+        references=references,
+        quoted_text=last.text,
+        quoted_at=last.sent_at,
+    )
+
+
+def _form_sender(conversation: Conversation, accounts: Sequence[Account]) -> Account:
+    mailboxes = [a for a in accounts if a.channel is Channel.EMAIL]
+    form = next((a for a in accounts if a.id == conversation.account_id), None)
+    wanted = form.settings.get("reply_account", "") if form is not None else ""
+    chosen = next((a for a in mailboxes if a.id == wanted), None) or (
+        mailboxes[0] if mailboxes else None
+    )
+    if chosen is None:
+        raise InputError("reply", "web forms are answered by email: add an email account first")
+    return chosen
+
+
+def _x_dm_thread(ours: str, theirs: str) -> str:
+    """X's one-to-one DM conversation id: both user ids, the lower first."""
+    if ours.isdigit() and theirs.isdigit():
+        low, high = sorted((int(ours), int(theirs)))
+        return f"x:dm:{low}-{high}"
+    return "x:dm:" + "-".join(sorted((ours, theirs)))
+
+
+def compose_reply(
+    conversation: Conversation,
+    messages: Sequence[StoredMessage],
+    accounts: Sequence[Account],
+    text: str,
+    *,
+    dm: bool = False,
+    uid: str | None = None,
+) -> Draft:
+    """The reply to ``conversation`` on the surface its customer used (``dm``: move a public X
+    post to DM, or answer a Facebook comment privately in Messenger)."""
+    if not text.strip():
+        raise InputError("reply", "the reply is empty")
+    last = _last_inbound(messages)
+    own = next((a for a in accounts if a.id == conversation.account_id), None)
+    if conversation.channel is Channel.WEBFORM:
+        if dm:
+            raise InputError("--dm", "web forms are answered by email")
+        sender = _form_sender(conversation, accounts)
+        draft = _email_draft(conversation, last, sender, text, new_local_id(sender, uid))
+        return replace(draft, channel=Channel.WEBFORM)
+    if own is None:
+        raise InputError("reply", f"account {conversation.account_id} is not configured")
+    local_id = new_local_id(own, uid)
+    if conversation.channel is Channel.EMAIL:
+        if dm:
+            raise InputError("--dm", "email conversations are private already")
+        return _email_draft(conversation, last, own, text, local_id)
+    customer = Author(_KIND[own.channel], last.author_key, last.author_handle, last.author_name)
+    base = Draft(local_id, own.id, conversation.id, own.channel, last.surface, text, customer)
+    if own.channel is Channel.TWITTER:
+        if dm or last.surface is Surface.DM:
+            same = last.surface is Surface.DM and last.thread_key
+            thread = last.thread_key if same else _x_dm_thread(account_key(own), last.author_key)
+            return replace(base, surface=Surface.DM, thread_key=thread)
+        return replace(base, reply_to_id=last.provider_id, thread_key=last.thread_key)
+    if last.surface is Surface.MESSENGER:
+        return replace(base, thread_key=last.thread_key)
+    if dm:
+        # A private reply: Messenger to the commenter, addressed by the comment (Graph's
+        # recipient.comment_id); no thread key, since no Messenger thread exists yet.
+        return replace(base, surface=Surface.MESSENGER, reply_to_id=last.provider_id, thread_key=None)
+    return replace(base, reply_to_id=last.provider_id, thread_key=last.thread_key)
+
+
+def outbound_message(draft: Draft, sender: Account, now: datetime) -> Message:
+    """The message row that shows a queued reply in its conversation until (and after) it goes."""
+    return Message(
+        provider_id=draft.local_id,
+        channel=draft.channel,
+        surface=draft.surface,
+        direction=Direction.OUTBOUND,
+        author=our_author(sender),
+        text=draft.text,
+        sent_at=now,
+        subject=draft.subject,
+        recipients=() if draft.recipient is None else (draft.recipient,),
+        thread_key=draft.thread_key,
+        reply_to_id=draft.reply_to_id,
+        references=draft.references,
+    )
+
+
+def compose_note(
+    conversation: Conversation, text: str, actor: str, now: datetime, *, uid: str | None = None
+) -> Message:
+    """A private note: stored as an outbound message on the NOTE surface, never sent."""
+    if not text.strip():
+        raise InputError("note", "the note is empty")
+    return Message(
+        provider_id=f"note:{uid or uuid.uuid4().hex}",
+        channel=conversation.channel,
+        surface=Surface.NOTE,
+        direction=Direction.OUTBOUND,
+        author=Author(_KIND[conversation.channel], actor, handle=actor, display_name=actor),
+        text=text,
+        sent_at=now,
+        private=True,
+    )
+
+
+# -- the outbox service -------------------------------------------------------------------------
+
+
+class OutboxStore(Protocol):
+    """What the outbox needs from the store (``inbox.store.repository.Store`` provides it)."""
+
+    def conversation(self, conversation_id: int) -> Conversation: ...
+    def messages(self, conversation_id: int) -> list[StoredMessage]: ...
+    def accounts(self, include_removed: bool = False) -> list[Account]: ...
+    def queue_reply(self, draft: Draft, message: Message, now: datetime) -> None: ...
+    def add_note(self, account_id: str, conversation_id: int, message: Message) -> int: ...
+    def outbox_items(self) -> list[OutboxItem]: ...
+    def outbox_item(self, item_id: str) -> OutboxItem | None: ...
+    def set_outbox_state(
+        self,
+        item_id: str,
+        state: OutboxState,
+        now: datetime,
+        *,
+        error: str = "",
+        attempts: int | None = None,
+    ) -> None: ...
+    def mark_outbox_sent(self, item_id: str, provider_id: str, now: datetime) -> None: ...
+    def drop_outbox_item(self, item_id: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxChanged:
+    """An outbox item changed state (observer event)."""
+
+    item_id: str
+    conversation_id: int
+    state: OutboxState
+    reason: str = ""
+
+
+@dataclass
+class FlushReport:
+    sent: int = 0
+    waiting: int = 0
+    failed: int = 0
+    uncertain: int = 0
+    auth_failed: dict[str, str] = field(default_factory=dict)  # account id -> reason
+
+
+def default_retry_delay(attempts: int) -> float:
+    return float(min(900, 5 * 2 ** max(0, attempts - 1)))
+
+
+class Outbox:
+    """Queues replies in the store and sends them, in order per conversation."""
+
+    def __init__(
+        self,
+        store: OutboxStore,
+        *,
+        clock: Callable[[], datetime],
+        retry_delay: Callable[[int], float] = default_retry_delay,
+        observer: Callable[[OutboxChanged], None] | None = None,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._retry_delay = retry_delay
+        self._observer = observer
+        self._not_before: dict[str, datetime] = {}
+        self._lock = asyncio.Lock()
+
+    @property
+    def sending(self) -> asyncio.Lock:
+        """Held while a flush sends: hold it to close a provider no send is using."""
+        return self._lock
+
+    def reply(self, conversation_id: int, text: str, *, dm: bool = False) -> OutboxItem:
+        """Compose and commit a reply (queued); no network. Returns the stored item."""
+        conversation = self._store.conversation(conversation_id)
+        accounts = self._store.accounts()
+        draft = compose_reply(
+            conversation, self._store.messages(conversation_id), accounts, text, dm=dm
+        )
+        sender = next(a for a in accounts if a.id == draft.account_id)
+        self._store.queue_reply(
+            draft, outbound_message(draft, sender, self._clock()), self._clock()
+        )
+        item = self._store.outbox_item(draft.local_id)
+        assert item is not None
+        self._notify(item.draft, OutboxState.QUEUED)
+        return item
+
+    def note(self, conversation_id: int, text: str, actor: str) -> int:
+        """Store a private note; returns its message id."""
+        conversation = self._store.conversation(conversation_id)
+        message = compose_note(conversation, text, actor, self._clock())
+        return self._store.add_note(conversation.account_id, conversation_id, message)
+
+    def resend(self, item_id: str) -> None:
+        """The agent asks to send a failed or uncertain item again."""
+        item = self._require(item_id, (OutboxState.FAILED, OutboxState.UNCERTAIN))
+        self._store.set_outbox_state(item_id, OutboxState.QUEUED, self._clock(), attempts=0)
+        self._not_before.pop(item_id, None)
+        self._notify(item.draft, OutboxState.QUEUED)
+
+    def mark_sent(self, item_id: str) -> None:
+        """The agent knows a failed or uncertain item went out (the customer got it): it counts
+        as sent, under our own id, and the replies held behind it go on."""
+        item = self._require(item_id, (OutboxState.FAILED, OutboxState.UNCERTAIN))
+        self._store.mark_outbox_sent(item_id, item.provider_id or item_id, self._clock())
+        self._not_before.pop(item_id, None)
+        self._notify(item.draft, OutboxState.SENT)
+
+    def drop(self, item_id: str) -> None:
+        """The agent gives up on an unsent item: it leaves the outbox and the conversation."""
+        self._require(item_id, (OutboxState.FAILED, OutboxState.UNCERTAIN, OutboxState.QUEUED))
+        self._store.drop_outbox_item(item_id)
+
+    def _require(self, item_id: str, states: Container[OutboxState]) -> OutboxItem:
+        item = self._store.outbox_item(item_id)
+        if item is None:
+            raise InputError("outbox id", f"no outbox item {item_id}")
+        if item.state not in states:
+            raise InputError("outbox id", f"{item_id} is {item.state.value}")
+        return item
+
+    async def flush(
+        self, senders: Mapping[str, Provider], *, paused: Container[str] = ()
+    ) -> FlushReport:
+        """Send what is due. A conversation's later replies wait until its earlier ones are sent."""
+        report = FlushReport()
+        async with self._lock:
+            items = await asyncio.to_thread(self._store.outbox_items)
+            blocked: set[int] = set()
+            for item in items:
+                conversation = item.draft.conversation_id
+                account = item.draft.account_id
+                sender = senders.get(account)
+                ready = item.state in (OutboxState.QUEUED, OutboxState.SENDING)
+                if (
+                    conversation in blocked
+                    or not ready
+                    or sender is None
+                    or account in paused
+                    or account in report.auth_failed
+                    or not self._due(item)
+                ):
+                    blocked.add(conversation)
+                    self._count(report, item.state)
+                    continue
+                state = await self._deliver(item, sender, report)
+                if state is not OutboxState.SENT:
+                    blocked.add(conversation)
+                    self._count(report, state)
+        return report
+
+    def _due(self, item: OutboxItem) -> bool:
+        when = self._not_before.get(item.draft.local_id)
+        return when is None or self._clock() >= when
+
+    @staticmethod
+    def _count(report: FlushReport, state: OutboxState) -> None:
+        if state is OutboxState.FAILED:
+            report.failed += 1
+        elif state is OutboxState.UNCERTAIN:
+            report.uncertain += 1
+        else:
+            report.waiting += 1
+
+    async def _deliver(
+        self, item: OutboxItem, sender: Provider, report: FlushReport
+    ) -> OutboxState:
+        draft = item.draft
+        if item.state is OutboxState.SENDING:
+            # Left in ``sending`` by a crash: it may have gone out. Never send it blindly.
+            if not isinstance(sender, SupportsDeliveryCheck):
+                return await self._set(draft, OutboxState.UNCERTAIN, "may have been sent")
+            try:
+                delivered = await sender.was_delivered(draft)
+            except ProviderError as exc:
+                return await self._failure(item, exc, report, keep=OutboxState.SENDING)
+            if delivered is None:
+                return await self._set(draft, OutboxState.UNCERTAIN, "may have been sent")
+            if delivered:
+                return await self._sent(draft, draft.local_id, report)
+        attempts = item.attempts + 1
+        await asyncio.to_thread(
+            self._store.set_outbox_state,
+            draft.local_id,
+            OutboxState.SENDING,
+            self._clock(),
+            error=item.last_error,
+            attempts=attempts,
+        )
+        try:
+            provider_id = await sender.send(draft)
+        except TransientError as exc:
+            if not exc.unsure:
+                return await self._failure(item, exc, report, attempts=attempts)
+            # The request may have reached the service: never post it again blindly. Where the
+            # provider can tell (email: the Sent folder) the next flush checks; else the agent.
+            log.warning("reply %s may have been sent: %s", draft.local_id, exc)
+            report.uncertain += 1
+            if isinstance(sender, SupportsDeliveryCheck):
+                self._not_before[draft.local_id] = self._clock() + timedelta(seconds=self._retry_delay(attempts))
+                return await self._set(draft, OutboxState.SENDING, f"may have been sent ({exc})")
+            return await self._set(draft, OutboxState.UNCERTAIN, f"may have been sent ({exc})")
+        except ProviderError as exc:
+            return await self._failure(item, exc, report, attempts=attempts)
+        log.info("reply %s sent on %s", draft.local_id, draft.account_id)
+        return await self._sent(draft, provider_id or draft.local_id, report)
+
+    async def _sent(self, draft: Draft, provider_id: str, report: FlushReport) -> OutboxState:
+        now = self._clock()
+        await asyncio.to_thread(self._store.mark_outbox_sent, draft.local_id, provider_id, now)
+        self._not_before.pop(draft.local_id, None)
+        report.sent += 1
+        self._notify(draft, OutboxState.SENT)
+        return OutboxState.SENT
+
+    async def _failure(
+        self,
+        item: OutboxItem,
+        exc: ProviderError,
+        report: FlushReport,
+        *,
+        attempts: int | None = None,
+        keep: OutboxState = OutboxState.QUEUED,
+    ) -> OutboxState:
+        """Auth: wait for sign-in. Transient: wait and retry. Anything else: failed (or, for a
+        delivery check, uncertain), with the service's reason for the agent to read."""
+        draft = item.draft
+        reason = str(exc)
+        if isinstance(exc, AuthError):
+            report.auth_failed[draft.account_id] = reason
+            return await self._set(draft, keep, f"needs sign-in: {reason}")
+        if not isinstance(exc, TransientError):
+            log.warning("reply %s failed: %s", draft.local_id, reason)
+            if keep is OutboxState.SENDING:
+                return await self._set(
+                    draft, OutboxState.UNCERTAIN, f"may have been sent ({reason})"
+                )
+            return await self._set(draft, OutboxState.FAILED, reason)
+        delay = (
+            exc.retry_after
+            if isinstance(exc, RateLimited)
+            else self._retry_delay(attempts or item.attempts or 1)
+        )
+        self._not_before[draft.local_id] = self._clock() + timedelta(seconds=delay)
+        return await self._set(draft, keep, reason)
+
+    async def _set(self, draft: Draft, state: OutboxState, reason: str) -> OutboxState:
+        await asyncio.to_thread(
+            self._store.set_outbox_state, draft.local_id, state, self._clock(), error=reason
+        )
+        self._notify(draft, state, reason)
+        return state
+
+    def _notify(self, draft: Draft, state: OutboxState, reason: str = "") -> None:
+        if self._observer is not None:
+            self._observer(OutboxChanged(draft.local_id, draft.conversation_id, state, reason))

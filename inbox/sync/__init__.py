@@ -1,0 +1,1 @@
+"""Sync: the provider contract and the service that schedules fetches and sends."""

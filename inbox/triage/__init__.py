@@ -1,0 +1,1 @@
+"""Triage: language, sentiment, priority rules, the crisis detector, assignment."""
