@@ -27,7 +27,7 @@ from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
-from inbox.conversations import routing
+from inbox.conversations import arrival, routing
 from inbox.errors import InputError, TransientError
 from inbox.models import (
     Account,
@@ -422,7 +422,7 @@ def insert_outbound(conn: psycopg.Connection[DictRow], account_id: str, conversa
         [account_id, message.provider_id, conversation_id, message.channel.value, message.surface.value,
          author.key, author.display_name or author.handle or author.key, author.handle, agent, message.subject,
          message.text, message.html, message.sent_at, message.reply_to_id, Jsonb(list(message.references)),
-         Jsonb([ingest.author_json(a) for a in message.recipients]), message.private, ingest.content_hash(message),
+         Jsonb([ingest.author_json(a) for a in message.recipients]), message.private, arrival.content_hash(message),
          message.thread_key, outbox_id],
     ).fetchone()  # fmt: skip
     assert created is not None

@@ -13,18 +13,17 @@ Every message added writes a ``change_log`` row in the same transaction; the cal
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import psycopg
 from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 
+from inbox.conversations import arrival, routing
 from inbox.conversations import identity as identity_rules
-from inbox.conversations import routing
 from inbox.models import Account, Author, Direction, EventKind, Message, Status
 
 Conn = psycopg.Connection[DictRow]
@@ -43,14 +42,6 @@ class IngestResult:
     stamp: dict[str, Any] = field(default_factory=dict)  # added to every change's payload (the lease epoch)
 
 
-def content_hash(message: Message) -> str:
-    """The same digest as the desktop store's, so both agree on what is a duplicate."""
-    h = hashlib.sha256()
-    when = message.sent_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    for part in (message.author.key, message.subject or "", message.text, when):
-        h.update(part.encode("utf-8", "surrogatepass"))
-        h.update(b"\0")
-    return h.hexdigest()[:24]
 
 
 def first_line(text: str, limit: int = 120) -> str:
@@ -100,15 +91,11 @@ def notify_changes(conn: Conn, seqs: Sequence[int]) -> None:
 
 def ingest_message(conn: Conn, account: Account, message: Message, result: IngestResult, actor: str) -> None:
     """Store one message (the caller holds a savepoint around it)."""
-    if message.meta.get("retweet") == "1":
+    if arrival.not_kept(message):
         result.ignored += 1
         return
-    direction = message.direction
-    if message.author.key in account.own_keys or (
-        message.author.kind.value == "email" and message.author.key.lower() in account.own_keys
-    ):
-        direction = Direction.OUTBOUND
-    digest = content_hash(message)
+    direction = arrival.direction_of(account, message)
+    digest = arrival.content_hash(message)
     provider_id = message.provider_id
     row = conn.execute(
         "SELECT id, content_hash, conversation_id FROM messages WHERE account_id = %s AND provider_id = %s",

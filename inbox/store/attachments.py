@@ -9,9 +9,9 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from inbox.conversations.arrival import content_hash
 from inbox.models import AttachmentFile, Message
 from inbox.store.database import Database
-from inbox.store.ingest import content_hash
 
 MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
 

@@ -7,15 +7,14 @@ twice adds nothing and two different mails sharing an id are both kept.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from inbox.conversations import arrival, routing
 from inbox.conversations import identity as identity_rules
-from inbox.conversations import routing
 from inbox.models import (
     Account,
     Author,
@@ -43,12 +42,6 @@ class IngestResult:
         self.new_conversations |= other.new_conversations
 
 
-def content_hash(message: Message) -> str:
-    h = hashlib.sha256()
-    for part in (message.author.key, message.subject or "", message.text, to_db_time(message.sent_at)):
-        h.update(part.encode("utf-8", "surrogatepass"))
-        h.update(b"\0")
-    return h.hexdigest()[:24]
 
 
 def ingest(db: Database, account: Account, messages: Sequence[Message]) -> IngestResult:
@@ -148,15 +141,11 @@ def _scalar(db: Database, sql: str, params: Sequence[object]) -> object:
 
 
 def _ingest_one(db: Database, account: Account, message: Message, result: IngestResult, batch: _Batch) -> None:
-    if message.meta.get("retweet") == "1":
+    if arrival.not_kept(message):
         result.ignored += 1
         return
-    direction = message.direction
-    if message.author.key in account.own_keys or (
-        message.author.kind.value == "email" and message.author.key.lower() in account.own_keys
-    ):
-        direction = Direction.OUTBOUND
-    digest = content_hash(message)
+    direction = arrival.direction_of(account, message)
+    digest = arrival.content_hash(message)
     provider_id = message.provider_id
     row = db.conn.execute(
         "SELECT content_hash FROM messages WHERE account_id = ? AND provider_id = ?",

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from inbox.conversations import routing
+from inbox.conversations import arrival, routing
 from inbox.errors import InputError
 from inbox.models import (
     Account,
@@ -167,7 +167,7 @@ def _insert_message(db: Database, account_id: str, conversation_id: int, message
             json.dumps(recipients),
             int(message.private),
             json.dumps(dict(message.meta)),
-            ingest_module.content_hash(message),
+            arrival.content_hash(message),
             message.thread_key,
             None if message.private else message.provider_id,
         ],
