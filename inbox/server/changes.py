@@ -78,8 +78,21 @@ async def record_change(
     row = await cur.fetchone()
     assert row is not None
     seq = int(row["seq"] if isinstance(row, dict) else row[0])
-    await conn.execute("SELECT pg_notify(%s, %s)", [CHANGES_CHANNEL, str(seq)])
+    await conn.execute("SELECT pg_notify(%s, %s)", [CHANGES_CHANNEL, change_notice(seq, account_id)])
     return seq
+
+
+def change_notice(seq: int, account_id: str | None) -> str:
+    """The NOTIFY payload of a change: its seq, and its account when it has one, so that each
+    process pushes "changed" only to the sockets of that account's members (payloads stay far
+    below PostgreSQL's 8,000 bytes: no row data travels this way)."""
+    return f"{seq}:{account_id}" if account_id else str(seq)
+
+
+def read_notice(payload: str) -> tuple[int, str | None]:
+    """(seq, account id or None for a change every socket hears of) of a change's NOTIFY."""
+    seq, _, account_id = payload.partition(":")
+    return int(seq), account_id or None
 
 
 _CURSOR = re.compile(r"^(\d{1,20})\.(\d{1,20})$")

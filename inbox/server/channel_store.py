@@ -127,7 +127,7 @@ class AccountStore:
             conn, kind, account_id=self.account_id, conversation_id=conversation_id, actor=self.actor,
             message_ids=payload.pop("message_ids", ()), payload={**payload, "lease_epoch": self.lease.epoch},
         )  # fmt: skip
-        ingest.notify_changes(conn, [seq])
+        ingest.notify_changes(conn, [seq], self.account_id)
         return seq
 
     # -- SyncStore --------------------------------------------------------------------------
@@ -197,7 +197,7 @@ class AccountStore:
                 rejections.append(Rejection(where, f"not stored ({reason})"))
         if cursor is not None:
             conn.execute("UPDATE accounts SET cursor = %s WHERE id = %s", [cursor, account.id])
-        ingest.notify_changes(conn, result.seqs)
+        ingest.notify_changes(conn, result.seqs, self.account_id)
 
     def _our_reply(self, conn: psycopg.Connection[DictRow], account_id: str, provider_id: str, now: datetime,
                    result: ingest.IngestResult) -> bool:  # fmt: skip

@@ -25,6 +25,7 @@ from psycopg.types.json import Jsonb
 from inbox.conversations import arrival, routing
 from inbox.conversations import identity as identity_rules
 from inbox.models import Account, Author, Direction, EventKind, Message, Status
+from inbox.server.changes import change_notice
 
 Conn = psycopg.Connection[DictRow]
 
@@ -83,10 +84,11 @@ def record_change(
     return int(row["seq"])
 
 
-def notify_changes(conn: Conn, seqs: Sequence[int]) -> None:
-    """NOTIFY inbox_changes with the newest seq (delivered at commit, dropped on rollback)."""
+def notify_changes(conn: Conn, seqs: Sequence[int], account_id: str | None = None) -> None:
+    """NOTIFY inbox_changes with the newest seq (delivered at commit, dropped on rollback), and
+    the account when every change is of that one account (pushed to its members only)."""
     if seqs:
-        conn.execute("SELECT pg_notify('inbox_changes', %s)", [str(max(seqs))])
+        conn.execute("SELECT pg_notify('inbox_changes', %s)", [change_notice(max(seqs), account_id)])
 
 
 def ingest_message(conn: Conn, account: Account, message: Message, result: IngestResult, actor: str) -> None:

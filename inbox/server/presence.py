@@ -30,7 +30,7 @@ from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 
 from inbox.server.auth import agent_for_token_hash, authenticate, bearer_token, token_hash
-from inbox.server.changes import CHANGES_CHANNEL, PRESENCE_CHANNEL, ChangeFeed, publish_presence
+from inbox.server.changes import CHANGES_CHANNEL, PRESENCE_CHANNEL, ChangeFeed, publish_presence, read_notice
 from inbox.server.db import Database
 from inbox.server.people import Agent
 from inbox.server.problems import NotFound, NotMember, SignedOut
@@ -52,12 +52,22 @@ class Client:
     outbox: asyncio.Queue[dict[str, Any]] = field(default_factory=lambda: asyncio.Queue(maxsize=1000))
     last_sent: dict[tuple[str, int], float] = field(default_factory=dict)
     conversations: set[int] = field(default_factory=set)
+    latest_seq: int = 0  # the newest change this socket was told of, or will be
+    change_waiting: bool = False  # a "changed" waits in ``outbox`` already
 
-    def push(self, message: dict[str, Any]) -> None:
+    def changed(self, seq: int) -> None:
+        """Coalesced: one "changed" waits at a time and carries the newest seq when it is
+        written, so a burst of changes costs a socket one push and the desktop one pull."""
+        self.latest_seq = max(self.latest_seq, seq)
+        if not self.change_waiting:
+            self.change_waiting = self.push({"type": "changed"})
+
+    def push(self, message: dict[str, Any]) -> bool:
         try:
             self.outbox.put_nowait(message)
         except asyncio.QueueFull:  # a client that does not read loses pushes, never the server's memory
-            pass
+            return False
+        return True
 
 
 class PresenceHub:
@@ -114,8 +124,10 @@ class PresenceHub:
 
     def _on_notify(self, channel: str, payload: str) -> None:
         if channel == CHANGES_CHANNEL:
+            seq, account_id = read_notice(payload)
             for client in self._clients.values():
-                client.push({"type": "changed", "seq": int(payload)})
+                if account_id is None or client.agent.member_of(account_id):
+                    client.changed(seq)
             return
         if channel != PRESENCE_CHANNEL:
             return
@@ -194,6 +206,9 @@ class PresenceHub:
 async def _writer(socket: WebSocket[Any, Any, Any], client: Client) -> None:
     while True:
         message = await client.outbox.get()
+        if message["type"] == "changed" and "seq" not in message:
+            client.change_waiting = False  # a change from here on queues the next push
+            message = {"type": "changed", "seq": client.latest_seq}
         await socket.send_json(message)
         if message["type"] == "signed_out":
             await socket.close(code=4401, reason="the session has ended")

@@ -4,6 +4,7 @@ pushed as "changed up to N" over the WebSocket of every server process."""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import psycopg
@@ -179,3 +180,40 @@ def test_pushes_resume_after_the_listening_connection_is_lost(pg_dsn: str, team:
             if message["type"] == "changed" and message["seq"] >= seq:
                 break
     assert "reconnecting" in server.output()
+
+
+def test_pushes_go_to_the_members_of_the_changed_account_only(pg_dsn: str, team: None, server: ServerProcess) -> None:
+    mine = add_conversation(pg_dsn, ACCOUNT)
+    theirs = add_conversation(pg_dsn, OTHER, author="1234", name="Hugo", text="Message privé Messenger")
+    lea, marc = Api.sign_in(server, "lea"), Api.sign_in(server, "marc")  # marc is not a member of OTHER
+    with connect(server.ws_url, additional_headers={"Authorization": f"Bearer {marc.token}"}) as ws:
+        assert json.loads(ws.recv(timeout=30))["type"] == "hello"
+        other = lea.intent({"type": "tag_add", "conversation_id": theirs.conversation_id, "tag": "vip"})
+        assert other.status_code == 200, other.text
+        time.sleep(1.0)  # time for a push of that change, were it sent to marc
+        answer = lea.intent({"type": "tag_add", "conversation_id": mine.conversation_id, "tag": "livraison"})
+        seq = answer.json()["change_seqs"][0]
+        pushed = []
+        while not pushed or pushed[-1] < seq:
+            message = json.loads(ws.recv(timeout=30))
+            if message["type"] == "changed":
+                pushed.append(message["seq"])
+    assert other.json()["change_seqs"][0] not in pushed
+    assert pushed == sorted(pushed)
+
+
+def test_a_burst_of_changes_is_pushed_coalesced_up_to_the_newest(pg_dsn: str, team: None, server: ServerProcess) -> None:
+    thread = add_conversation(pg_dsn, ACCOUNT)
+    lea, marc = Api.sign_in(server, "lea"), Api.sign_in(server, "marc")
+    with connect(server.ws_url, additional_headers={"Authorization": f"Bearer {marc.token}"}) as ws:
+        assert json.loads(ws.recv(timeout=30))["type"] == "hello"
+        seqs = []
+        for n in range(20):
+            answer = lea.intent({"type": "tag_add", "conversation_id": thread.conversation_id, "tag": f"t{n}"})
+            seqs.extend(answer.json()["change_seqs"])
+        pushed = []
+        while not pushed or pushed[-1] < max(seqs):
+            message = json.loads(ws.recv(timeout=30))
+            if message["type"] == "changed":
+                pushed.append(message["seq"])
+    assert pushed == sorted(set(pushed)) and len(pushed) <= len(seqs)
