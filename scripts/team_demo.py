@@ -13,8 +13,11 @@ import re
 import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
+import httpx
 import platformdirs
 
 AGENTS = ("lea", "marc")
@@ -28,6 +31,19 @@ def keyring_env() -> dict[str, str]:
         print("no system keyring here: the demo keeps its session tokens in keyrings.alt's plain file")
         return {"PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring"}
     return {}
+
+
+def wait_until_serving(url: str, server: subprocess.Popen[str], seconds: float = 60.0) -> bool:
+    """Until ``/v1/health`` answers (True), the server exits or ``seconds`` pass (False)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            if httpx.get(f"{url}/v1/health", timeout=2.0).status_code == 200:
+                return True
+        except httpx.TransportError:
+            pass
+        time.sleep(0.25)
+    return False
 
 
 def main() -> int:
@@ -49,6 +65,13 @@ def main() -> int:
             break
     else:
         print("the dev server stopped before it was ready", file=sys.stderr)
+        return 1
+    # Keep reading the server's output (a full pipe would stop it), and wait until it answers:
+    # it prints its sign-ins before uvicorn listens.
+    threading.Thread(target=lambda: [print(line, end="") for line in server.stdout or ()], daemon=True).start()
+    if not wait_until_serving(url, server):
+        print(f"the dev server did not answer at {url} within 60 s", file=sys.stderr)
+        server.send_signal(signal.SIGTERM)
         return 1
     folder = Path(platformdirs.user_data_dir("inbox", "inbox")) / "team-demo"
     folder.mkdir(parents=True, exist_ok=True)
