@@ -23,7 +23,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -42,49 +41,24 @@ import httpx
 import psycopg
 import websockets
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
+from inbox.server.cluster import PG_BIN, PrivateCluster, free_port
+
 PASSWORD = "bench-password"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _as_postgres(cmd: list[str]) -> list[str]:
-    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
 
 
 # -- PostgreSQL ------------------------------------------------------------------------------------
 
 
-@dataclass
-class Postgres:
-    root: Path
-    port: int
+class Postgres(PrivateCluster):
+    """The bench's cluster: fsync on, as a server runs, and room for every agent's pulls."""
+
+    @property
+    def root(self) -> Path:
+        return self.folder
 
     @classmethod
-    def start(cls) -> Postgres:
-        root = Path(tempfile.mkdtemp(prefix="inbox-bench-pg-"))
-        root.chmod(0o755)
-        if os.geteuid() == 0:
-            shutil.chown(root, "postgres")
-        port = free_port()
-        subprocess.run(_as_postgres([str(PG_BIN / "initdb"), "-D", f"{root}/data", "-A", "trust", "-U", "inbox",
-                                     "-E", "UTF8", "--locale=C.UTF-8"]), check=True, capture_output=True)  # fmt: skip
-        options = f"-k {root} -c listen_addresses=127.0.0.1 -p {port} -c max_connections=400"
-        subprocess.run(_as_postgres([str(PG_BIN / "pg_ctl"), "-D", f"{root}/data", "-l", f"{root}/log", "-w",
-                                     "start", "-o", options]), check=True, capture_output=True)  # fmt: skip
-        return cls(root, port)
-
-    def dsn(self, db: str = "postgres") -> str:
-        return f"host=127.0.0.1 port={self.port} user=inbox dbname={db}"
-
-    def stop(self) -> None:
-        subprocess.run(_as_postgres([str(PG_BIN / "pg_ctl"), "-D", f"{self.root}/data", "-m", "fast", "stop"]),
-                       capture_output=True)  # fmt: skip
-        shutil.rmtree(self.root, ignore_errors=True)
+    def start_new(cls) -> Postgres:
+        return cls.temporary("inbox-bench-pg-", "-c max_connections=400")
 
 
 # -- a local X API with a steady stream of mentions ------------------------------------------------------
@@ -379,7 +353,7 @@ def main() -> int:
         raise SystemExit(f"PostgreSQL 15 is needed ({PG_BIN}): apt-get install postgresql-15")
     rng = random.Random(args.seed)
     work = Path(tempfile.mkdtemp(prefix="inbox-bench-serve-"))
-    pg = Postgres.start()
+    pg = Postgres.start_new()
     servers: list[subprocess.Popen[bytes]] = []
     try:
         pg_dsn = pg.dsn()
@@ -494,7 +468,7 @@ def main() -> int:
                 p.wait(30)
             except subprocess.TimeoutExpired:
                 p.kill()
-        pg.stop()
+        pg.remove()
         shutil.rmtree(work, ignore_errors=True)
 
 

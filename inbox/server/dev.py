@@ -16,14 +16,12 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,23 +30,12 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from inbox.errors import InboxError
+from inbox.server.cluster import PrivateCluster, free_port
 
-PG_BIN = Path(os.environ.get("INBOX_PG_BIN", "/usr/lib/postgresql/15/bin"))
 DEMO_AGENTS = (("lea", "lead", "Léa (team lead)"), ("marc", "agent", "Marc"))
 #: Assignees the demo data already has; they exist as agents without a password.
 DEMO_COLLEAGUES = ("camille", "yanis", "sophie")
 MARC_ACCOUNTS = ("email:support@brioche.example", "webform:contact")
-
-
-def _as_postgres(cmd: list[str]) -> list[str]:
-    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _reachable_by_postgres(folder: Path) -> bool:
@@ -72,9 +59,11 @@ def cluster_folder() -> Path:
     return folder
 
 
-@dataclass
 class DevCluster:
-    folder: Path
+    """The ``--dev`` cluster: kept in ``folder`` between runs, on the port it first chose."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
 
     @property
     def data(self) -> Path:
@@ -87,31 +76,22 @@ class DevCluster:
     def dsn(self, dbname: str = "inbox") -> str:
         return f"host=127.0.0.1 port={self.port} user=inbox dbname={dbname}"
 
-    def _run(self, cmd: list[str]) -> None:
-        done = subprocess.run(_as_postgres(cmd), capture_output=True, text=True)
-        if done.returncode != 0:
-            raise InboxError(f"{Path(cmd[0]).name} failed: {done.stderr.strip() or done.stdout.strip()}")
+    def _cluster(self) -> PrivateCluster:
+        return PrivateCluster(self.folder, self.port)
 
     def start(self) -> None:
-        if not (PG_BIN / "initdb").exists():
-            raise InboxError(f"PostgreSQL 15 is not installed ({PG_BIN}): apt-get install postgresql-15, or pass --dsn")
-        if not (self.data / "PG_VERSION").exists():
-            self._run([str(PG_BIN / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "inbox", "-E", "UTF8",
-                       "--locale=C.UTF-8"])  # fmt: skip
         port_file = self.folder / "port"
         if not port_file.exists():
             port_file.write_text(f"{free_port()}\n")
-        if subprocess.run(_as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "status"]),
-                          capture_output=True).returncode != 0:  # fmt: skip
-            self._run([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.folder / "postgres.log"), "-w",
-                       "start", "-o", f"-k {self.folder} -c listen_addresses=127.0.0.1 -p {self.port}"])  # fmt: skip
+        cluster = self._cluster()
+        cluster.init()
+        cluster.start()
         with psycopg.connect(self.dsn("postgres"), autocommit=True) as conn:
             if conn.execute("SELECT 1 FROM pg_database WHERE datname = 'inbox'").fetchone() is None:
                 conn.execute("CREATE DATABASE inbox")
 
     def stop(self) -> None:
-        subprocess.run(_as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "stop"]),
-                       capture_output=True)  # fmt: skip
+        self._cluster().stop()
 
 
 @contextmanager

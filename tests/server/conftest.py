@@ -15,12 +15,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -31,7 +28,10 @@ from typing import Any
 import httpx
 import pytest
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
+from inbox.server.cluster import PG_BIN, PrivateCluster, free_port
+
+__all__ = ["PG_BIN", "free_port"]  # used by the team tests and the benches
+
 TEMPLATE = "inbox_template"
 _databases = count(1)
 
@@ -45,23 +45,8 @@ def require_postgres() -> None:
         pytest.skip(message)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _as_postgres(cmd: list[str]) -> list[str]:
-    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
-
-
-@dataclass
-class Cluster:
-    root: Path
-    port: int
-
-    def dsn(self, dbname: str) -> str:
-        return f"host=127.0.0.1 port={self.port} user=inbox dbname={dbname}"
+class Cluster(PrivateCluster):
+    """The test session's cluster, with a database per test made from a migrated template."""
 
     def psql(self, query: Any, dbname: str = "postgres") -> str:
         import psycopg
@@ -87,29 +72,12 @@ class Cluster:
 
 
 def start_cluster() -> Cluster:
-    root = Path(tempfile.mkdtemp(prefix="inbox-pg-"))
-    root.chmod(0o755)
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres")
-    port = free_port()
-    initdb = [str(PG_BIN / "initdb"), "-D", f"{root}/data", "-A", "trust", "-U", "inbox", "--no-sync", "-E", "UTF8",
-              "--locale=C.UTF-8"]  # fmt: skip
-    subprocess.run(_as_postgres(initdb), check=True, capture_output=True)
-    options = f"-k {root} -c listen_addresses=127.0.0.1 -p {port} -c fsync=off -c max_connections=200"
-    subprocess.run(
-        _as_postgres([str(PG_BIN / "pg_ctl"), "-D", f"{root}/data", "-l", f"{root}/log", "-w", "start", "-o", options]),
-        check=True,
-        capture_output=True,
-    )
-    return Cluster(root, port)
+    # fsync off: tests only (a crash test that kills PostgreSQL itself would need it on)
+    return Cluster.temporary("inbox-pg-", "-c fsync=off -c max_connections=200", no_sync=True)
 
 
 def stop_cluster(cluster: Cluster) -> None:
-    subprocess.run(
-        _as_postgres([str(PG_BIN / "pg_ctl"), "-D", f"{cluster.root}/data", "-m", "immediate", "stop"]),
-        capture_output=True,
-    )
-    shutil.rmtree(cluster.root, ignore_errors=True)
+    cluster.remove()
 
 
 @pytest.fixture(scope="session")
