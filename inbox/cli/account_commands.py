@@ -122,9 +122,7 @@ def cmd_account_remove(args: argparse.Namespace, secrets: SecretStore | None = N
         if account is None:
             known = ", ".join(a.id for a in store.accounts(include_removed=True)) or "none"
             raise InputError("account", f"no account '{args.id}' (known: {known})")
-        conversations = store._rows(
-            "SELECT COUNT(*) AS n FROM conversations WHERE account_id = ?", [account.id]
-        )[0]["n"]
+        conversations = store.account_conversation_count(account.id)
         store.remove_account(account.id, wipe=args.wipe)
     finally:
         store.close()

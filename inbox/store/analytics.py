@@ -26,12 +26,12 @@ from inbox.sla.reports import (
 )
 from inbox.store.database import Database, connect, from_db_time, to_db_time
 from inbox.store.ingest import _event
+from inbox.store.changes import TRIAGE_ACTOR
 from inbox.store.repository import Store
 from inbox.triage.assignment import Agent, Waiting
 from inbox.triage.crisis import Signal, StoredAlert
 from inbox.triage.rules import NEGATIVE_BELOW, TriageInput, TriageResult
 
-TRIAGE_ACTOR = "triage"
 PUBLIC = "('mention', 'comment')"
 _CUSTOMER_MESSAGE = "m.direction = 'in' AND m.private = 0 AND m.automated = 0"
 _LAST_REPLY = """(SELECT MAX(o.sent_at) FROM messages o WHERE o.conversation_id = c.id

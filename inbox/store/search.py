@@ -6,6 +6,10 @@ from __future__ import annotations
 import re
 import sqlite3
 
+from inbox.models import Channel, SearchHit
+from inbox.store.base import StoreBase
+from inbox.store.database import from_db_time
+
 _TERM = re.compile(r'"([^"]*)"|(\S+)')
 MAX_TERMS = 16
 MAX_TERM_LENGTH = 200
@@ -166,3 +170,41 @@ def word_conversations(conn: sqlite3.Connection, match: str, limit: int) -> list
         [match, limit],
     )
     return [int(r[0]) for r in rows]
+
+
+class SearchRepository(StoreBase):
+    """Search by what names a conversation, then by words (a part of :class:`inbox.store.repository.Store`)."""
+
+    def search(self, query: str, *, limit: int = 50) -> list[SearchHit]:
+        """Conversations the query names (number, customer number, address, handle, name; newest
+        message of each), then messages whose words match, without repeating a message."""
+        with self._guard() as db:
+            rows = newest_messages(db.conn, named_conversations(db.conn, query, limit))
+        match = fts_query(query)
+        if match is not None and len(rows) < limit:
+            with self._guard() as db:
+                rows += word_hits(db.conn, match, limit)
+        hits: dict[int, SearchHit] = {}
+        for r in rows:
+            hits.setdefault(
+                int(r["id"]),
+                SearchHit(
+                    int(r["id"]),
+                    int(r["conversation_id"]),
+                    Channel(r["channel"]),
+                    r["author_name"],
+                    r["subject"],
+                    r["snip"] or "",
+                    from_db_time(r["sent_at"]),
+                ),
+            )
+        return list(hits.values())[:limit]
+
+    def search_conversation_ids(self, query: str, *, limit: int = 2000) -> tuple[int, ...]:
+        with self._guard() as db:
+            found = dict.fromkeys(named_conversations(db.conn, query, limit))
+        match = fts_query(query)
+        if match is not None and len(found) < limit:
+            with self._guard() as db:
+                found.update(dict.fromkeys(word_conversations(db.conn, match, limit)))
+        return tuple(found)[:limit]

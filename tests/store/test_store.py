@@ -227,3 +227,13 @@ def test_changes_are_events_with_instant_and_author(store: Store) -> None:
     assert events == [(EventKind.TAG_ADDED, "camille", "refund"), (EventKind.PRIORITY, "camille", "high"),
                       (EventKind.ASSIGNED, "camille", "camille")]
     assert store.conversation(cid).tags == ("refund",)
+
+
+def test_an_accounts_conversation_count_is_what_a_wipe_deletes(store: Store) -> None:
+    store.ingest(MAILBOX, [mail("a@x"), mail("b@x", minutes=5, refs=("a@x",), reply_to="a@x"), mail("c@x")])
+    store.ingest(X, [tweet("t1")])
+    assert (store.account_conversation_count(MAILBOX.id), store.account_conversation_count(X.id)) == (2, 1)
+    assert store.account_conversation_count("email:nobody") == 0
+    store.remove_account(MAILBOX.id, wipe=True)
+    assert store.account_conversation_count(MAILBOX.id) == 0
+    assert store.count(QueueFilter()) == 1

@@ -1,0 +1,75 @@
+"""Changes to a conversation (status, priority, assignment, tags), each written together with an
+event carrying its instant and author, so the SLA engine, reports and the team server can replay it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from inbox.errors import InputError
+from inbox.models import EventKind, Priority, Status
+from inbox.store import ingest as ingest_module
+from inbox.store.database import Database, to_db_time
+from inbox.store.queue_reads import ConversationReads
+
+#: The author of the priorities automatic triage sets; any other author's priority is an agent's.
+TRIAGE_ACTOR = "triage"
+
+
+class ConversationChanges(ConversationReads):
+    """Conversation changes with their events (a part of :class:`inbox.store.repository.Store`)."""
+
+    def set_status(self, conversation_id: int, status: Status, at: datetime, actor: str) -> None:
+        self._change(conversation_id, "status", status.value, EventKind.STATUS, at, actor)
+
+    def set_priority(self, conversation_id: int, priority: Priority, at: datetime, actor: str) -> None:
+        """A priority set by a person is theirs: automatic triage never overrides it."""
+        self._change(conversation_id, "priority", priority.value, EventKind.PRIORITY, at, actor)
+        if actor != TRIAGE_ACTOR:
+            self._write(
+                lambda db: db.execute(
+                    "UPDATE conversations SET priority_source = 'agent' WHERE id = ?", [conversation_id]
+                )
+            )
+
+    def assign(self, conversation_id: int, assignee: str | None, at: datetime, actor: str) -> None:
+        self._change(conversation_id, "assignee", assignee, EventKind.ASSIGNED, at, actor)
+
+    def _change(
+        self, conversation_id: int, column: str, value: str | None, kind: EventKind, at: datetime, actor: str
+    ) -> None:
+        self.conversation(conversation_id)  # raises a clear error for an unknown id
+
+        def write(db: Database) -> None:
+            current = db.execute(f"SELECT {column} FROM conversations WHERE id = ?", [conversation_id]).fetchone()
+            if current is not None and current[0] == value:
+                return
+            db.execute(f"UPDATE conversations SET {column} = ? WHERE id = ?", [value, conversation_id])
+            ingest_module._event(db, conversation_id, kind, to_db_time(at), actor, value or "")
+
+        self._write(write)
+
+    def add_tag(self, conversation_id: int, tag: str, at: datetime, actor: str) -> None:
+        tag = tag.strip()
+        if not tag:
+            raise InputError("tag", "a tag cannot be empty")
+        self.conversation(conversation_id)
+
+        def write(db: Database) -> None:
+            cur = db.execute(
+                "INSERT OR IGNORE INTO conversation_tags (conversation_id, tag) VALUES (?, ?)", [conversation_id, tag]
+            )
+            if cur.rowcount:
+                ingest_module._event(db, conversation_id, EventKind.TAG_ADDED, to_db_time(at), actor, tag)
+
+        self._write(write)
+
+    def remove_tag(self, conversation_id: int, tag: str, at: datetime, actor: str) -> None:
+        def write(db: Database) -> None:
+            cur = db.execute(
+                "DELETE FROM conversation_tags WHERE conversation_id = ? AND tag = ?", [conversation_id, tag]
+            )
+            if cur.rowcount:
+                ingest_module._event(db, conversation_id, EventKind.TAG_REMOVED, to_db_time(at), actor, tag)
+
+        self._write(write)
