@@ -35,16 +35,12 @@ from inbox.models import (
     StoredMessage,
     Surface,
 )
+from inbox.replies.outbox_rows import RECIPIENT_KIND
 from inbox.sync.contract import Provider, SupportsDeliveryCheck
 
 log = logging.getLogger(__name__)
 
-_KIND = {
-    Channel.EMAIL: IdentityKind.EMAIL,
-    Channel.WEBFORM: IdentityKind.EMAIL,
-    Channel.TWITTER: IdentityKind.TWITTER,
-    Channel.FACEBOOK: IdentityKind.FACEBOOK,
-}
+_KIND = RECIPIENT_KIND
 _DEDUP_SUFFIX = re.compile(r"#[0-9a-f]{12}$")  # the store's suffix for a reused Message-ID
 
 

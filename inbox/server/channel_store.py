@@ -44,6 +44,7 @@ from inbox.models import (
     StoredMessage,
     Surface,
 )
+from inbox.replies.outbox_rows import outbox_item_from_row
 from inbox.server import ingest
 from inbox.server.drafts import draft_from_row, draft_target
 from inbox.server.leases import Lease, LeaseLost, guard
@@ -87,15 +88,11 @@ def load_account(conn: psycopg.Connection[DictRow], account_id: str) -> Account 
 
 
 def _item(row: dict[str, Any]) -> OutboxItem:
-    return OutboxItem(
-        draft=draft_from_row(row),
-        state=item_state(row["state"]),
-        attempts=int(row["attempts"]),
-        last_error=row["last_error"],
-        provider_id=row["provider_id"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
+    return outbox_item_from_row(row, draft_from_row(row), read_state=item_state, read_time=_instant)
+
+
+def _instant(value: datetime) -> datetime:
+    return value  # psycopg gives timestamptz columns as aware datetimes
 
 
 class AccountStore:

@@ -9,65 +9,35 @@ provider needs to send it in ``target``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
-from inbox.models import Author, Channel, Draft, IdentityKind, Surface
+from inbox.models import Draft
+from inbox.replies.outbox_rows import draft_fields, draft_from_fields
 
-_KIND = {
-    Channel.EMAIL: IdentityKind.EMAIL,
-    Channel.WEBFORM: IdentityKind.EMAIL,
-    Channel.TWITTER: IdentityKind.TWITTER,
-    Channel.FACEBOOK: IdentityKind.FACEBOOK,
-}
+#: The fields of a draft kept in ``outbox.target`` (the others have columns of their own).
+_TARGET_FIELDS = (
+    "channel", "recipient", "reply_to_id", "thread_key", "subject", "references", "quoted_text", "quoted_at", "cc",
+)  # fmt: skip
 
 
 def draft_target(draft: Draft) -> dict[str, Any]:
     """The ``outbox.target`` JSON of a draft (what is not in a column of its own)."""
-    recipient = draft.recipient
-    return {
-        "channel": draft.channel.value,
-        "recipient": None
-        if recipient is None
-        else {"kind": recipient.kind.value, "key": recipient.key, "handle": recipient.handle,
-              "display_name": recipient.display_name},
-        "reply_to_id": draft.reply_to_id,
-        "thread_key": draft.thread_key,
-        "subject": draft.subject,
-        "references": list(draft.references),
-        "quoted_text": draft.quoted_text,
-        "quoted_at": draft.quoted_at.isoformat() if draft.quoted_at else None,
-        "cc": list(draft.cc),
-    }  # fmt: skip
+    fields = draft_fields(draft)
+    return {name: fields[name] for name in _TARGET_FIELDS}
 
 
 def draft_from_row(row: Mapping[str, Any]) -> Draft:
     """The draft an ``outbox`` row holds (columns: message_id, account_id, conversation_id,
     surface, body, html, target). A recipient without ``kind`` has its channel's kind."""
     target: Mapping[str, Any] = row.get("target") or {}
-    account_id = str(row["account_id"])
-    channel = Channel(target.get("channel") or account_id.partition(":")[0])
-    raw = target.get("recipient")
-    recipient = (
-        None
-        if not isinstance(raw, Mapping) or not raw.get("key")
-        else Author(IdentityKind(raw.get("kind") or _KIND[channel]), str(raw["key"]), raw.get("handle") or "",
-                    raw.get("display_name") or "")
-    )  # fmt: skip
-    return Draft(
-        local_id=str(row["message_id"]),
-        account_id=account_id,
-        conversation_id=int(row["conversation_id"]),
-        channel=channel,
-        surface=Surface(row["surface"]),
-        text=str(row["body"]),
-        recipient=recipient,
-        reply_to_id=target.get("reply_to_id"),
-        thread_key=target.get("thread_key"),
-        subject=target.get("subject"),
-        references=tuple(target.get("references") or ()),
-        quoted_text=target.get("quoted_text") or "",
-        quoted_at=datetime.fromisoformat(target["quoted_at"]) if target.get("quoted_at") else None,
-        html=row.get("html"),
-        cc=tuple(target.get("cc") or ()),
+    return draft_from_fields(
+        {
+            **target,
+            "local_id": row["message_id"],
+            "account_id": row["account_id"],
+            "conversation_id": row["conversation_id"],
+            "surface": row["surface"],
+            "text": row["body"],
+            "html": row.get("html"),
+        }
     )

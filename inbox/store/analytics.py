@@ -24,9 +24,9 @@ from inbox.sla.reports import (
     bucket_counts,
     build_report,
 )
+from inbox.store.changes import TRIAGE_ACTOR
 from inbox.store.database import Database, connect, from_db_time, to_db_time
 from inbox.store.ingest import _event
-from inbox.store.changes import TRIAGE_ACTOR
 from inbox.store.repository import Store
 from inbox.triage.assignment import Agent, Waiting
 from inbox.triage.crisis import Signal, StoredAlert

@@ -20,17 +20,16 @@ from inbox.conversations import arrival, routing
 from inbox.errors import InputError
 from inbox.models import (
     Account,
-    Author,
     Channel,
     Direction,
     Draft,
-    IdentityKind,
     Message,
     OutboxItem,
     OutboxState,
     Rejection,
     Surface,
 )
+from inbox.replies.outbox_rows import draft_fields, draft_from_fields, outbox_item_from_row
 from inbox.store import ingest as ingest_module
 from inbox.store.database import Database, from_db_time, to_db_time
 
@@ -55,78 +54,17 @@ _MESSAGE_FAULTS = (
 
 
 def draft_to_json(draft: Draft) -> str:
-    recipient = draft.recipient
-    return json.dumps(
-        {
-            "local_id": draft.local_id,
-            "account_id": draft.account_id,
-            "conversation_id": draft.conversation_id,
-            "channel": draft.channel.value,
-            "surface": draft.surface.value,
-            "text": draft.text,
-            "recipient": None
-            if recipient is None
-            else {
-                "kind": recipient.kind.value,
-                "key": recipient.key,
-                "handle": recipient.handle,
-                "display_name": recipient.display_name,
-            },
-            "reply_to_id": draft.reply_to_id,
-            "thread_key": draft.thread_key,
-            "subject": draft.subject,
-            "references": list(draft.references),
-            "quoted_text": draft.quoted_text,
-            "html": draft.html,
-            "cc": list(draft.cc),
-            "quoted_at": draft.quoted_at.isoformat() if draft.quoted_at else None,
-        },
-        ensure_ascii=False,
-    )
+    """The ``outbox.draft`` text of a draft."""
+    return json.dumps(draft_fields(draft), ensure_ascii=False)
 
 
 def draft_from_json(text: str) -> Draft:
-    data = json.loads(text)
-    raw = data.get("recipient")
-    recipient = (
-        None
-        if not isinstance(raw, dict)
-        else Author(
-            IdentityKind(raw["kind"]),
-            raw["key"],
-            raw.get("handle", ""),
-            raw.get("display_name", ""),
-        )
-    )
-    return Draft(
-        local_id=data["local_id"],
-        account_id=data["account_id"],
-        conversation_id=int(data["conversation_id"]),
-        channel=Channel(data["channel"]),
-        surface=Surface(data["surface"]),
-        text=data["text"],
-        recipient=recipient,
-        reply_to_id=data.get("reply_to_id"),
-        thread_key=data.get("thread_key"),
-        subject=data.get("subject"),
-        references=tuple(data.get("references") or ()),
-        quoted_text=data.get("quoted_text") or "",
-        quoted_at=datetime.fromisoformat(data["quoted_at"]) if data.get("quoted_at") else None,
-        html=data.get("html"),
-        cc=tuple(data.get("cc") or ()),
-    )
+    """The draft an ``outbox.draft`` text holds."""
+    return draft_from_fields(json.loads(text))
 
 
 def _item(row: sqlite3.Row) -> OutboxItem:
-    return OutboxItem(
-        draft=draft_from_json(row["draft"]),
-        state=OutboxState(row["state"]),
-        attempts=int(row["attempts"]),
-        last_error=row["last_error"],
-        provider_id=row["provider_id"],
-        created_at=from_db_time(row["created_at"]),
-        updated_at=from_db_time(row["updated_at"]),
-    )
+    return outbox_item_from_row(dict(row), draft_from_json(row["draft"]), read_time=from_db_time)
 
 
 def _rows(db: Database, sql: str, params: Sequence[Any]) -> list[sqlite3.Row]:
