@@ -39,7 +39,7 @@ from inbox.triage import rules as triage
 log = logging.getLogger(__name__)
 
 Conn = psycopg.Connection[DictRow]
-TRIAGE_ACTOR = "triage"
+TRIAGE_ACTOR = triage.TRIAGE_ACTOR
 SLA_BATCH = 500
 WRITE_BATCH = 50  # rows per write transaction: short, so desktops' pulls are never held back for long
 SCORE_BATCH = 200
@@ -237,7 +237,7 @@ def _write_triage(pool: Pool, lease: Lease, now: datetime, moved: list[triage.Tr
             if row is None:
                 continue
             conn.execute("UPDATE conversations SET score = %s WHERE id = %s", [res.score, res.conversation_id])
-            if res.keep_agent_priority or row["priority_source"] == "agent" or row["priority"] == res.priority.value:
+            if not res.replaces_priority(row["priority"], row["priority_source"]):
                 continue
             conn.execute(
                 "UPDATE conversations SET priority = %s, priority_source = 'auto', updated_at = now() WHERE id = %s",

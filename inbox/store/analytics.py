@@ -24,13 +24,12 @@ from inbox.sla.reports import (
     bucket_counts,
     build_report,
 )
-from inbox.store.changes import TRIAGE_ACTOR
 from inbox.store.database import Database, connect, from_db_time, to_db_time
 from inbox.store.ingest import _event
 from inbox.store.repository import Store
 from inbox.triage.assignment import Agent, Waiting
 from inbox.triage.crisis import Signal, StoredAlert
-from inbox.triage.rules import NEGATIVE_BELOW, TriageInput, TriageResult
+from inbox.triage.rules import NEGATIVE_BELOW, TRIAGE_ACTOR, TriageInput, TriageResult
 
 PUBLIC = "('mention', 'comment')"
 _CUSTOMER_MESSAGE = "m.direction = 'in' AND m.private = 0 AND m.automated = 0"
@@ -141,7 +140,7 @@ def apply_triage(store: Store, results: Sequence[TriageResult], at: datetime) ->
             db.execute(
                 "UPDATE conversations SET score = ? WHERE id = ?", [res.score, res.conversation_id]
             )
-            if res.keep_agent_priority or row[1] == "agent" or row[0] == res.priority.value:
+            if not res.replaces_priority(row[0], row[1]):
                 continue
             db.execute(
                 "UPDATE conversations SET priority = ?, priority_source = 'auto' WHERE id = ?",

@@ -11,9 +11,7 @@ from inbox.models import EventKind, Priority, Status
 from inbox.store import ingest as ingest_module
 from inbox.store.database import Database, to_db_time
 from inbox.store.queue_reads import ConversationReads
-
-#: The author of the priorities automatic triage sets; any other author's priority is an agent's.
-TRIAGE_ACTOR = "triage"
+from inbox.triage.rules import TRIAGE_ACTOR
 
 
 class ConversationChanges(ConversationReads):

@@ -20,13 +20,14 @@ from inbox.models import Account, Message, Rejection
 from inbox.store import attachments, imported_files, outbox_store
 from inbox.store import ingest as ingest_module
 from inbox.store.accounts import AccountRepository
-from inbox.store.changes import TRIAGE_ACTOR, ConversationChanges
+from inbox.store.changes import ConversationChanges
 from inbox.store.customers import CustomerRepository
 from inbox.store.database import Database, connect
 from inbox.store.drafts import DraftRepository
 from inbox.store.outbox_items import OutboxRepository
 from inbox.store.search import SearchRepository
 from inbox.store.sla_cache import SLA_EVENT_MARK, SlaCache, SlaCacheRow, SlaInput
+from inbox.triage.rules import TRIAGE_ACTOR
 
 __all__ = ["SLA_EVENT_MARK", "TRIAGE_ACTOR", "SlaCacheRow", "SlaInput", "Store"]
 

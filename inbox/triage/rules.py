@@ -158,6 +158,10 @@ class TriageInput:
     agent_priority: bool = False  # an agent set the priority: the rules leave it alone
 
 
+#: The author of the priority events triage writes; a priority by any other author is an agent's.
+TRIAGE_ACTOR = "triage"
+
+
 @dataclass(frozen=True, slots=True)
 class TriageResult:
     conversation_id: int
@@ -165,6 +169,11 @@ class TriageResult:
     priority: Priority
     reasons: tuple[str, ...]
     keep_agent_priority: bool
+
+    def replaces_priority(self, current: str, source: str) -> bool:
+        """Whether this priority replaces a conversation's ``current`` one, set by ``source``
+        (``agent`` or ``auto``): never one an agent set, nor the same one again."""
+        return not (self.keep_agent_priority or source == "agent" or current == self.priority.value)
 
 
 def evaluate(item: TriageInput, rules: TriageRules) -> TriageResult:
