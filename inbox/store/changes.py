@@ -52,22 +52,22 @@ class ConversationChanges(ConversationReads):
         if not tag:
             raise InputError("tag", "a tag cannot be empty")
         self.conversation(conversation_id)
-
-        def write(db: Database) -> None:
-            cur = db.execute(
-                "INSERT OR IGNORE INTO conversation_tags (conversation_id, tag) VALUES (?, ?)", [conversation_id, tag]
-            )
-            if cur.rowcount:
-                ingest_module._event(db, conversation_id, EventKind.TAG_ADDED, to_db_time(at), actor, tag)
-
-        self._write(write)
+        self._tag_change(
+            "INSERT OR IGNORE INTO conversation_tags (conversation_id, tag) VALUES (?, ?)",
+            EventKind.TAG_ADDED, conversation_id, tag, at, actor,
+        )  # fmt: skip
 
     def remove_tag(self, conversation_id: int, tag: str, at: datetime, actor: str) -> None:
+        self._tag_change(
+            "DELETE FROM conversation_tags WHERE conversation_id = ? AND tag = ?",
+            EventKind.TAG_REMOVED, conversation_id, tag, at, actor,
+        )  # fmt: skip
+
+    def _tag_change(self, sql: str, kind: EventKind, conversation_id: int, tag: str, at: datetime, actor: str) -> None:
+        """Run ``sql`` on (conversation, tag); its event only when a row changed."""
+
         def write(db: Database) -> None:
-            cur = db.execute(
-                "DELETE FROM conversation_tags WHERE conversation_id = ? AND tag = ?", [conversation_id, tag]
-            )
-            if cur.rowcount:
-                ingest_module._event(db, conversation_id, EventKind.TAG_REMOVED, to_db_time(at), actor, tag)
+            if db.execute(sql, [conversation_id, tag]).rowcount:
+                ingest_module._event(db, conversation_id, kind, to_db_time(at), actor, tag)
 
         self._write(write)
