@@ -227,3 +227,17 @@ def test_changes_are_events_with_instant_and_author(store: Store) -> None:
     assert events == [(EventKind.TAG_ADDED, "camille", "refund"), (EventKind.PRIORITY, "camille", "high"),
                       (EventKind.ASSIGNED, "camille", "camille")]
     assert store.conversation(cid).tags == ("refund",)
+
+
+def test_the_latest_inbound_sentiment_is_read_from_an_index_alone(store: Store) -> None:
+    """Counting "Unhappy customers" looks up each open conversation's newest inbound message:
+    without a covering index each lookup read every message row of the conversation (bench)."""
+    store.ingest(MAILBOX, [mail("m1@x")])
+    unhappy = QueueFilter(statuses=frozenset({Status.NEW, Status.OPEN, Status.PENDING}), sentiment_below=-0.3)
+    statements: list[str] = []
+    store.db.conn.set_trace_callback(statements.append)
+    store.count(unhappy)
+    store.db.conn.set_trace_callback(None)
+    counted = next(s for s in statements if "COUNT(*)" in s)
+    plan = " ".join(str(r[3]) for r in store.db.conn.execute("EXPLAIN QUERY PLAN " + counted))
+    assert "COVERING INDEX messages_latest_inbound" in plan, plan
