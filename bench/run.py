@@ -174,11 +174,11 @@ def window_rows(w: dict[str, Any] | None) -> list[tuple[str, str, str, str]]:
     if "error" in w:
         return [_row("window on Xvfb", f"error: {w['error']}")]
     return [
-        _row("window mapped on Xvfb (s)", f"{w['mapped_s']:.2f} (worst {w['mapped_worst_s']:.2f})", "<= 1.0 s",
+        _row("window: mapped on Xvfb (s)", f"{w['mapped_s']:.2f} (worst {w['mapped_worst_s']:.2f})", "<= 1.0 s",
              w["mapped_s"] <= 1.0),
-        _row("view switch p50 / p95 (ms)", f"{w['switch_p50_ms']:.0f} / {w['switch_p95_ms']:.0f}", "p95 <= 50",
+        _row("window: view switch until painted, p50 / p95 (ms)", f"{w['switch_p50_ms']:.0f} / {w['switch_p95_ms']:.0f}", "p95 <= 50",
              w["switch_p95_ms"] <= 50),
-        _row("queue scroll frame p50 / p95 / max (ms)",
+        _row("window: queue scroll frame p50 / p95 / max (ms)",
              f"{w['frame_p50_ms']:.1f} / {w['frame_p95_ms']:.1f} / {w['frame_max_ms']:.1f} ({w['frames']} frames)",
              "max <= 16", w["frame_max_ms"] <= 16),
     ]  # fmt: skip
