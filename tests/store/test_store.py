@@ -237,3 +237,17 @@ def test_an_accounts_conversation_count_is_what_a_wipe_deletes(store: Store) -> 
     store.remove_account(MAILBOX.id, wipe=True)
     assert store.account_conversation_count(MAILBOX.id) == 0
     assert store.count(QueueFilter()) == 1
+
+
+def test_the_latest_inbound_sentiment_is_read_from_an_index_alone(store: Store) -> None:
+    """Counting "Unhappy customers" looks up each open conversation's newest inbound message:
+    without a covering index each lookup read every message row of the conversation (bench)."""
+    store.ingest(MAILBOX, [mail("m1@x")])
+    unhappy = QueueFilter(statuses=frozenset({Status.NEW, Status.OPEN, Status.PENDING}), sentiment_below=-0.3)
+    statements: list[str] = []
+    store.db.conn.set_trace_callback(statements.append)
+    store.count(unhappy)
+    store.db.conn.set_trace_callback(None)
+    counted = next(s for s in statements if "COUNT(*)" in s)
+    plan = " ".join(str(r[3]) for r in store.db.conn.execute("EXPLAIN QUERY PLAN " + counted))
+    assert "COVERING INDEX messages_latest_inbound" in plan, plan

@@ -1,0 +1,184 @@
+"""The window on a real X server (Xvfb, the ``xcb`` platform, not offscreen): time until the
+window is mapped and exposed, a view switch, and the frames of a scrolling queue.
+
+- **mapped**: from the parent's clock just before it starts the process until the main window's
+  native window is exposed (Qt has the map from the X server), with its first page of rows.
+- **view switch**: each queue view of the views column selected in turn (what a click or the
+  keyboard does), timed from the selection until the queue's viewport has painted the new rows
+  (a synchronous repaint after the events the switch queued), several rounds.
+- **scroll frames**: a QTimer scrolls the queue by three rows per tick (a mouse wheel notch), as
+  far as 3,000 rows down; each frame is timed from the scroll request until the viewport has
+  painted (including the pages ``fetchMore`` loads on the way).
+
+``python -m bench.measure_window STORE.db`` prints the figures as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Runs in the child on the X display. argv: store path, the parent's clock before the start.
+CHILD = r"""
+import json, sys, time
+path, born = sys.argv[1], float(sys.argv[2])
+sys.modules["pandas"] = None  # not dependencies of Inbox (see bench/measure_startup.py)
+sys.modules["numpy"] = None
+from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from inbox.app.shell import build_window
+from inbox.store.repository import Store
+from inbox.ui.views import QueueView
+store = Store.open(path)
+window = build_window(store, agent="camille")
+window.resize(1440, 900)
+window.show()
+while window.windowHandle() is None or not window.windowHandle().isExposed():
+    app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 5)
+app.processEvents()
+mapped = time.time() - born
+rows = window.model.rowCount()
+
+def ms(timer):
+    return timer.nsecsElapsed() / 1e6
+
+# View switches: every queue view, three rounds.
+items = [window.views.item(i) for i in range(window.views.count())]
+items = [it for it in items if isinstance(it.data(Qt.ItemDataRole.UserRole), QueueView)]
+switches, named, totals = [], {}, {}
+viewport = window.queue.viewport()
+for _round in range(3):
+    for item in items:
+        t = QElapsedTimer(); t.start()
+        window.views.setCurrentItem(item)
+        app.processEvents()
+        viewport.repaint()
+        spent = ms(t)
+        switches.append(spent)
+        named.setdefault(item.data(Qt.ItemDataRole.UserRole).key, []).append(spent)
+        totals[id(item)] = window.model.total()
+
+# Scrolling: the view with the most conversations, a wheel notch per tick.
+window.views.setCurrentItem(max(items, key=lambda it: totals[id(it)]))
+app.processEvents()
+bar = window.queue.verticalScrollBar()
+frames = []
+step = 3 * max(1, bar.singleStep())
+def tick():
+    t = QElapsedTimer(); t.start()
+    bar.setValue(bar.value() + step)
+    app.processEvents()
+    viewport.repaint()
+    frames.append(ms(t))
+    if len(frames) >= 1000 or (bar.value() >= bar.maximum() and not window.model.canFetchMore()):
+        timer.stop(); app.quit()
+timer = QTimer(); timer.setInterval(16); timer.timeout.connect(tick); timer.start()
+app.exec()
+print(json.dumps({"mapped_s": mapped, "rows": rows, "switches_ms": switches,
+                  "switch_by_view_ms": {k: max(v) for k, v in named.items()},
+                  "frames_ms": frames, "rows_scrolled": window.model.rowCount()}))
+"""
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else 0.0
+
+
+class Xvfb:
+    """A private X server whose display number Xvfb chooses itself (-displayfd)."""
+
+    def __init__(self) -> None:
+        found = shutil.which("Xvfb")
+        if found is None:
+            raise RuntimeError("Xvfb is not installed (apt-get install xvfb)")
+        read_fd, write_fd = os.pipe()
+        self.process = subprocess.Popen(
+            [found, "-displayfd", str(write_fd), "-screen", "0", "1600x1000x24", "-nolisten", "tcp", "-noreset"],
+            pass_fds=(write_fd,),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        os.close(write_fd)
+        with os.fdopen(read_fd) as pipe:
+            number = pipe.readline().strip()
+        if not number:
+            self.close()
+            raise RuntimeError("Xvfb did not start")
+        self.display = f":{number}"
+
+    def close(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def measure(store_path: Path, runs: int = 3) -> dict[str, Any]:
+    """Best and worst time to mapped over ``runs`` processes; the switches and frames of all."""
+    try:
+        server = Xvfb()
+    except RuntimeError as exc:
+        return {"error": str(exc)}
+    try:
+        with tempfile.TemporaryDirectory() as home:
+            env = {**os.environ, "QT_QPA_PLATFORM": "xcb", "DISPLAY": server.display, "HOME": home}
+            env["PYTHONPATH"] = str(ROOT)
+            env.pop("INBOX_DB", None)
+            results: list[dict[str, Any]] = []
+            for _ in range(runs):
+                born = time.time()
+                done = subprocess.run(
+                    [sys.executable, "-c", CHILD, str(store_path), repr(born)],
+                    env=env, cwd=ROOT, capture_output=True, text=True, check=False, timeout=600,
+                )  # fmt: skip
+                lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+                if done.returncode != 0 or not lines:
+                    return {"error": (done.stderr.strip().splitlines() or ["no output"])[-1][:300]}
+                results.append(json.loads(lines[-1]))
+    finally:
+        server.close()
+    mapped = [float(r["mapped_s"]) for r in results]
+    switches = [s for r in results for s in r["switches_ms"]]
+    frames = [f for r in results for f in r["frames_ms"]]
+    slow_views: dict[str, float] = {}
+    for r in results:
+        for key, spent in r["switch_by_view_ms"].items():
+            slow_views[key] = max(slow_views.get(key, 0.0), float(spent))
+    return {
+        "mapped_s": min(mapped),
+        "mapped_worst_s": max(mapped),
+        "rows": results[0]["rows"],
+        "switch_p50_ms": statistics.median(switches) if switches else 0.0,
+        "switch_p95_ms": _pct(switches, 0.95),
+        "switch_slowest_views_ms": dict(sorted(slow_views.items(), key=lambda kv: -kv[1])[:3]),
+        "frames": len(frames),
+        "frame_p50_ms": statistics.median(frames) if frames else 0.0,
+        "frame_p95_ms": _pct(frames, 0.95),
+        "frame_max_ms": max(frames, default=0.0),
+        "frames_over_16ms": sum(1 for f in frames if f > 16.0),
+        "rows_scrolled": max(int(r["rows_scrolled"]) for r in results),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench.measure_window", description=__doc__)
+    parser.add_argument("store", type=Path)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args(argv)
+    print(json.dumps({"load_average": os.getloadavg(), **measure(args.store, args.runs)}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
