@@ -123,6 +123,8 @@ def _upsert_messages(db: Database, messages: Iterable[Mapping[str, Any]], conver
         meta = dict(m.get("meta") or {})
         if m.get("author_agent"):
             meta["agent"] = m["author_agent"]
+        if m.get("version"):
+            meta["version"] = m["version"]  # the conversation version it entered at: the reply's stale guard
         db.execute(
             """INSERT INTO messages (id, account_id, provider_id, conversation_id, channel, surface, direction,
                    identity_id, author_key, author_name, author_handle, subject, text, html, sent_at, reply_to_id,
