@@ -202,6 +202,8 @@ class Stats:
     intents_ok: int = 0
     intents_refused: int = 0
     pulls: int = 0
+    measured_pulls: int = 0  # pulls while measuring (for pulls/s)
+    pull_bytes: int = 0  # answer bytes of those pulls
     pushes: int = 0
     errors: int = 0
     measuring: bool = False
@@ -232,6 +234,9 @@ async def run_agent(name: str, base: str, token: str, stats: Stats, stop: asynci
                         break
                     now = time.time()
                     stats.pulls += 1
+                    if stats.measuring:
+                        stats.measured_pulls += 1
+                        stats.pull_bytes += len(answer.content)
                     cursor, more = page["cursor"], page["more"]
                     by_message = {m["id"]: m for m in page.get("messages", [])}
                     for change in page["changes"]:
@@ -443,6 +448,8 @@ def main() -> int:
                 expected = {s for a in accounts for s in by_account[a]}
                 lost += len(expected - stats.received[name])
             print(f"\nmeasured {elapsed:.0f} s; {messages} messages stored; {stats.pulls} pulls, {stats.pushes} pushes")
+            print(f"pulls while measuring: {stats.measured_pulls / elapsed:.0f}/s, "
+                  f"{stats.pull_bytes / max(stats.measured_pulls, 1) / 1024:.1f} KiB per answer on average")  # fmt: skip
             print(f"change -> agent latency: p50 {pct(stats.latencies, 50) * 1000:.0f} ms, "
                   f"p95 {pct(stats.latencies, 95) * 1000:.0f} ms, p99 {pct(stats.latencies, 99) * 1000:.0f} ms "
                   f"({len(stats.latencies)} deliveries)")  # fmt: skip

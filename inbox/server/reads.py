@@ -218,6 +218,22 @@ async def events_of(conn: Conn, conversation_ids: Sequence[int]) -> list[EventOu
     return [msgspec.convert(r, EventOut) for r in await cur.fetchall()]
 
 
+async def events_added(
+    conn: Conn, conversation_ids: Sequence[int], xids: Sequence[str], *, merged: Sequence[int] = ()
+) -> list[EventOut]:
+    """The events of these conversations written by the transactions ``xids`` (those of the
+    changes a pull returns), and the whole log of the ``merged`` ones."""
+    cur = await conn.execute(
+        """SELECT id, conversation_id, kind, at, actor, value FROM events
+           WHERE xid = ANY(%s::text[]::xid8[]) AND conversation_id = ANY(%s)
+           UNION
+           SELECT id, conversation_id, kind, at, actor, value FROM events WHERE conversation_id = ANY(%s)
+           ORDER BY conversation_id, at, id""",
+        [list(xids), list(conversation_ids), list(merged)],
+    )
+    return [msgspec.convert(r, EventOut) for r in await cur.fetchall()]
+
+
 async def conversation_account(conn: Conn, conversation_id: int) -> str:
     """The account of a conversation (404 when there is none)."""
     cur = await conn.execute("SELECT account_id FROM conversations WHERE id = %s", [conversation_id])

@@ -172,6 +172,18 @@ def _replace_events(db: Database, conversations: Iterable[int], events: Iterable
             )
 
 
+def _add_events(db: Database, conversations: Iterable[int], events: Iterable[Mapping[str, Any]]) -> None:
+    """Events the server wrote since the replica's cursor, added to its log (by id: a merge's
+    events moved in replace the same rows under their old conversation)."""
+    ids = set(conversations)
+    for e in events:
+        if int(e["conversation_id"]) in ids:
+            db.execute(
+                "INSERT OR REPLACE INTO events (id, conversation_id, kind, at, actor, value) VALUES (?, ?, ?, ?, ?, ?)",
+                [int(e["id"]), e["conversation_id"], e["kind"], _time(e["at"]), e.get("actor", ""), e.get("value", "")],
+            )
+
+
 def _derive_events(
     db: Database,
     changes: Iterable[Mapping[str, Any]],

@@ -17,7 +17,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from inbox.server.ingest import IngestResult, merge_conversations
+from inbox.server.ingest import IngestResult, merge_conversations, notify_changes
 from inbox.team.commands import TeamPortCommands, TeamRepository
 from tests.providers.facebook.fake_graph import PAGE_ID, PAGE_TOKEN, FakeGraph, fake_graph
 from tests.server.channel_helpers import fast_settings, run_channels, save_account
@@ -111,8 +111,10 @@ def test_a_merged_conversation_stops_the_reply_with_its_messages(tmp_path: Path,
         older, answering = marc.replica.conversation_ids()[:2]  # ``older``'s message id is below the other's
         [merged_id] = [m.id for m in marc.store.messages(older)]
         assert marc.commands._seen_version(answering, marc.replica.last_message_id(answering)) is not None
-        with psycopg.connect(dsn, row_factory=dict_row) as conn, conn.transaction():
-            merge_conversations(conn, answering, older, ACCOUNT, "system", IngestResult())
+        merge = IngestResult()
+        with psycopg.connect(dsn, row_factory=dict_row) as conn, conn.transaction():  # as the poller's ingest does
+            merge_conversations(conn, answering, older, ACCOUNT, "system", merge)
+            notify_changes(conn, merge.seqs, ACCOUNT)
         seq = marc.commands.reply(answering, "We are on it.")  # written before the merge reached marc
         await until(lambda: marc.replica.pending_count() == 0, "marc's reply answered")
         refused = marc.replica.intent(seq)
@@ -123,6 +125,7 @@ def test_a_merged_conversation_stops_the_reply_with_its_messages(tmp_path: Path,
         assert marc.store.draft(answering) == "We are on it."
         # Once the merged messages reached marc's replica, "Send anyway" goes through.
         await until(lambda: merged_id in [m.id for m in marc.store.messages(answering)], "the merge on marc's desktop")
+        await until(lambda: older not in marc.replica.conversation_ids(), "the absorbed conversation gone")
         marc.commands.reply(answering, "We are on it.")
         await until(lambda: marc.replica.pending_count() == 0, "marc's second try answered")
 
