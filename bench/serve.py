@@ -29,7 +29,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -202,8 +202,11 @@ class Stats:
     intents_ok: int = 0
     intents_refused: int = 0
     pulls: int = 0
+    measured_pulls: int = 0  # pulls while measuring (for pulls/s)
+    pull_bytes: int = 0  # answer bytes of those pulls
     pushes: int = 0
     errors: int = 0
+    error_kinds: Counter[str] = field(default_factory=Counter)
     measuring: bool = False
 
 
@@ -225,13 +228,17 @@ async def run_agent(name: str, base: str, token: str, stats: Stats, stop: asynci
                     try:
                         answer = await http.get("/v1/changes", params={"after": cursor, "limit": 500})
                         page = answer.json()
-                    except (httpx.HTTPError, ValueError):
+                    except (httpx.HTTPError, ValueError) as exc:
                         stats.errors += 1
+                        stats.error_kinds[f"pull: {type(exc).__name__}"] += 1
                         await asyncio.sleep(0.5)
                         dirty.set()
                         break
                     now = time.time()
                     stats.pulls += 1
+                    if stats.measuring:
+                        stats.measured_pulls += 1
+                        stats.pull_bytes += len(answer.content)
                     cursor, more = page["cursor"], page["more"]
                     by_message = {m["id"]: m for m in page.get("messages", [])}
                     for change in page["changes"]:
@@ -261,8 +268,9 @@ async def run_agent(name: str, base: str, token: str, stats: Stats, stop: asynci
                                      {"type": "status", "conversation_id": cid, "status": "open"}])  # fmt: skip
                 try:
                     answer = await http.post("/v1/intents", json={"client_id": client_id, "seq": seq, "intent": intent})
-                except httpx.HTTPError:
+                except httpx.HTTPError as exc:
                     stats.errors += 1
+                    stats.error_kinds[f"intent: {type(exc).__name__}"] += 1
                     continue
                 if stats.measuring:
                     if answer.status_code < 300:
@@ -274,21 +282,27 @@ async def run_agent(name: str, base: str, token: str, stats: Stats, stop: asynci
         sender = asyncio.create_task(intents())
         ws_url = base.replace("http://", "ws://") + "/v1/ws"
         try:
-            async with websockets.connect(ws_url, additional_headers=headers, max_queue=None) as ws:
-                dirty.set()
-                while not stop.is_set():
-                    try:
-                        text = await asyncio.wait_for(ws.recv(), timeout=1.0)
-                    except TimeoutError:
-                        continue
-                    message = json.loads(text)
-                    if message.get("type") == "changed":
-                        stats.pushes += 1
+            # A lost socket is counted and opened again, as a desktop does; it never stops the
+            # other agents (``stop`` is the bench's own end).
+            while not stop.is_set():
+                try:
+                    async with websockets.connect(ws_url, additional_headers=headers, max_queue=None,
+                                                  open_timeout=60) as ws:  # fmt: skip
                         dirty.set()
-        except (OSError, websockets.WebSocketException):
-            stats.errors += 1
+                        while not stop.is_set():
+                            try:
+                                text = await asyncio.wait_for(ws.recv(), timeout=1.0)
+                            except TimeoutError:
+                                continue
+                            message = json.loads(text)
+                            if message.get("type") == "changed":
+                                stats.pushes += 1
+                                dirty.set()
+                except (OSError, TimeoutError, websockets.WebSocketException) as exc:
+                    stats.errors += 1
+                    stats.error_kinds[f"socket: {type(exc).__name__}"] += 1
+                    await asyncio.sleep(1.0)
         finally:
-            stop.set()
             dirty.set()
             sender.cancel()
             await asyncio.gather(puller, sender, return_exceptions=True)
@@ -443,6 +457,8 @@ def main() -> int:
                 expected = {s for a in accounts for s in by_account[a]}
                 lost += len(expected - stats.received[name])
             print(f"\nmeasured {elapsed:.0f} s; {messages} messages stored; {stats.pulls} pulls, {stats.pushes} pushes")
+            print(f"pulls while measuring: {stats.measured_pulls / elapsed:.0f}/s, "
+                  f"{stats.pull_bytes / max(stats.measured_pulls, 1) / 1024:.1f} KiB per answer on average")  # fmt: skip
             print(f"change -> agent latency: p50 {pct(stats.latencies, 50) * 1000:.0f} ms, "
                   f"p95 {pct(stats.latencies, 95) * 1000:.0f} ms, p99 {pct(stats.latencies, 99) * 1000:.0f} ms "
                   f"({len(stats.latencies)} deliveries)")  # fmt: skip
@@ -450,13 +466,17 @@ def main() -> int:
                   f"p95 {pct(stats.inbound, 95) * 1000:.0f} ms, p99 {pct(stats.inbound, 99) * 1000:.0f} ms "
                   f"(poll every {args.poll:g} s)")  # fmt: skip
             print(f"intents accepted: {stats.intents_ok / elapsed:.1f}/s ({stats.intents_refused} refused, "
-                  f"{stats.errors} client errors)")  # fmt: skip
+                  f"{stats.errors} client errors{': ' if stats.errors else ''}"
+                  f"{', '.join(f'{k} x{n}' for k, n in stats.error_kinds.most_common())})")  # fmt: skip
             print(f"server CPU: {', '.join(f'{c:.0f}%' for c in cpu)} of one core; RSS (both) "
                   f"max {max(rss):.0f} MB")  # fmt: skip
             print(f"PostgreSQL connections: max {max(connections)}, median {statistics.median(connections):.0f}; "
                   f"PostgreSQL CPU {pg_cpu:.0f}%, the agents' process {client_cpu:.0f}% of one core; "
                   f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")  # fmt: skip
             print(f"lost changes: {lost}")
+            if stats.errors or not stats.pushes:  # what the servers said: the first place to look
+                for log in sorted(work.glob("serve-*.log")):
+                    print(f"--- {log.name} (last lines)\n" + "\n".join(log.read_text("utf-8", "replace").splitlines()[-15:]))
 
         asyncio.run(scenario())
         return 0

@@ -39,7 +39,7 @@ from inbox.server.reads import (
     MessageOut,
     conversations_by_id,
     customers_by_id,
-    events_of,
+    events_added,
     messages_by_id,
 )
 
@@ -120,13 +120,14 @@ class ChangeOut(msgspec.Struct):
 class ChangesPage(msgspec.Struct):
     """Changes after the cursor and the rows they touched, as they are now: each conversation
     with its tags, the messages the changes name, the customers with their identities, and the
-    whole event log of each conversation (to replace the replica's)."""
+    events those changes wrote (``events_added``: to add to the replica's log, by id; a merged
+    conversation's whole log, since a merge moves older events in)."""
 
     changes: list[ChangeOut]
     conversations: list[ConversationOut]
     messages: list[MessageOut]
     customers: list[CustomerOut]
-    events: list[EventOut]
+    events_added: list[EventOut]
     cursor: str
     more: bool
 
@@ -158,7 +159,12 @@ async def pull(conn: Conn, agent: Agent, after: str, limit: int) -> ChangesPage:
         conversations=conversations,
         messages=await messages_by_id(conn, message_ids, accounts),
         customers=await customers_by_id(conn, sorted(customer_ids)),
-        events=await events_of(conn, [c.id for c in conversations]),
+        events_added=await events_added(
+            conn,
+            [c.id for c in conversations],
+            sorted({str(r["xid"]) for r in rows}),
+            merged=sorted({int(r["conversation_id"]) for r in rows if r["kind"] == "conversation_merged"}),
+        ),
         cursor=cursor if cursor else "0",
         more=len(rows) == limit,
     )

@@ -348,6 +348,12 @@ def merge_conversations(conn: Conn, target: int, absorbed: int, account_id: str,
         record_change(conn, "conversation_merged", account_id=account_id, conversation_id=target, actor=actor,
                       message_ids=[int(r["id"]) for r in moved], payload={**result.stamp, "absorbed": absorbed})
     )  # fmt: skip
+    # The absorbed conversation is gone: a change of its own tells replicas to drop it (a pull
+    # that names a conversation it cannot return means "no longer yours to see").
+    result.seqs.append(
+        record_change(conn, "conversation_removed", account_id=account_id, conversation_id=absorbed, actor=actor,
+                      payload={**result.stamp, "merged_into": target})
+    )  # fmt: skip
 
 
 def _count_message(

@@ -8,7 +8,8 @@ a retry and never blocks the intents after it. The server stamps the actor and t
 Conflict rules (docs TEAM_MODE.md): status, priority: last writer wins, in server order;
 assignee: compare-and-set against ``expected_assignee`` (409 with the current assignee);
 tags: add / remove operations on a set; replies append only, behind the stale-reply check
-(409 with the messages and notes newer than ``seen_message_id``, nothing queued); identities:
+(409 with the messages and notes others added since the conversation ``version`` the agent saw,
+nothing queued; the agent's own notes and replies never stop it); identities:
 link, unlink, merge, allowed only to an agent who is a member of every account they touch.
 """
 
@@ -24,7 +25,9 @@ from litestar.datastructures import State
 from psycopg.types.json import Json, Jsonb
 
 from inbox.models import Channel, EventKind, Priority, Status, Surface
+from inbox.replies.outbox import account_key
 from inbox.server.changes import record_change
+from inbox.server.channel_store import account_from_row
 from inbox.server.db import Conn, Database
 from inbox.server.people import Agent
 from inbox.server.problems import (
@@ -37,17 +40,24 @@ from inbox.server.problems import (
     Stale,
     problem_responses,
 )
-from inbox.server.reads import ConversationOut, MessageOut, conversations_by_id, messages_after, messages_by_id
+from inbox.server.reads import ConversationOut, MessageOut, conversations_by_id, messages_by_id, messages_since
 
 _NAMESPACE = uuid.UUID("1b0c5e12-7e4d-4c59-9a0e-5d1f3f0b2a61")
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 
 
 class Reply(msgspec.Struct, tag="reply"):
+    """A reply, guarded by what the agent saw: ``seen_version`` (the conversation's version), or
+    from older desktops ``seen_message_id`` (read as the version that message entered at).
+    ``surface``: where to answer; none is the surface the customer used, and a public post may be
+    answered privately (a Facebook comment in Messenger, an X mention by DM)."""
+
     conversation_id: int
     text: str
-    seen_message_id: int
+    seen_message_id: int | None = None
     html: str | None = None
+    seen_version: int | None = None
+    surface: Surface | None = None
 
 
 class Note(msgspec.Struct, tag="note"):
@@ -169,23 +179,39 @@ async def _touch(ctx: _Context, conversation_id: int) -> None:
     await ctx.conn.execute("UPDATE conversations SET updated_at = now() WHERE id = %s", [conversation_id])
 
 
+async def _seen_version(ctx: _Context, conv: dict[str, Any], intent: Reply) -> int:
+    if intent.seen_version is not None:
+        if not 0 <= intent.seen_version <= conv["version"]:
+            raise BadInput("intent.seen_version", f"this conversation is at version {conv['version']}")
+        return intent.seen_version
+    if intent.seen_message_id is None:
+        raise BadInput("intent.seen_version", "a reply says which version of the conversation the agent saw")
+    if not intent.seen_message_id:
+        return 0
+    cur = await ctx.conn.execute(
+        "SELECT version FROM messages WHERE id = %s AND conversation_id = %s", [intent.seen_message_id, conv["id"]]
+    )
+    row = await cur.fetchone()
+    if row is None:
+        raise BadInput("intent.seen_message_id", "not a message of this conversation")
+    return int(row["version"])
+
+
 async def _reply(ctx: _Context, intent: Reply) -> IntentResult:
     if not intent.text.strip():
         raise BadInput("intent.text", "a reply needs text")
     conv = await ctx.conversation(intent.conversation_id)
-    newer = await messages_after(ctx.conn, conv["id"], intent.seen_message_id)
+    seen = await _seen_version(ctx, conv, intent)
+    # Only what others added counts: the agent's own earlier notes and replies do not stop it.
+    newer = await messages_since(ctx.conn, conv["id"], seen, not_by=ctx.agent.name)
     if newer:
         raise Stale(
-            f"{len(newer)} message(s) or note(s) arrived since message {intent.seen_message_id}; nothing was sent",
+            f"{len(newer)} message(s) or note(s) arrived since version {seen} of the conversation; nothing was sent",
             conversation_id=conv["id"],
+            version=conv["version"],
             new_messages=msgspec.to_builtins(newer),
         )
-    cur = await ctx.conn.execute(
-        "SELECT 1 FROM messages WHERE id = %s AND conversation_id = %s", [intent.seen_message_id, conv["id"]]
-    )
-    if intent.seen_message_id and await cur.fetchone() is None:
-        raise BadInput("intent.seen_message_id", "not a message of this conversation")
-    cur = await ctx.conn.execute("SELECT channel, name, own_keys FROM accounts WHERE id = %s", [conv["account_id"]])
+    cur = await ctx.conn.execute("SELECT * FROM accounts WHERE id = %s", [conv["account_id"]])
     account = await cur.fetchone()
     assert account is not None
     cur = await ctx.conn.execute(
@@ -201,7 +227,8 @@ async def _reply(ctx: _Context, intent: Reply) -> IntentResult:
         message_id = f"<{local}@{domain}>"
     else:
         message_id = f"inbox-{local}"
-    surface = (answered["surface"] if answered else None) or conv["surface"] or _default_surface(account["channel"])
+    natural = (answered["surface"] if answered else None) or conv["surface"] or _default_surface(account["channel"])
+    surface = _surface(account["channel"], natural, intent.surface)
     subject = conv["subject"] or ""
     if account["channel"] == Channel.EMAIL.value and subject and not subject.lower().startswith("re:"):
         subject = "Re: " + subject
@@ -221,6 +248,8 @@ async def _reply(ctx: _Context, intent: Reply) -> IntentResult:
         "subject": subject or None,
         "references": refs,
     }
+    if surface != natural and answered is not None:
+        target |= _private_target(account, answered, Surface(surface))
     cur = await ctx.conn.execute(
         """INSERT INTO outbox (conversation_id, account_id, idempotency_key, message_id, body, html, surface, target,
                                created_by)
@@ -281,6 +310,33 @@ async def _reply(ctx: _Context, intent: Reply) -> IntentResult:
     return await ctx.result(
         "reply", conv["id"], message=messages[0], outbox=OutboxOut(outbox["id"], key, message_id, outbox["state"])
     )
+
+
+#: The private surface a public post may be answered on (as the solo outbox's ``dm``).
+_PRIVATELY = {Surface.COMMENT.value: Surface.MESSENGER.value, Surface.MENTION.value: Surface.DM.value}
+
+
+def _surface(channel: str, natural: str, wanted: Surface | None) -> str:
+    """The surface a reply goes out on: the customer's (``natural``), or its private counterpart."""
+    if wanted is None or wanted.value == natural:
+        return natural
+    if _PRIVATELY.get(natural) == wanted.value:
+        return wanted.value
+    allowed = " or ".join([natural, *([_PRIVATELY[natural]] if natural in _PRIVATELY else [])])
+    raise BadInput("intent.surface", f"this {channel} conversation is answered on {allowed}, not {wanted.value}")
+
+
+def _private_target(account: dict[str, Any], answered: dict[str, Any], surface: Surface) -> dict[str, Any]:
+    """Where a private answer to a public post goes (as :func:`inbox.replies.outbox.compose_reply`
+    with ``dm``): Messenger addressed by the comment (Graph's ``recipient.comment_id``, no thread
+    yet), or the X DM conversation of our account and the author."""
+    if surface is Surface.MESSENGER:
+        return {"reply_to_id": answered["provider_id"], "thread_key": None}
+    ours, theirs = account_key(account_from_row(account)), str(answered["author_key"])
+    if ours.isdigit() and theirs.isdigit():
+        low, high = sorted((int(ours), int(theirs)))
+        return {"reply_to_id": None, "thread_key": f"x:dm:{low}-{high}"}
+    return {"reply_to_id": None, "thread_key": "x:dm:" + "-".join(sorted((ours, theirs)))}
 
 
 def _default_surface(channel: str) -> str:

@@ -68,6 +68,7 @@ class ConversationOut(msgspec.Struct):
     sla_state: str | None
     tags: list[str]
     updated_at: datetime
+    version: int = 0  # bumped by every message entering it (migration 0004): what the stale check compares
 
 
 class MessageOut(msgspec.Struct):
@@ -99,6 +100,7 @@ class MessageOut(msgspec.Struct):
     outbox_state: str | None
     lang: str | None
     sentiment: float | None
+    version: int = 0  # the conversation's version when this message entered it
 
 
 class EventOut(msgspec.Struct):
@@ -116,13 +118,13 @@ _CONVERSATION_COLUMNS: LiteralString = """
     c.last_inbound_at, c.last_message_id, c.message_count, c.preview, c.noise, c.score, c.sla_due_at, c.sla_state,
     coalesce((SELECT array_agg(t.tag ORDER BY t.tag) FROM conversation_tags t WHERE t.conversation_id = c.id), '{}')
       AS tags,
-    c.updated_at"""
+    c.updated_at, c.version"""
 
 _MESSAGE_COLUMNS: LiteralString = """
     m.id, m.conversation_id, m.account_id, m.provider_id, m.channel, m.surface, m.direction, m.identity_id,
     m.author_key, m.author_name, m.author_handle, m.author_agent, m.subject, m.text, m.html, m.sent_at,
     m.reply_to_id, m.refs, m.recipients, m.attachments, m.automated, m.private, m.meta, m.thread_key,
-    m.outbox_id, o.state AS outbox_state, m.lang, m.sentiment"""
+    m.outbox_id, o.state AS outbox_state, m.lang, m.sentiment, m.version"""
 
 
 def conversation_out(row: dict[str, Any]) -> ConversationOut:
@@ -170,6 +172,21 @@ async def messages_after(conn: Conn, conversation_id: int, after_id: int) -> lis
     return [message_out(r) for r in await cur.fetchall()]
 
 
+async def messages_since(conn: Conn, conversation_id: int, version: int, *, not_by: str) -> list[MessageOut]:
+    """Messages and notes that entered a conversation after its ``version`` (arrived, or moved in by
+    a merge), except those the agent ``not_by`` wrote: what that agent has not read yet."""
+    cur = await conn.execute(
+        "SELECT "
+        + _MESSAGE_COLUMNS
+        + """
+           FROM messages m LEFT JOIN outbox o ON o.id = m.outbox_id
+           WHERE m.conversation_id = %s AND m.version > %s AND m.author_agent IS DISTINCT FROM %s
+           ORDER BY m.version""",
+        [conversation_id, version, not_by],
+    )
+    return [message_out(r) for r in await cur.fetchall()]
+
+
 async def customers_by_id(conn: Conn, ids: Sequence[int]) -> list[CustomerOut]:
     cur = await conn.execute(
         "SELECT id, display_name, crm_number, notes, vip FROM customers WHERE id = ANY(%s) ORDER BY id", [list(ids)]
@@ -197,6 +214,22 @@ async def events_of(conn: Conn, conversation_ids: Sequence[int]) -> list[EventOu
         """SELECT id, conversation_id, kind, at, actor, value FROM events
            WHERE conversation_id = ANY(%s) ORDER BY conversation_id, at, id""",
         [list(conversation_ids)],
+    )
+    return [msgspec.convert(r, EventOut) for r in await cur.fetchall()]
+
+
+async def events_added(
+    conn: Conn, conversation_ids: Sequence[int], xids: Sequence[str], *, merged: Sequence[int] = ()
+) -> list[EventOut]:
+    """The events of these conversations written by the transactions ``xids`` (those of the
+    changes a pull returns), and the whole log of the ``merged`` ones."""
+    cur = await conn.execute(
+        """SELECT id, conversation_id, kind, at, actor, value FROM events
+           WHERE xid = ANY(%s::text[]::xid8[]) AND conversation_id = ANY(%s)
+           UNION
+           SELECT id, conversation_id, kind, at, actor, value FROM events WHERE conversation_id = ANY(%s)
+           ORDER BY conversation_id, at, id""",
+        [list(xids), list(conversation_ids), list(merged)],
     )
     return [msgspec.convert(r, EventOut) for r in await cur.fetchall()]
 

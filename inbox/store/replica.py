@@ -22,6 +22,7 @@ from typing import Any
 
 from inbox.store.database import Database, from_db_time, to_db_time
 from inbox.store.replica_rows import (
+    _add_events,
     _delete_conversation,
     _derive_events,
     _drop_provisional,
@@ -208,6 +209,8 @@ class Replica:
                 _delete_conversation(db, conversation_id, now)
             if "events" in page:
                 _replace_events(db, conversations, page["events"])
+            elif "events_added" in page:  # the server sends only the events since the cursor
+                _add_events(db, conversations, page["events_added"])
             else:
                 _derive_events(db, page.get("changes", []), conversations, new_messages)
             _rebase(db, set(conversations))

@@ -123,6 +123,8 @@ def _upsert_messages(db: Database, messages: Iterable[Mapping[str, Any]], conver
         meta = dict(m.get("meta") or {})
         if m.get("author_agent"):
             meta["agent"] = m["author_agent"]
+        if m.get("version"):
+            meta["version"] = m["version"]  # the conversation version it entered at: the reply's stale guard
         db.execute(
             """INSERT INTO messages (id, account_id, provider_id, conversation_id, channel, surface, direction,
                    identity_id, author_key, author_name, author_handle, subject, text, html, sent_at, reply_to_id,
@@ -162,6 +164,18 @@ def _replace_events(db: Database, conversations: Iterable[int], events: Iterable
     if not ids:
         return
     db.execute(f"DELETE FROM events WHERE conversation_id IN ({','.join('?' * len(ids))})", ids)
+    for e in events:
+        if int(e["conversation_id"]) in ids:
+            db.execute(
+                "INSERT OR REPLACE INTO events (id, conversation_id, kind, at, actor, value) VALUES (?, ?, ?, ?, ?, ?)",
+                [int(e["id"]), e["conversation_id"], e["kind"], _time(e["at"]), e.get("actor", ""), e.get("value", "")],
+            )
+
+
+def _add_events(db: Database, conversations: Iterable[int], events: Iterable[Mapping[str, Any]]) -> None:
+    """Events the server wrote since the replica's cursor, added to its log (by id: a merge's
+    events moved in replace the same rows under their old conversation)."""
+    ids = set(conversations)
     for e in events:
         if int(e["conversation_id"]) in ids:
             db.execute(

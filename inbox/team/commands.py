@@ -14,11 +14,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from inbox.errors import InputError
-from inbox.models import IdentityKind, Priority, Status
+from inbox.models import IdentityKind, Priority, Status, Surface
 from inbox.store.replica import Replica
 from inbox.store.repository import Store
 
 Clock = Callable[[], datetime]
+
+#: A public post's private counterpart (the server's reply intent accepts these surfaces).
+_PRIVATELY = {Surface.COMMENT: Surface.MESSENGER, Surface.MENTION: Surface.DM}
 
 
 class TeamCommands:
@@ -34,12 +37,47 @@ class TeamCommands:
         self._wake()
         return seq
 
-    def reply(self, conversation_id: int, text: str, *, seen_message_id: int | None = None) -> int:
-        """Queue a reply, guarded by the newest message the agent has seen (the stale-reply check)."""
+    def reply(
+        self, conversation_id: int, text: str, *, seen_message_id: int | None = None, surface: Surface | None = None
+    ) -> int:
+        """Queue a reply, guarded by the conversation version the agent has seen (the stale-reply
+        check; ``seen_message_id``: only what came up to that message); ``surface``: where to
+        answer (none: where the customer wrote)."""
         if not text.strip():
             raise InputError("reply", "a reply needs text")
         seen = self.replica.last_message_id(conversation_id) if seen_message_id is None else seen_message_id
-        return self._queue({"type": "reply", "conversation_id": conversation_id, "text": text, "seen_message_id": seen})
+        intent: dict[str, Any] = {"type": "reply", "conversation_id": conversation_id, "text": text,
+                                  "seen_message_id": seen}  # fmt: skip
+        version = self._seen_version(conversation_id, seen)
+        if version is not None:
+            intent["seen_version"] = version
+        if surface is not None:
+            intent["surface"] = surface.value
+        return self._queue(intent)
+
+    def _seen_version(self, conversation_id: int, up_to: int) -> int | None:
+        """The newest version at which a message the agent has (up to message ``up_to``) entered
+        the conversation; None from a replica pulled before the server sent versions."""
+        rows = self.replica.store._rows(
+            """SELECT max(CAST(json_extract(meta, '$.version') AS INTEGER)) AS v FROM messages
+               WHERE conversation_id = ? AND id > 0 AND id <= ?""",
+            [conversation_id, up_to],
+        )
+        return None if not rows or rows[0]["v"] is None else int(rows[0]["v"])
+
+    def private_surface(self, conversation_id: int) -> Surface:
+        """Where a private answer to this conversation goes: Messenger for a Facebook comment, a DM
+        for an X post (as the solo outbox's ``dm``); InputError where nothing is public."""
+        rows = self.replica.store._rows(
+            """SELECT surface FROM messages WHERE conversation_id = ? AND direction = 'in' AND NOT private
+               ORDER BY sent_at DESC, id DESC LIMIT 1""",
+            [conversation_id],
+        )
+        answered = Surface(rows[0]["surface"]) if rows else None
+        private = _PRIVATELY.get(answered) if answered is not None else None
+        if private is None:
+            raise InputError("reply", "this conversation is private already: reply normally")
+        return private
 
     def note(self, conversation_id: int, text: str) -> int:
         if not text.strip():
@@ -141,9 +179,11 @@ class TeamPortCommands:
         self._clock = clock or (lambda: datetime.now(UTC))
 
     def reply(self, conversation_id: int, text: str, *, privately: bool = False) -> Future[None]:
-        if privately:  # the server's reply intent has no private surface yet: say so, send nothing
-            return _done(lambda: _refuse("reply", "replying privately is not available in team mode yet"))
-        return _done(lambda: self._commands.reply(conversation_id, text))
+        def work() -> None:
+            surface = self._commands.private_surface(conversation_id) if privately else None
+            self._commands.reply(conversation_id, text, surface=surface)
+
+        return _done(work)
 
     def note(self, conversation_id: int, text: str) -> Future[None]:
         return _done(lambda: self._commands.note(conversation_id, text))

@@ -29,7 +29,6 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from inbox.store.replica import QueuedIntent, Replica
 from inbox.team.client import (
-    Answer,
     CertificateProblem,
     ServerRefused,
     ServerUnreachable,
@@ -305,12 +304,6 @@ class TeamSync:
 
     async def _push_one(self, agent: str, client_id: str, queued: QueuedIntent) -> int:
         answer = await self.client.push(client_id, queued.seq, queued.body)
-        if self._only_mine(agent, queued, answer):
-            # What arrived since the agent looked is theirs (an earlier note or reply of
-            # this queue): nobody else spoke, so the reply goes again, guarded anew.
-            newest = max(int(m["id"]) for m in answer.body["new_messages"])
-            self.replica.retry_reply(queued.seq, newest, self.clock())
-            return 1
         self.replica.settle(queued.seq, answer.status, answer.body, self.clock())
         touched: set[int] = set()
         if queued.conversation_id is not None:
@@ -323,11 +316,6 @@ class TeamSync:
         if touched:
             self.observer.conversations(frozenset(touched), frozenset())
         return 1
-
-    @staticmethod
-    def _only_mine(agent: str, queued: QueuedIntent, answer: Answer) -> bool:
-        new = answer.body.get("new_messages") if answer.status == 409 and queued.kind == "reply" else None
-        return bool(new) and all(isinstance(m, dict) and m.get("author_agent") == agent for m in new or [])
 
     async def _converge(self, conversation_id: int, status: int) -> None:
         """After a refusal, take the server's version of the conversation."""

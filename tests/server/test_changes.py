@@ -75,13 +75,35 @@ def test_a_pull_brings_the_changed_rows_and_the_cursor_moves_on(pg_dsn: str, tea
     assert [c["kind"] for p in pages for c in p["changes"]] == ["status", "tag_add"]
     latest = pages[0]  # both changes fit in the first page (limit 2)
     assert latest["conversations"][0]["status"] == "pending" and latest["conversations"][0]["tags"] == ["livraison"]
-    assert [(e["kind"], e["value"], e["actor"]) for e in latest["events"]] == [
+    assert [(e["kind"], e["value"], e["actor"]) for e in latest["events_added"]] == [
         ("status", "pending", "lea"), ("tag_added", "livraison", "lea")]  # fmt: skip
     assert lea.get("/v1/changes", after=cursor).json()["changes"] == []
     newer = customer_message(pg_dsn, ACCOUNT, thread, "Vous êtes là ?")
     page = lea.get("/v1/changes", after=cursor).json()
     assert [m["id"] for m in page["messages"]] == [newer]
     assert page["conversations"][0]["last_message_id"] == newer
+
+
+def test_a_pull_brings_only_the_events_and_messages_since_the_cursor(
+    pg_dsn: str, team: None, server: ServerProcess
+) -> None:
+    thread = add_conversation(pg_dsn, ACCOUNT, subject="Commande 1043", text="Colis abîmé")
+    lea = Api.sign_in(server, "lea")
+    _pages, cursor = _pull_all(lea)
+    for n in range(3):
+        lea.intent({"type": "status", "conversation_id": thread.conversation_id, "status": ("pending", "open")[n % 2]})
+    lea.intent({"type": "note", "conversation_id": thread.conversation_id, "text": "Photo demandée"})
+    _pages, cursor = _pull_all(lea, cursor)
+    lea.intent({"type": "tag_add", "conversation_id": thread.conversation_id, "tag": "casse"})
+    page = lea.get("/v1/changes", after=cursor).json()
+    assert "events" not in page  # a whole log would tell a replica to replace its own
+    assert [c["kind"] for c in page["changes"]] == ["tag_add"]
+    assert [(e["kind"], e["value"]) for e in page["events_added"]] == [("tag_added", "casse")]
+    assert page["messages"] == [] and [c["tags"] for c in page["conversations"]] == [["casse"]]
+    # From the start, every event of the conversation comes (each written with a change).
+    everything, _ = _pull_all(lea)
+    kinds = [e["kind"] for p in everything for e in p["events_added"]]
+    assert kinds == ["status", "status", "status", "note", "tag_added"]
 
 
 def test_a_transaction_that_commits_late_is_not_skipped(pg_dsn: str, team: None, server: ServerProcess) -> None:
