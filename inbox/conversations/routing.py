@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from inbox.models import Channel, Message, Status, Surface
+from inbox.replies.subject import is_reply_subject
 
 SUBJECT_WINDOW = timedelta(days=3)
 
@@ -27,7 +28,6 @@ _PREFIX = re.compile(
     r"^\s*(?:(?:re|fwd?|tr|aw|wg|sv|vs|antw|r|rif|réf|ref)\s*(?:\[\d+\])?\s*:\s*|\[[^\]]{1,40}\]\s*)",
     re.IGNORECASE,
 )
-_REPLY_PREFIX = re.compile(r"^\s*(?:re|aw|sv|vs|antw|r|rif)\s*(?:\[\d+\])?\s*:", re.IGNORECASE)
 
 
 def normalise_subject(subject: str | None) -> str:
@@ -40,10 +40,6 @@ def normalise_subject(subject: str | None) -> str:
         text = stripped
     text = re.sub(r"\s*\((?:fwd|fw)\)\s*$", "", text, flags=re.IGNORECASE)
     return text.casefold().strip()
-
-
-def is_reply_subject(subject: str | None) -> bool:
-    return bool(_REPLY_PREFIX.match(subject or ""))
 
 
 def message_id_key(message_id: str) -> str:

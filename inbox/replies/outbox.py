@@ -19,7 +19,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from inbox.conversations import routing
 from inbox.errors import AuthError, InputError, ProviderError, RateLimited, TransientError
 from inbox.models import (
     Account,
@@ -35,6 +34,7 @@ from inbox.models import (
     StoredMessage,
     Surface,
 )
+from inbox.replies.subject import reply_subject
 from inbox.sync.contract import Provider, SupportsDeliveryCheck
 
 log = logging.getLogger(__name__)
@@ -89,13 +89,6 @@ def _last_inbound(messages: Sequence[StoredMessage]) -> StoredMessage:
     return max(human, key=lambda m: (m.sent_at, m.id))
 
 
-def _reply_subject(subject: str | None) -> str:
-    subject = " ".join((subject or "").split())
-    if not subject:
-        return "Re: your message"
-    return subject if routing.is_reply_subject(subject) else f"Re: {subject}"
-
-
 def _message_id(provider_id: str) -> str | None:
     """The RFC 5322 Message-ID a stored email carries, if it had one."""
     if provider_id.startswith(("sha256:", "form:")) or "@" not in provider_id:
@@ -121,7 +114,7 @@ def _email_draft(
         text=text,
         recipient=recipient,
         reply_to_id=own,
-        subject=_reply_subject(last.subject or conversation.subject),
+        subject=reply_subject(last.subject or conversation.subject),
         references=references,
         quoted_text=last.text,
         quoted_at=last.sent_at,

@@ -24,6 +24,7 @@ from litestar.datastructures import State
 from psycopg.types.json import Json, Jsonb
 
 from inbox.models import Channel, EventKind, Priority, Status, Surface
+from inbox.replies.subject import reply_subject
 from inbox.server.changes import record_change
 from inbox.server.db import Conn, Database
 from inbox.server.people import Agent
@@ -202,9 +203,7 @@ async def _reply(ctx: _Context, intent: Reply) -> IntentResult:
     else:
         message_id = f"inbox-{local}"
     surface = (answered["surface"] if answered else None) or conv["surface"] or _default_surface(account["channel"])
-    subject = conv["subject"] or ""
-    if account["channel"] == Channel.EMAIL.value and subject and not subject.lower().startswith("re:"):
-        subject = "Re: " + subject
+    subject = reply_subject(conv["subject"]) if account["channel"] == Channel.EMAIL.value else conv["subject"] or ""
     refs: list[str] = []
     if answered is not None and account["channel"] == Channel.EMAIL.value:
         refs = [*answered["refs"], answered["provider_id"]]
