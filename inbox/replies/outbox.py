@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from inbox.conversations import routing
 from inbox.errors import AuthError, InputError, ProviderError, RateLimited, TransientError
 from inbox.models import (
     Account,
@@ -133,14 +134,6 @@ def _form_sender(conversation: Conversation, accounts: Sequence[Account]) -> Acc
     return chosen
 
 
-def _x_dm_thread(ours: str, theirs: str) -> str:
-    """X's one-to-one DM conversation id: both user ids, the lower first."""
-    if ours.isdigit() and theirs.isdigit():
-        low, high = sorted((int(ours), int(theirs)))
-        return f"x:dm:{low}-{high}"
-    return "x:dm:" + "-".join(sorted((ours, theirs)))
-
-
 def compose_reply(
     conversation: Conversation,
     messages: Sequence[StoredMessage],
@@ -174,7 +167,7 @@ def compose_reply(
     if own.channel is Channel.TWITTER:
         if dm or last.surface is Surface.DM:
             same = last.surface is Surface.DM and last.thread_key
-            thread = last.thread_key if same else _x_dm_thread(account_key(own), last.author_key)
+            thread = last.thread_key if same else routing.x_dm_thread_key(account_key(own), last.author_key)
             return replace(base, surface=Surface.DM, thread_key=thread)
         return replace(base, reply_to_id=last.provider_id, thread_key=last.thread_key)
     if last.surface is Surface.MESSENGER:
