@@ -19,7 +19,10 @@ from inbox.store.repository import Store
 from inbox.store.writer import StoreWriter
 
 if TYPE_CHECKING:
+    from PySide6.QtWidgets import QWidget
+
     from inbox.app.team_mode import TeamMode
+    from inbox.ui.main_window import MainWindow
 
 
 def choose_store(args: argparse.Namespace) -> tuple[Store, bool]:
@@ -105,7 +108,7 @@ def build_window(
     remote_allowed: set[int] | None = None,
     accounts_edited: Callable[[], None] | None = None,
     team: TeamMode | None = None,
-) -> object:
+) -> MainWindow:
     """The main window over ``store`` (reads) and ``writer`` (every change it makes).
 
     ``after_send`` is called once a reply is in the outbox; ``accounts_edited`` when Settings
@@ -149,7 +152,7 @@ def build_window(
         dashboard = TeamDashboard(team, tr, team_error_text)
     else:
         dashboard = Dashboard(analytics, tr)
-    holder: dict[str, object] = {}
+    holder: dict[str, QWidget] = {}  # the settings and canned-answer windows, built once
 
     def open_settings() -> None:
         import httpx
@@ -172,8 +175,8 @@ def build_window(
             dialog.policies_applied.connect(policies_applied)
             window.accounts_shown.connect(dialog.refresh_accounts)  # states the sync reports
             holder["settings"] = dialog
-        dialog.show()  # type: ignore[attr-defined]
-        dialog.raise_()  # type: ignore[attr-defined]
+        dialog.show()
+        dialog.raise_()
 
     def policies_applied() -> None:
         # The queue's deadlines were recomputed with the new policies: later refreshes use them
@@ -188,7 +191,7 @@ def build_window(
     def open_canned_manager() -> None:
         manager = holder.get("canned") or CannedManager(CannedLibrary(store), tr, window)
         holder["canned"] = manager
-        manager.show()  # type: ignore[attr-defined]
+        manager.show()
 
     window = MainWindow(
         team.repository if team is not None else store,
@@ -431,7 +434,7 @@ def run_app(args: argparse.Namespace) -> int:
     async def run_team(team: TeamMode) -> None:
         """Team mode: the replica is kept by the sync core; no provider, SLA or triage runs here."""
         closed = asyncio.Event()
-        app.aboutToQuit.connect(closed.set)  # type: ignore[attr-defined]
+        app.aboutToQuit.connect(closed.set)
         shell.start_team()
         try:
             await closed.wait()
@@ -443,7 +446,7 @@ def run_app(args: argparse.Namespace) -> int:
             await run_team(team)
             return
         closed = asyncio.Event()
-        app.aboutToQuit.connect(closed.set)  # type: ignore[attr-defined]
+        app.aboutToQuit.connect(closed.set)
         if not demo:
             from inbox.providers.keyring_store import KeyringSecretStore
 
@@ -489,18 +492,18 @@ def screenshot(out: Path, args: argparse.Namespace, *, language: str | None, the
     apply_theme(app, theme == "dark")
     writer = StoreWriter(store)
     window = build_window(store, writer=writer, language=language, dark=theme == "dark")
-    window.resize(*size)  # type: ignore[attr-defined]
-    window.show()  # type: ignore[attr-defined]
+    window.resize(*size)
+    window.show()
     if select is not None:
-        window.move_selection(select)  # type: ignore[attr-defined]
+        window.move_selection(select)
     for _ in range(5):
-        app.processEvents()  # type: ignore[union-attr]
-    pixmap = window.grab()  # type: ignore[attr-defined]
+        app.processEvents()
+    pixmap = window.grab()
     out.parent.mkdir(parents=True, exist_ok=True)
     if not pixmap.save(str(out)):
         from inbox.errors import InputError
 
         raise InputError(str(out), "could not write the PNG")
-    window.close()  # type: ignore[attr-defined]
+    window.close()
     writer.close()
     store.close()
