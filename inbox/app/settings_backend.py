@@ -108,6 +108,11 @@ class SettingsBackend:
         self._clock = clock
         self._sleep = sleep  # between device-login polls (tests shorten it)
 
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The client "Test connection" and sign-in use (the app's one client)."""
+        return self._http
+
     def __repr__(self) -> str:
         return f"SettingsBackend({self._store.where!r})"
 

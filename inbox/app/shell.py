@@ -19,6 +19,7 @@ from inbox.store.repository import Store
 from inbox.store.writer import StoreWriter
 
 if TYPE_CHECKING:
+    import httpx
     from PySide6.QtWidgets import QWidget
 
     from inbox.app.team_mode import TeamMode
@@ -108,12 +109,14 @@ def build_window(
     remote_allowed: set[int] | None = None,
     accounts_edited: Callable[[], None] | None = None,
     team: TeamMode | None = None,
+    http: httpx.AsyncClient | None = None,
 ) -> MainWindow:
     """The main window over ``store`` (reads) and ``writer`` (every change it makes).
 
     ``after_send`` is called once a reply is in the outbox; ``accounts_edited`` when Settings
     added, changed or removed an account (the running sync follows it). Without ``writer`` the
-    window gets one of its own, closed with it."""
+    window gets one of its own, closed with it. ``http`` is the app's shared client (Settings,
+    remote images); without it (a screenshot, a test) Settings gets a client of its own."""
     from PySide6.QtCore import QSettings
 
     from inbox.app.solo import SoloCommands
@@ -133,6 +136,7 @@ def build_window(
     agent = agent or store.setting("agent", "camille")
     language = language or str(QSettings("inbox", "inbox").value("ui/language", "")) or None
     workspace = Workspace(store, agent)  # the queue shows the SLA cached in the store at once
+    workspace.http = http  # remote images go through the app's one client
     if remote_allowed is not None:  # remote images allowed per message outlive a language switch
         workspace.remote_allowed = remote_allowed
     ensure_defaults(store)
@@ -155,8 +159,7 @@ def build_window(
     holder: dict[str, QWidget] = {}  # the settings and canned-answer windows, built once
 
     def open_settings() -> None:
-        import httpx
-
+        from inbox.app.http import new_client
         from inbox.app.settings_backend import SettingsBackend
         from inbox.providers.keyring_store import KeyringSecretStore
         from inbox.ui.settings_dialog import SettingsDialog
@@ -166,9 +169,9 @@ def build_window(
             from inbox.app.team_mode import SoloTeamSignIn, team_error_text
             from inbox.ui.settings_team import TeamTab
 
-            http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
-            team_backend = team if team is not None else SoloTeamSignIn(team_db_path(), KeyringSecretStore())
-            dialog = SettingsDialog(SettingsBackend(store, KeyringSecretStore(), http), tr, window,
+            client = http if http is not None else new_client()
+            team_backend = team if team is not None else SoloTeamSignIn(team_db_path(), KeyringSecretStore(), http)
+            dialog = SettingsDialog(SettingsBackend(store, KeyringSecretStore(), client), tr, window,
                                     team=TeamTab(team_backend, tr, team_error_text))  # fmt: skip
             if accounts_edited is not None:
                 dialog.accounts_changed.connect(accounts_edited)
@@ -272,38 +275,50 @@ def refresh_all(store: Store) -> int:
 
 
 async def background_triage(store: Store, shell: Shell, interval: float = 30.0) -> None:
-    """Profile pictures, sentiment, priority rules and crisis detection, off the UI thread,
-    every ``interval`` seconds."""
+    """Profile pictures (through the app's one client), sentiment, priority rules and crisis
+    detection, off the UI thread, every ``interval`` seconds."""
     import logging
-
-    import httpx
 
     from inbox.app.workspace import fetch_avatars, triage_pass
 
     loop = asyncio.get_running_loop()
-    async with httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0)) as http:
-        while True:
-            try:
-                await fetch_avatars(store, http)
-            except Exception:  # pictures are a nicety: never let them stop the loop
-                logging.getLogger(__name__).debug("profile pictures not fetched", exc_info=True)
-            try:
-                alert = await loop.run_in_executor(None, triage_pass, store, datetime.now(UTC))
-            except Exception:  # a bad rule file or message must not stop the app; it is logged
-                logging.getLogger(__name__).exception("background triage failed")
-                alert = None
-            if alert is not None:
-                tr = shell.window.tr_
-                shell.window.notify(tr("Crisis alert"), tr("A burst of negative public messages: see the dashboard"))
-            shell.window.reload_queue()  # new priorities and sentiment, the agent's place kept
-            await asyncio.sleep(interval)
+    http = shell.http  # the shell's: closed at quit, not here
+    while True:
+        try:
+            await fetch_avatars(store, http)
+        except Exception:  # pictures are a nicety: never let them stop the loop
+            logging.getLogger(__name__).debug("profile pictures not fetched", exc_info=True)
+        try:
+            alert = await loop.run_in_executor(None, triage_pass, store, datetime.now(UTC))
+        except Exception:  # a bad rule file or message must not stop the app; it is logged
+            logging.getLogger(__name__).exception("background triage failed")
+            alert = None
+        if alert is not None:
+            tr = shell.window.tr_
+            shell.window.notify(tr("Crisis alert"), tr("A burst of negative public messages: see the dashboard"))
+        shell.window.reload_queue()  # new priorities and sentiment, the agent's place kept
+        await asyncio.sleep(interval)
 
 
 class Shell:
     """The window the app shows now (rebuilt when the agent switches language) and the services
     that talk to it through this holder, so a new window gets every update."""
 
-    def __init__(self, store: Store, *, dark: bool, demo: bool, team: TeamMode | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        dark: bool,
+        demo: bool,
+        team: TeamMode | None = None,
+        http: httpx.AsyncClient | None = None,
+    ) -> None:
+        from inbox.app.http import new_client
+
+        #: The desktop's one HTTP client (given by ``run_app``, which also hands it to team
+        #: mode, or made here); every window, the live sync and Settings use it; closed once
+        #: by :meth:`aclose`.
+        self.http = http if http is not None else new_client()
         self.store = store
         self.writer = StoreWriter(store)  # every window's changes, and the live sync's SLA
         self.dark = dark
@@ -324,6 +339,7 @@ class Shell:
             remote_allowed=self.remote_allowed,
             accounts_edited=self.accounts_edited,
             team=self.team,
+            http=self.http,
             agent=self.team.agent if self.team is not None and self.team.agent else None,
         )
         if self.team is not None:
@@ -341,10 +357,19 @@ class Shell:
             secrets,
             on_accounts=self.show_accounts,
             writer=self.writer,
+            http=self.http,
         )
         self.live.subscribe(self.conversations_changed)  # the change feed, to whichever window
         await self.live.start()
         return self.live
+
+    async def aclose(self) -> None:
+        """At quit: the live sync and team mode stopped, then the one HTTP client closed."""
+        if self.live is not None:
+            await self.live.stop()
+        if self.team is not None:
+            await self.team.stop()
+        await self.http.aclose()
 
     def accounts_edited(self) -> None:
         """Settings changed the accounts: the running sync starts, stops or rebuilds them."""
@@ -412,23 +437,25 @@ class Shell:
 def run_app(args: argparse.Namespace) -> int:
     from PySide6.QtWidgets import QApplication
 
+    from inbox.app.http import new_client
     from inbox.ui.event_loop import InboxEventLoop
 
     team_path = team_store_path(args)
     team: TeamMode | None = None
+    http = new_client()  # the process's one client: the shell closes it at quit
     if team_path is not None:
         from inbox.app.team_mode import TeamMode
         from inbox.providers.keyring_store import KeyringSecretStore
 
         store, demo = Store.open(team_path), False
-        team = TeamMode(store, KeyringSecretStore())
+        team = TeamMode(store, KeyringSecretStore(), http=http)
     else:
         store, demo = choose_store(args)
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("Inbox")
     dark = system_prefers_dark(app)
     apply_theme(app, dark)
-    shell = Shell(store, dark=dark, demo=demo, team=team)
+    shell = Shell(store, dark=dark, demo=demo, team=team, http=http)
     shell.window.show()
 
     async def run_team(team: TeamMode) -> None:
@@ -439,7 +466,7 @@ def run_app(args: argparse.Namespace) -> int:
         try:
             await closed.wait()
         finally:
-            await team.stop()
+            await shell.aclose()
 
     async def main() -> None:
         if team is not None:
@@ -461,8 +488,7 @@ def run_app(args: argparse.Namespace) -> int:
             await closed.wait()
         finally:
             analysis.cancel()
-            if shell.live is not None:
-                await shell.live.stop()
+            await shell.aclose()
 
     loop = InboxEventLoop(app)
     asyncio.set_event_loop(loop)
