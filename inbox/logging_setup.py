@@ -103,12 +103,16 @@ def configure_logging(
     debug = debug_enabled(environ)
     root = logging.getLogger()
     for old in list(root.handlers):
-        if getattr(old, "_inbox_redacting", False):
+        if is_redacting_handler(old):
             root.removeHandler(old)
     target = handler or logging.StreamHandler()
     target.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     target.addFilter(RedactingFilter(personal=not debug))
-    target._inbox_redacting = True  # type: ignore[attr-defined]
     root.addHandler(target)
     root.setLevel(logging.DEBUG if debug else level)
     return target
+
+
+def is_redacting_handler(handler: logging.Handler) -> bool:
+    """Whether ``handler`` is one :func:`configure_logging` installed (it carries the filter)."""
+    return any(isinstance(f, RedactingFilter) for f in handler.filters)

@@ -55,11 +55,13 @@ def _logging_as_it_was() -> Iterator[None]:
     """A test that runs ``inbox.cli.main`` installs the app's redacting handler on the root
     logger, writing to that test's captured stderr; later tests must not log through it (it
     would redact what their ``caplog`` sees, and write to a closed file)."""
+    from inbox.logging_setup import is_redacting_handler
+
     root = logging.getLogger()
     level = root.level
     yield
     for handler in list(root.handlers):
-        if getattr(handler, "_inbox_redacting", False):  # set by inbox.logging_setup
+        if is_redacting_handler(handler):
             root.removeHandler(handler)
     root.setLevel(level)
 

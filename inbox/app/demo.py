@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from inbox.conversations.routing import x_dm_thread_key
 from inbox.models import (
     Account,
     Author,
@@ -252,14 +253,13 @@ class _Builder:
                         replied_at, thread_key=f"x:conv:{tid}", reply_to_id=tid, recipients=(author,))
             )
             # The customer moves to DM and gives an order number.
-            dm_conv = f"{X_ACCOUNT.own_keys and '1500000000000000001'}-{p.x_id}"
             at = self.arrival("x", history=False)  # a while after our answer, waiting for the next one
             if at > replied_at + timedelta(minutes=10):
                 self.batches[X_ACCOUNT.id].append(
                     Message(self.uid("dm:"), Channel.TWITTER, Surface.DM, Direction.INBOUND, author,
                             f"Voici ma commande BR-{self.rng.randint(10000, 99999)}, mon mail est {p.email}" if p.lang == "fr"
                             else f"My order is BR-{self.rng.randint(10000, 99999)}, email {p.email}",
-                            at, thread_key=f"x:dm:{dm_conv}")
+                            at, thread_key=x_dm_thread_key(US_X.key, p.x_id))
                 )
 
     def messenger(self, p: Person, start: datetime, turns: int) -> None:

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 
 import httpx
 
+from inbox.app.http import new_client
 from inbox.app.workspace import refresh_sla
 from inbox.errors import InboxError, InputError
 from inbox.models import Account, Draft
@@ -58,6 +59,7 @@ class LiveSync:
         on_conversations: ChangeListener | None = None,
         backoff: Backoff | None = None,
         writer: StoreWriter | None = None,
+        http: httpx.AsyncClient | None = None,
     ) -> None:
         self.store = store
         self.secrets = secrets
@@ -68,13 +70,17 @@ class LiveSync:
         self._own_writer = writer is None
         self.service: SyncService | None = None
         self._task: asyncio.Task[None] | None = None
-        self._http: httpx.AsyncClient | None = None
+        #: The app's shared client (``inbox.app.http``); without one, a client of its own,
+        #: made at start and closed at stop.
+        self.http = http
+        self._own_http = http is None
         self._running: dict[str, _Running] = {}
         self._changes = asyncio.Lock()
         self._pending: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
-        self._http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
+        if self.http is None:
+            self.http = new_client()
         # The service writes (pages, cursors, states, the outbox) through the writer's connection,
         # so a long import never holds the lock of the connection the window reads through.
         self.service = SyncService(self.writer.store, [], observer=self._observe, backoff=self.backoff)
@@ -84,7 +90,7 @@ class LiveSync:
     async def accounts_changed(self) -> None:
         """Bring the running accounts in line with the store and the secret store: start the new
         ones, stop the removed ones, rebuild those whose settings or secrets changed."""
-        service, http = self.service, self._http
+        service, http = self.service, self.http
         if service is None or http is None:
             return
         async with self._changes:
@@ -190,7 +196,8 @@ class LiveSync:
             with contextlib.suppress(Exception):
                 await running.stack.aclose()
         self._running.clear()
-        if self._http is not None:
-            await self._http.aclose()
+        if self._own_http and self.http is not None:
+            await self.http.aclose()
+            self.http = None
         if self._own_writer:
             await asyncio.to_thread(self.writer.close)

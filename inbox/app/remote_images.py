@@ -7,6 +7,10 @@ addresses, never a loopback or private-network address written as an IP literal,
 and a size limit per image (streamed, abandoned past the limit), a cap on images per message and
 only raster image types Qt can decode. A failure is counted, never raised. Logs name the host
 only: an image address often carries a tracking token in its path or query.
+
+The images go through the desktop's one client (:mod:`inbox.app.http`), which keeps no cookie
+(so an image host's ``Set-Cookie`` is dropped, never sent anywhere); the requests are built here,
+so none of the client's headers, and each carries its own time limit.
 """
 
 from __future__ import annotations
@@ -17,7 +21,6 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from http.cookiejar import CookieJar, DefaultCookiePolicy
 
 import httpx
 
@@ -48,7 +51,7 @@ class ImageLimits:
     timeout: float = 10.0  # seconds per image, redirects and body included
     max_bytes: int = 5_000_000  # per image
     max_images: int = 50  # per message; the rest are counted as not loaded
-    concurrency: int = 4
+    concurrency: int = 4  # images fetched at once (the shared client's pool is not narrowed)
     max_redirects: int = 3
     private_hosts: bool = False  # loopback/private IP literals (tests turn this on)
     types: frozenset[str] = field(default=RASTER_TYPES)
@@ -104,17 +107,6 @@ def host_of(url: str) -> str:
         return httpx.URL(url).host or "?"
     except (httpx.InvalidURL, ValueError):
         return "?"
-
-
-def cookieless_client(limits: ImageLimits | None = None) -> httpx.AsyncClient:
-    """An HTTP client whose cookie jar refuses every cookie, for remote images only."""
-    limits = limits or ImageLimits()
-    jar = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
-    return httpx.AsyncClient(
-        cookies=jar,
-        timeout=httpx.Timeout(limits.timeout, connect=min(5.0, limits.timeout)),
-        limits=httpx.Limits(max_connections=limits.concurrency),
-    )
 
 
 def _check_host(url: httpx.URL, limits: ImageLimits) -> None:

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from importlib import resources
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Protocol, cast
 
 import httpx
 
@@ -36,7 +36,7 @@ from inbox.secrets import STORED_SECRET_NAMES, MemorySecretStore, SecretStore
 from inbox.sla.holidays import country_holidays
 from inbox.sla.policy import load_policies
 from inbox.store.repository import Store
-from inbox.sync.contract import Provider, ProviderInfo
+from inbox.sync.contract import Provider, ProviderInfo, SupportsBrowserSignIn
 
 if TYPE_CHECKING:  # the connector itself is imported only when a sign-in starts
     from inbox.providers.facebook.device_login import DeviceLogin, PageChoice
@@ -107,6 +107,11 @@ class SettingsBackend:
         self._factories = factories
         self._clock = clock
         self._sleep = sleep  # between device-login polls (tests shorten it)
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The client "Test connection" and sign-in use (the app's one client)."""
+        return self._http
 
     def __repr__(self) -> str:
         return f"SettingsBackend({self._store.where!r})"
@@ -229,10 +234,14 @@ class SettingsBackend:
         pending = Account("twitter:sign-in", Channel.TWITTER, "sign-in", settings={**settings, "provider": kind})
         provider = build_provider(pending, held, self._http, factories=self._factories)
         authorize = settings.get("authorize_url", "").strip()
+        if not isinstance(provider, SupportsBrowserSignIn):
+            raise InputError("sign-in", f"{provider_info(kind).display_name} accounts use the form, not the browser")
+        browser = open_browser or webbrowser.open
         async with provider:
-            sign_in = cast(Any, provider).sign_in  # XProvider's own ability, not the contract's
-            extra = {"authorize_base": authorize} if authorize else {}
-            user_id, username = await sign_in(open_browser or webbrowser.open, **extra)
+            if authorize:
+                user_id, username = await provider.sign_in(browser, authorize_base=authorize)
+            else:
+                user_id, username = await provider.sign_in(browser)
         account_id = f"twitter:{user_id}"
         for name in ("access_token", "refresh_token", "expires_at"):
             value = held.get(pending.id, name)

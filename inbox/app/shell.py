@@ -19,7 +19,11 @@ from inbox.store.repository import Store
 from inbox.store.writer import StoreWriter
 
 if TYPE_CHECKING:
+    import httpx
+    from PySide6.QtWidgets import QWidget
+
     from inbox.app.team_mode import TeamMode
+    from inbox.ui.main_window import MainWindow
 
 
 def choose_store(args: argparse.Namespace) -> tuple[Store, bool]:
@@ -105,12 +109,14 @@ def build_window(
     remote_allowed: set[int] | None = None,
     accounts_edited: Callable[[], None] | None = None,
     team: TeamMode | None = None,
-) -> object:
+    http: httpx.AsyncClient | None = None,
+) -> MainWindow:
     """The main window over ``store`` (reads) and ``writer`` (every change it makes).
 
     ``after_send`` is called once a reply is in the outbox; ``accounts_edited`` when Settings
     added, changed or removed an account (the running sync follows it). Without ``writer`` the
-    window gets one of its own, closed with it."""
+    window gets one of its own, closed with it. ``http`` is the app's shared client (Settings,
+    remote images); without it (a screenshot, a test) Settings gets a client of its own."""
     from PySide6.QtCore import QSettings
 
     from inbox.app.solo import SoloCommands
@@ -130,6 +136,7 @@ def build_window(
     agent = agent or store.setting("agent", "camille")
     language = language or str(QSettings("inbox", "inbox").value("ui/language", "")) or None
     workspace = Workspace(store, agent)  # the queue shows the SLA cached in the store at once
+    workspace.http = http  # remote images go through the app's one client
     if remote_allowed is not None:  # remote images allowed per message outlive a language switch
         workspace.remote_allowed = remote_allowed
     ensure_defaults(store)
@@ -149,11 +156,10 @@ def build_window(
         dashboard = TeamDashboard(team, tr, team_error_text)
     else:
         dashboard = Dashboard(analytics, tr)
-    holder: dict[str, object] = {}
+    holder: dict[str, QWidget] = {}  # the settings and canned-answer windows, built once
 
     def open_settings() -> None:
-        import httpx
-
+        from inbox.app.http import new_client
         from inbox.app.settings_backend import SettingsBackend
         from inbox.providers.keyring_store import KeyringSecretStore
         from inbox.ui.settings_dialog import SettingsDialog
@@ -163,17 +169,17 @@ def build_window(
             from inbox.app.team_mode import SoloTeamSignIn, team_error_text
             from inbox.ui.settings_team import TeamTab
 
-            http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
-            team_backend = team if team is not None else SoloTeamSignIn(team_db_path(), KeyringSecretStore())
-            dialog = SettingsDialog(SettingsBackend(store, KeyringSecretStore(), http), tr, window,
+            client = http if http is not None else new_client()
+            team_backend = team if team is not None else SoloTeamSignIn(team_db_path(), KeyringSecretStore(), http)
+            dialog = SettingsDialog(SettingsBackend(store, KeyringSecretStore(), client), tr, window,
                                     team=TeamTab(team_backend, tr, team_error_text))  # fmt: skip
             if accounts_edited is not None:
                 dialog.accounts_changed.connect(accounts_edited)
             dialog.policies_applied.connect(policies_applied)
             window.accounts_shown.connect(dialog.refresh_accounts)  # states the sync reports
             holder["settings"] = dialog
-        dialog.show()  # type: ignore[attr-defined]
-        dialog.raise_()  # type: ignore[attr-defined]
+        dialog.show()
+        dialog.raise_()
 
     def policies_applied() -> None:
         # The queue's deadlines were recomputed with the new policies: later refreshes use them
@@ -188,7 +194,7 @@ def build_window(
     def open_canned_manager() -> None:
         manager = holder.get("canned") or CannedManager(CannedLibrary(store), tr, window)
         holder["canned"] = manager
-        manager.show()  # type: ignore[attr-defined]
+        manager.show()
 
     window = MainWindow(
         team.repository if team is not None else store,
@@ -269,38 +275,50 @@ def refresh_all(store: Store) -> int:
 
 
 async def background_triage(store: Store, shell: Shell, interval: float = 30.0) -> None:
-    """Profile pictures, sentiment, priority rules and crisis detection, off the UI thread,
-    every ``interval`` seconds."""
+    """Profile pictures (through the app's one client), sentiment, priority rules and crisis
+    detection, off the UI thread, every ``interval`` seconds."""
     import logging
-
-    import httpx
 
     from inbox.app.workspace import fetch_avatars, triage_pass
 
     loop = asyncio.get_running_loop()
-    async with httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0)) as http:
-        while True:
-            try:
-                await fetch_avatars(store, http)
-            except Exception:  # pictures are a nicety: never let them stop the loop
-                logging.getLogger(__name__).debug("profile pictures not fetched", exc_info=True)
-            try:
-                alert = await loop.run_in_executor(None, triage_pass, store, datetime.now(UTC))
-            except Exception:  # a bad rule file or message must not stop the app; it is logged
-                logging.getLogger(__name__).exception("background triage failed")
-                alert = None
-            if alert is not None:
-                tr = shell.window.tr_
-                shell.window.notify(tr("Crisis alert"), tr("A burst of negative public messages: see the dashboard"))
-            shell.window.reload_queue()  # new priorities and sentiment, the agent's place kept
-            await asyncio.sleep(interval)
+    http = shell.http  # the shell's: closed at quit, not here
+    while True:
+        try:
+            await fetch_avatars(store, http)
+        except Exception:  # pictures are a nicety: never let them stop the loop
+            logging.getLogger(__name__).debug("profile pictures not fetched", exc_info=True)
+        try:
+            alert = await loop.run_in_executor(None, triage_pass, store, datetime.now(UTC))
+        except Exception:  # a bad rule file or message must not stop the app; it is logged
+            logging.getLogger(__name__).exception("background triage failed")
+            alert = None
+        if alert is not None:
+            tr = shell.window.tr_
+            shell.window.notify(tr("Crisis alert"), tr("A burst of negative public messages: see the dashboard"))
+        shell.window.reload_queue()  # new priorities and sentiment, the agent's place kept
+        await asyncio.sleep(interval)
 
 
 class Shell:
     """The window the app shows now (rebuilt when the agent switches language) and the services
     that talk to it through this holder, so a new window gets every update."""
 
-    def __init__(self, store: Store, *, dark: bool, demo: bool, team: TeamMode | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        dark: bool,
+        demo: bool,
+        team: TeamMode | None = None,
+        http: httpx.AsyncClient | None = None,
+    ) -> None:
+        from inbox.app.http import new_client
+
+        #: The desktop's one HTTP client (given by ``run_app``, which also hands it to team
+        #: mode, or made here); every window, the live sync and Settings use it; closed once
+        #: by :meth:`aclose`.
+        self.http = http if http is not None else new_client()
         self.store = store
         self.writer = StoreWriter(store)  # every window's changes, and the live sync's SLA
         self.dark = dark
@@ -321,6 +339,7 @@ class Shell:
             remote_allowed=self.remote_allowed,
             accounts_edited=self.accounts_edited,
             team=self.team,
+            http=self.http,
             agent=self.team.agent if self.team is not None and self.team.agent else None,
         )
         if self.team is not None:
@@ -338,10 +357,19 @@ class Shell:
             secrets,
             on_accounts=self.show_accounts,
             writer=self.writer,
+            http=self.http,
         )
         self.live.subscribe(self.conversations_changed)  # the change feed, to whichever window
         await self.live.start()
         return self.live
+
+    async def aclose(self) -> None:
+        """At quit: the live sync and team mode stopped, then the one HTTP client closed."""
+        if self.live is not None:
+            await self.live.stop()
+        if self.team is not None:
+            await self.team.stop()
+        await self.http.aclose()
 
     def accounts_edited(self) -> None:
         """Settings changed the accounts: the running sync starts, stops or rebuilds them."""
@@ -409,41 +437,43 @@ class Shell:
 def run_app(args: argparse.Namespace) -> int:
     from PySide6.QtWidgets import QApplication
 
+    from inbox.app.http import new_client
     from inbox.ui.event_loop import InboxEventLoop
 
     team_path = team_store_path(args)
     team: TeamMode | None = None
+    http = new_client()  # the process's one client: the shell closes it at quit
     if team_path is not None:
         from inbox.app.team_mode import TeamMode
         from inbox.providers.keyring_store import KeyringSecretStore
 
         store, demo = Store.open(team_path), False
-        team = TeamMode(store, KeyringSecretStore())
+        team = TeamMode(store, KeyringSecretStore(), http=http)
     else:
         store, demo = choose_store(args)
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("Inbox")
     dark = system_prefers_dark(app)
     apply_theme(app, dark)
-    shell = Shell(store, dark=dark, demo=demo, team=team)
+    shell = Shell(store, dark=dark, demo=demo, team=team, http=http)
     shell.window.show()
 
     async def run_team(team: TeamMode) -> None:
         """Team mode: the replica is kept by the sync core; no provider, SLA or triage runs here."""
         closed = asyncio.Event()
-        app.aboutToQuit.connect(closed.set)  # type: ignore[attr-defined]
+        app.aboutToQuit.connect(closed.set)
         shell.start_team()
         try:
             await closed.wait()
         finally:
-            await team.stop()
+            await shell.aclose()
 
     async def main() -> None:
         if team is not None:
             await run_team(team)
             return
         closed = asyncio.Event()
-        app.aboutToQuit.connect(closed.set)  # type: ignore[attr-defined]
+        app.aboutToQuit.connect(closed.set)
         if not demo:
             from inbox.providers.keyring_store import KeyringSecretStore
 
@@ -458,8 +488,7 @@ def run_app(args: argparse.Namespace) -> int:
             await closed.wait()
         finally:
             analysis.cancel()
-            if shell.live is not None:
-                await shell.live.stop()
+            await shell.aclose()
 
     loop = InboxEventLoop(app)
     asyncio.set_event_loop(loop)
@@ -489,18 +518,18 @@ def screenshot(out: Path, args: argparse.Namespace, *, language: str | None, the
     apply_theme(app, theme == "dark")
     writer = StoreWriter(store)
     window = build_window(store, writer=writer, language=language, dark=theme == "dark")
-    window.resize(*size)  # type: ignore[attr-defined]
-    window.show()  # type: ignore[attr-defined]
+    window.resize(*size)
+    window.show()
     if select is not None:
-        window.move_selection(select)  # type: ignore[attr-defined]
+        window.move_selection(select)
     for _ in range(5):
-        app.processEvents()  # type: ignore[union-attr]
-    pixmap = window.grab()  # type: ignore[attr-defined]
+        app.processEvents()
+    pixmap = window.grab()
     out.parent.mkdir(parents=True, exist_ok=True)
     if not pixmap.save(str(out)):
         from inbox.errors import InputError
 
         raise InputError(str(out), "could not write the PNG")
-    window.close()  # type: ignore[attr-defined]
+    window.close()
     writer.close()
     store.close()

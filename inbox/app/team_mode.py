@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from inbox.app.http import client_for, new_client
 from inbox.secrets import SecretStore
 from inbox.store.replica import QueuedIntent, Replica, TeamState
 from inbox.store.repository import Store
@@ -47,11 +48,20 @@ class TeamMode:
     ``on_conversations(touched, new)``, ``on_presence(conversations)``, ``on_link(link, reason)``,
     ``on_intents()``."""
 
-    def __init__(self, store: Store, secrets: SecretStore, *, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        secrets: SecretStore,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        http: httpx.AsyncClient | None = None,
+    ) -> None:
         self.store = store
         self.replica = Replica(store)
         self.clock = clock or (lambda: datetime.now(UTC))
-        self.http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
+        # The app's shared client (its shell closes it); without one, its own, closed at stop.
+        self._own_http = http is None
+        self.http = http if http is not None else new_client()
         self.account = TeamAccount(self.replica, secrets, self.http, self.clock)
         self.commands = TeamCommands(self.replica, self._wake, self.clock)
         self.repository = TeamRepository(store, self.commands)
@@ -101,7 +111,8 @@ class TeamMode:
         if self.sync is not None:
             await self.sync.stop()
             self.sync = None
-        await self.http.aclose()
+        if self._own_http:
+            await self.http.aclose()
 
     def _wake(self) -> None:
         if self.sync is not None:
@@ -224,9 +235,10 @@ class SoloTeamSignIn:
     """Settings → Team while Inbox runs solo: signing in makes the team replica (its own file),
     which Inbox opens at its next start; the solo store is left as it is."""
 
-    def __init__(self, path: Path, secrets: SecretStore) -> None:
+    def __init__(self, path: Path, secrets: SecretStore, http: httpx.AsyncClient | None = None) -> None:
         self.path = path
         self.secrets = secrets
+        self.http = http  # the app's shared client; without one, a client for each sign-in
 
     def team_state(self) -> tuple[str, str, bool] | None:
         if not joined_team(self.path):
@@ -242,7 +254,9 @@ class SoloTeamSignIn:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         store = Store.open(self.path)
         try:
-            async with httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0)) as http:
+            if self.http is not None:
+                return await work(TeamAccount(Replica(store), self.secrets, self.http))
+            async with client_for() as http:
                 return await work(TeamAccount(Replica(store), self.secrets, http))
         finally:
             store.close()

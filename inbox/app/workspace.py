@@ -19,6 +19,8 @@ from inbox.triage import crisis
 from inbox.triage import rules as triage_module
 
 if TYPE_CHECKING:
+    import httpx
+
     from inbox.app.remote_images import ImageLimits
 
 POLICY_SETTING = "sla_policies"
@@ -102,6 +104,7 @@ class Workspace:
         # Messages whose remote images the agent allowed, until the app quits (never stored).
         self.remote_allowed: set[int] = set()
         self.image_limits: ImageLimits | None = None  # None: the defaults of inbox.app.remote_images
+        self.http: httpx.AsyncClient | None = None  # the app's one client (set by the shell)
 
     def refresh_sla(self, now: datetime, ids: Sequence[int] | None = None, *, store: Store | None = None) -> int:
         """Bring the cached SLA of ``ids`` (default: every open conversation) up to ``now`` with
@@ -150,15 +153,21 @@ class Workspace:
         return message_id in self.remote_allowed
 
     async def load_remote_images(self, message_id: int) -> tuple[str, dict[str, bytes], int]:
-        """Allow this message's remote images until the app quits and fetch them (through a
-        cookieless client of their own): the HTML with its images back, the images by address
-        as written in it, and how many could not be loaded."""
-        from inbox.app.remote_images import cookieless_client, fetch_images, remote_image_sources
+        """Allow this message's remote images until the app quits and fetch them (through the
+        app's cookie-less client, or one made and closed for this load by ``inbox.app.http``
+        when there is none): the HTML with its images back, the images by address as written
+        in it, and how many could not be loaded."""
+        from inbox.app.http import client_for
+        from inbox.app.remote_images import fetch_images, remote_image_sources
 
         self.remote_allowed.add(message_id)
         html = self._remote_html(message_id)
-        async with cookieless_client(self.image_limits) as http:
-            fetched = await fetch_images(http, remote_image_sources(html), self.image_limits)
+        sources = remote_image_sources(html)
+        if self.http is not None:
+            fetched = await fetch_images(self.http, sources, self.image_limits)
+        else:
+            async with client_for() as http:
+                fetched = await fetch_images(http, sources, self.image_limits)
         return html, dict(fetched.images), fetched.failed
 
     def sla_details(self, conversation_id: int) -> tuple[list[sla.TargetStatus], list[sla.SlaLogEntry]]:

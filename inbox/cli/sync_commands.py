@@ -133,15 +133,13 @@ async def run_sync(
     import contextlib
     import signal
 
-    import httpx
-
+    from inbox.app.http import client_for
     from inbox.errors import InboxError
     from inbox.sync.service import AccountState
 
     broken: dict[str, tuple[AccountState, str]] = {}
-    client_timeout = timeout or httpx.Timeout(30.0, connect=10.0)
     async with (
-        httpx.AsyncClient(timeout=client_timeout) as http,
+        client_for(timeout) as http,
         contextlib.AsyncExitStack() as stack,
     ):
         providers: list[Provider] = []

@@ -65,8 +65,7 @@ def _secrets() -> Any:
 
 
 async def _with_account(path: Path, work: Any) -> Any:
-    import httpx
-
+    from inbox.app.http import client_for
     from inbox.store.replica import Replica
     from inbox.store.repository import Store
     from inbox.team.account import TeamAccount
@@ -74,7 +73,7 @@ async def _with_account(path: Path, work: Any) -> Any:
     path.parent.mkdir(parents=True, exist_ok=True)
     store = Store.open(path)
     try:
-        async with httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0)) as http:
+        async with client_for() as http:
             return await work(TeamAccount(Replica(store), _secrets(), http))
     finally:
         store.close()

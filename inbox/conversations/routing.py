@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from inbox.models import Channel, Message, Status, Surface
+from inbox.replies.subject import is_reply_subject
 
 SUBJECT_WINDOW = timedelta(days=3)
 
@@ -27,7 +28,6 @@ _PREFIX = re.compile(
     r"^\s*(?:(?:re|fwd?|tr|aw|wg|sv|vs|antw|r|rif|réf|ref)\s*(?:\[\d+\])?\s*:\s*|\[[^\]]{1,40}\]\s*)",
     re.IGNORECASE,
 )
-_REPLY_PREFIX = re.compile(r"^\s*(?:re|aw|sv|vs|antw|r|rif)\s*(?:\[\d+\])?\s*:", re.IGNORECASE)
 
 
 def normalise_subject(subject: str | None) -> str:
@@ -42,8 +42,37 @@ def normalise_subject(subject: str | None) -> str:
     return text.casefold().strip()
 
 
-def is_reply_subject(subject: str | None) -> bool:
-    return bool(_REPLY_PREFIX.match(subject or ""))
+X_DM_PREFIX = "x:dm:"
+
+
+def x_dm_thread_key(first: str, second: str) -> str:
+    """The thread key of the one-to-one X DM conversation of users ``first`` and ``second``, in
+    either order: X's own ``dm_conversation_id`` ("<smaller user id>-<larger user id>", smaller
+    as a number, so ``750362064426721281`` comes before ``1072250532645998596``)."""
+    if first.isdigit() and second.isdigit():
+        low, high = sorted((first, second), key=int)
+    else:  # not X user ids (imported or test data): still one key for the pair
+        low, high = sorted((first, second))
+    return f"{X_DM_PREFIX}{low}-{high}"
+
+
+def x_dm_conversation_key(conversation_id: str) -> str:
+    """The thread key of an X DM conversation named by X's ``dm_conversation_id``: a one-to-one
+    id ("<id>-<id>") is put in :func:`x_dm_thread_key`'s order, a group's id is kept as it is."""
+    pair = conversation_id.split("-")
+    if len(pair) == 2 and all(user.isdigit() for user in pair):
+        return x_dm_thread_key(*pair)
+    return X_DM_PREFIX + conversation_id
+
+
+def x_dm_participants(key: str | None) -> tuple[str, str] | None:
+    """The two users of a one-to-one X DM thread key, or None for any other key (a group)."""
+    if not key or not key.startswith(X_DM_PREFIX):
+        return None
+    pair = key.removeprefix(X_DM_PREFIX).split("-")
+    if len(pair) != 2 or not all(pair):
+        return None
+    return pair[0], pair[1]
 
 
 def message_id_key(message_id: str) -> str:

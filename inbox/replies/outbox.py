@@ -36,6 +36,7 @@ from inbox.models import (
     Surface,
 )
 from inbox.replies.outbox_rows import RECIPIENT_KIND
+from inbox.replies.subject import reply_subject
 from inbox.sync.contract import Provider, SupportsDeliveryCheck
 
 log = logging.getLogger(__name__)
@@ -85,13 +86,6 @@ def _last_inbound(messages: Sequence[StoredMessage]) -> StoredMessage:
     return max(human, key=lambda m: (m.sent_at, m.id))
 
 
-def _reply_subject(subject: str | None) -> str:
-    subject = " ".join((subject or "").split())
-    if not subject:
-        return "Re: your message"
-    return subject if routing.is_reply_subject(subject) else f"Re: {subject}"
-
-
 def _message_id(provider_id: str) -> str | None:
     """The RFC 5322 Message-ID a stored email carries, if it had one."""
     if provider_id.startswith(("sha256:", "form:")) or "@" not in provider_id:
@@ -117,7 +111,7 @@ def _email_draft(
         text=text,
         recipient=recipient,
         reply_to_id=own,
-        subject=_reply_subject(last.subject or conversation.subject),
+        subject=reply_subject(last.subject or conversation.subject),
         references=references,
         quoted_text=last.text,
         quoted_at=last.sent_at,
@@ -134,14 +128,6 @@ def _form_sender(conversation: Conversation, accounts: Sequence[Account]) -> Acc
     if chosen is None:
         raise InputError("reply", "web forms are answered by email: add an email account first")
     return chosen
-
-
-def _x_dm_thread(ours: str, theirs: str) -> str:
-    """X's one-to-one DM conversation id: both user ids, the lower first."""
-    if ours.isdigit() and theirs.isdigit():
-        low, high = sorted((int(ours), int(theirs)))
-        return f"x:dm:{low}-{high}"
-    return "x:dm:" + "-".join(sorted((ours, theirs)))
 
 
 def compose_reply(
@@ -177,7 +163,7 @@ def compose_reply(
     if own.channel is Channel.TWITTER:
         if dm or last.surface is Surface.DM:
             same = last.surface is Surface.DM and last.thread_key
-            thread = last.thread_key if same else _x_dm_thread(account_key(own), last.author_key)
+            thread = last.thread_key if same else routing.x_dm_thread_key(account_key(own), last.author_key)
             return replace(base, surface=Surface.DM, thread_key=thread)
         return replace(base, reply_to_id=last.provider_id, thread_key=last.thread_key)
     if last.surface is Surface.MESSENGER:

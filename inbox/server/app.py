@@ -79,13 +79,16 @@ def create_app(settings: ServerSettings) -> Litestar:
         feed.start()
         hub.start()
         # Polling, sending and the server jobs, under leases (INBOX_CHANNELS=0: this process serves the API only).
-        background = channels.start_background(app.state)
+        http = channels.new_client()  # the process's one client, closed below after its users
+        app.state.http = http
+        background = channels.start_background(app.state, http)
         try:
             yield
         finally:
             for task in background:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)  # gives its leases up
+            await http.aclose()
             await hub.stop()
             await feed.stop()
             await db.close()

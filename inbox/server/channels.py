@@ -142,10 +142,27 @@ def leased(inner: Provider, store: AccountStore) -> Provider:
 ProviderFactory = Callable[[Any, SecretStore, httpx.AsyncClient], Provider]
 
 
+def new_client() -> httpx.AsyncClient:
+    """The server process's one HTTP client (every account's polls and sends), the one place one
+    is made: the app's lifespan makes and closes it (``app.py``), or :func:`main` for a
+    process that only runs the channels. It keeps no cookies (no provider needs them)."""
+    from http.cookiejar import CookieJar, DefaultCookiePolicy
+
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(30.0, connect=10.0), cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+    )
+
+
 class ChannelRunner:
     """The leases, account workers and job workers of one server process."""
 
-    def __init__(self, dsn: str, settings: ChannelSettings, secrets: SecretStore | None = None) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        settings: ChannelSettings,
+        secrets: SecretStore | None = None,
+        http: httpx.AsyncClient | None = None,
+    ) -> None:
         self.dsn = dsn
         self.settings = settings
         self.secrets: SecretStore = secrets if secrets is not None else FileSecretStore(settings.secrets_path)
@@ -157,7 +174,8 @@ class ChannelRunner:
         self._job_leases: dict[str, Lease] = {}
         self._job_tasks: dict[str, asyncio.Task[None]] = {}
         self._pool: Pool | None = None
-        self._http: httpx.AsyncClient | None = None
+        #: The process's client (its owner closes it); without one, its own, closed by ``run``.
+        self.http = http
 
     @property
     def holder(self) -> str:
@@ -180,7 +198,9 @@ class ChannelRunner:
             open=False,
         )  # fmt: skip
         await asyncio.to_thread(self._pool.open, True, 30.0)
-        self._http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
+        own_http = self.http is None
+        if self.http is None:
+            self.http = new_client()
         listener = asyncio.create_task(self._listen(), name="inbox-outbox-listener")
         log.info("channels: holder %s (lease TTL %.1f s)", self.holder, self.settings.lease_ttl)
         try:
@@ -199,7 +219,9 @@ class ChannelRunner:
             listener.cancel()
             await self._stop_all()
             await self._release_all()
-            await self._http.aclose()
+            if own_http:
+                await self.http.aclose()
+                self.http = None
             await asyncio.to_thread(self._pool.close)
 
     # -- leases --------------------------------------------------------------------------------
@@ -317,7 +339,7 @@ class ChannelRunner:
     # -- account workers ---------------------------------------------------------------------------
 
     async def _worker(self, store: AccountStore) -> None:
-        assert self._pool is not None and self._http is not None
+        assert self._pool is not None and self.http is not None
         pool = self._pool
 
         def load() -> Any:
@@ -328,7 +350,7 @@ class ChannelRunner:
         if account is None:
             return
         try:
-            provider = build_provider(account, self.secrets, self._http)
+            provider = build_provider(account, self.secrets, self.http)
         except InboxError as exc:
             log.error("account %s cannot run: %s", account.id, exc)
             with contextlib.suppress(InboxError):
@@ -372,7 +394,7 @@ class ChannelRunner:
                 await asyncio.sleep(1.0)
 
 
-def start_background(app_state: Any) -> list[asyncio.Task[None]]:
+def start_background(app_state: Any, http: httpx.AsyncClient | None = None) -> list[asyncio.Task[None]]:
     """Start the channel side in a running server; the app cancels the tasks on shutdown.
 
     ``app_state.db.dsn`` (or ``app_state.dsn``) names the database; settings come from the
@@ -384,7 +406,7 @@ def start_background(app_state: Any) -> list[asyncio.Task[None]]:
     dsn = getattr(db, "dsn", None) or getattr(app_state, "dsn", None)
     if not dsn:
         raise InboxError("the channel runner needs the database address (app_state.db.dsn)")
-    runner = ChannelRunner(str(dsn), settings)  # opens the secrets file: refuses a readable one
+    runner = ChannelRunner(str(dsn), settings, http=http)  # opens the secrets file: refuses a readable one
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per poll request is noise
     with contextlib.suppress(AttributeError, TypeError):
         app_state.channels = runner

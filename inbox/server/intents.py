@@ -26,6 +26,7 @@ from psycopg.types.json import Json, Jsonb
 
 from inbox.models import Channel, EventKind, Priority, Status, Surface
 from inbox.replies.outbox import account_key
+from inbox.replies.subject import reply_subject
 from inbox.server.changes import record_change
 from inbox.server.channel_store import account_from_row
 from inbox.server.db import Conn, Database
@@ -229,9 +230,7 @@ async def _reply(ctx: _Context, intent: Reply) -> IntentResult:
         message_id = f"inbox-{local}"
     natural = (answered["surface"] if answered else None) or conv["surface"] or _default_surface(account["channel"])
     surface = _surface(account["channel"], natural, intent.surface)
-    subject = conv["subject"] or ""
-    if account["channel"] == Channel.EMAIL.value and subject and not subject.lower().startswith("re:"):
-        subject = "Re: " + subject
+    subject = reply_subject(conv["subject"]) if account["channel"] == Channel.EMAIL.value else conv["subject"] or ""
     refs: list[str] = []
     if answered is not None and account["channel"] == Channel.EMAIL.value:
         refs = [*answered["refs"], answered["provider_id"]]

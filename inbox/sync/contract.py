@@ -9,7 +9,7 @@ id for it. Failures leave a provider only as the types in :mod:`inbox.errors`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import ClassVar, Protocol, Self, runtime_checkable
@@ -103,6 +103,17 @@ class SupportsDeliveryCheck(Protocol):
     """Providers that can tell whether a reply went out after a crash (email: the Sent folder)."""
 
     async def was_delivered(self, draft: Draft) -> bool | None: ...
+
+
+@runtime_checkable
+class SupportsBrowserSignIn(Protocol):
+    """Providers whose account is signed in through the browser (X: OAuth 2.0 with PKCE and a
+    loopback redirect): the tokens go to the provider's secret store; returns ``(user id, name)``.
+    ``authorize_base`` replaces the provider's authorisation page (a local one in tests)."""
+
+    async def sign_in(
+        self, open_browser: Callable[[str], object], *, authorize_base: str = ...
+    ) -> tuple[str, str]: ...
 
 
 class HttpProviderBase:

@@ -83,3 +83,22 @@ def test_a_demo_built_before_the_mark_existed_is_rebuilt(tmp_path: Path) -> None
         assert Counter(states(store).values())["ok"] > 0
     finally:
         store.close()
+
+
+def test_the_demo_s_direct_messages_carry_x_s_own_conversation_key(tmp_path: Path) -> None:
+    from inbox.conversations.routing import x_dm_conversation_key, x_dm_participants
+    from inbox.models import Surface
+
+    path = tmp_path / "demo.db"
+    build_demo(path, BUILT)
+    store = Store.open(path)
+    try:
+        keys = {m.thread_key for c in store.queue(QueueFilter(), limit=10_000) for m in store.messages(c.id)
+                if m.surface is Surface.DM}  # fmt: skip
+    finally:
+        store.close()
+    assert keys
+    for key in keys:
+        pair = x_dm_participants(key)
+        assert pair is not None and "1500000000000000001" in pair  # the brand and one customer
+        assert x_dm_conversation_key("-".join(pair)) == key  # "<smaller id>-<larger id>", as X spells it

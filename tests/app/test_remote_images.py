@@ -10,11 +10,11 @@ from collections.abc import Iterable, Iterator
 import httpx
 import pytest
 
+from inbox.app.http import client_for
 from inbox.app.remote_images import (
     USER_AGENT,
     FetchedImages,
     ImageLimits,
-    cookieless_client,
     fetch_images,
     remote_image_sources,
 )
@@ -32,7 +32,7 @@ def server() -> Iterator[ImageServer]:
 
 def fetch(sources: Iterable[str], limits: ImageLimits = LOCAL) -> FetchedImages:
     async def run() -> FetchedImages:
-        async with cookieless_client(limits) as http:
+        async with client_for() as http:
             return await fetch_images(http, sources, limits)
 
     return asyncio.run(run())
@@ -57,15 +57,17 @@ def test_requests_carry_no_cookie_no_referer_and_a_plain_user_agent(server: Imag
     sources = [f"{server.base}/cookie.png", f"{server.base}/a.png"]
 
     async def run() -> None:
-        async with cookieless_client(LOCAL) as http:
+        async with client_for() as http:  # the desktop's one client, shared with the providers
             await fetch_images(http, sources[:1], LOCAL)
             await fetch_images(http, sources[1:], LOCAL)  # after the server set a cookie
+            assert not http.cookies  # the image host's cookie was dropped, not kept in the jar
+            await http.get(f"{server.base}/a.png")  # an ordinary request of the shared client
 
     asyncio.run(run())
     for _path, headers in server.requests:
         assert "cookie" not in headers and "referer" not in headers
-        assert headers["user-agent"] == USER_AGENT
-    assert len(server.requests) == 2
+    assert [headers["user-agent"] for _path, headers in server.requests[:2]] == [USER_AGENT] * 2
+    assert len(server.requests) == 3
 
 
 def test_client_cookies_are_never_sent_even_by_a_shared_client(server: ImageServer) -> None:

@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg
 import pytest
 
+from inbox.replies.subject import reply_subject
 from tests.server.conftest import (
     Api,
     ServerProcess,
@@ -61,6 +62,24 @@ def test_a_reply_is_queued_once_with_a_stable_message_id(pg_dsn: str, desk: tupl
     assert sql(pg_dsn, "SELECT count(*) AS n FROM messages WHERE direction = 'out'")[0]["n"] == 1
     changes = sql(pg_dsn, "SELECT kind, actor, payload FROM change_log WHERE kind = 'reply'")
     assert changes == [{"kind": "reply", "actor": "lea", "payload": {"message_ids": [body["message"]["id"]]}}]
+
+
+@pytest.mark.parametrize(
+    ("subject", "expected"),
+    [("Gâteau abîmé", "Re: Gâteau abîmé"), ("Re: Gâteau abîmé", "Re: Gâteau abîmé"),
+     ("AW: Kuchen kaputt", "AW: Kuchen kaputt"), ("", reply_subject(""))],
+)  # fmt: skip
+def test_a_reply_subject_follows_the_one_rule(
+    pg_dsn: str, server: ServerProcess, subject: str, expected: str
+) -> None:
+    add_account(pg_dsn, ACCOUNT)
+    add_agent(pg_dsn, "lea", accounts=(ACCOUNT,))
+    thread = add_conversation(pg_dsn, ACCOUNT, subject=subject)
+    answer = Api.sign_in(server, "lea").intent(_reply(thread))
+    assert answer.status_code == 200, answer.text
+    [outbox] = sql(pg_dsn, "SELECT target FROM outbox")
+    [message] = sql(pg_dsn, "SELECT subject FROM messages WHERE direction = 'out'")
+    assert outbox["target"]["subject"] == message["subject"] == expected
 
 
 def test_the_same_intent_sent_twice_at_once_applies_once(pg_dsn: str, desk: tuple[Api, Api, Thread]) -> None:

@@ -15,26 +15,16 @@ from email.policy import SMTP
 from email.utils import format_datetime, formataddr
 
 from inbox.models import Draft
+from inbox.replies.subject import reply_subject
 
 #: Lines up to the RFC 5322 hard limit: no folding inside a long message id.
 POLICY = SMTP.clone(max_line_length=998)
-_REPLY_PREFIX = re.compile(
-    r"^\s*(?:re|aw|sv|vs|antw|odp|ynt|ref|réf|rif|atb|r)\s*(?:\[\d+\])?\s*:", re.IGNORECASE
-)
 _MAX_REFERENCES_CHARS = 900
 
 
 def _one_line(text: str) -> str:
     """Header text without line breaks (a header value may not contain CR or LF)."""
     return re.sub(r"[\r\n\t]+", " ", text).strip()
-
-
-def reply_subject(subject: str | None) -> str:
-    """``Re: subject`` unless the subject already carries a reply prefix (Re:, AW:, SV: ...)."""
-    subject = _one_line(subject or "")
-    if not subject:
-        return "Re: (no subject)"
-    return subject if _REPLY_PREFIX.match(subject) else f"Re: {subject}"
 
 
 def references_chain(references: tuple[str, ...], reply_to_id: str | None) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from inbox.conversations.routing import x_dm_conversation_key, x_dm_thread_key
 from inbox.models import (
     Attachment,
     Author,
@@ -24,7 +25,6 @@ from inbox.providers.twitter.payload import (
     Collected,
     best_variant,
     content_type_for,
-    dm_thread,
     from_millis,
     id_text,
     integer,
@@ -165,7 +165,7 @@ def legacy_dm_message(dm: Mapping[str, object]) -> Message | str:
         recipients=(
             user_author(obj(dm.get("recipient")), recipient, text(dm.get("recipient_screen_name"))),
         ),
-        thread_key=f"x:dm:{dm_thread(sender, recipient)}",
+        thread_key=x_dm_thread_key(sender, recipient),
     )
 
 
@@ -199,7 +199,7 @@ def dm_event_message(event: Mapping[str, object], users: Users) -> Message | str
         sent_at=sent_at,
         recipients=(user_author(obj(users.get(recipient)), recipient),) if recipient else (),
         attachments=media_attachments(media),
-        thread_key=f"x:dm:{dm_thread(sender, recipient) if recipient else sender}",
+        thread_key=x_dm_thread_key(sender, recipient) if recipient else x_dm_conversation_key(sender),
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from inbox.conversations.routing import x_dm_conversation_key, x_dm_participants
 from inbox.models import (
     Attachment,
     Author,
@@ -175,9 +176,10 @@ def dm_message(
     shared = [text(ref.get("id")) for ref in objs(event.get("referenced_tweets"))]
     if any(shared):
         meta["shared_tweets"] = ",".join(filter(None, shared))
-    # A one-to-one conversation id names both users ("<low>-<high>"): the other one received it.
-    pair = conversation.split("-")
-    others = [user for user in pair if user != sender] if sender and len(pair) == 2 else []
+    thread_key = x_dm_conversation_key(conversation or "event-" + event_id)
+    # A one-to-one conversation id names both users: the other one received it.
+    pair = x_dm_participants(thread_key)
+    others = [user for user in pair if user != sender] if sender and pair else []
     recipients = (author(others[0], includes),) if len(others) == 1 and others[0].isdigit() else ()
     return Message(
         provider_id=f"dm:{event_id}",
@@ -189,7 +191,7 @@ def dm_message(
         recipients=recipients,
         sent_at=sent_at,
         attachments=attachments(obj(event.get("attachments")).get("media_keys"), includes),
-        thread_key=f"x:dm:{conversation or 'event-' + event_id}",
+        thread_key=thread_key,
         meta=meta,
     )
 

@@ -111,15 +111,6 @@ def sent_time(*candidates: datetime | None) -> datetime | None:
     return None
 
 
-def dm_thread(first: str, second: str) -> str:
-    """A one-to-one DM conversation id as X v2 spells it: both user ids, lower first."""
-    a, b = integer(first), integer(second)
-    if a is not None and b is not None:
-        low, high = sorted((a, b))
-        return f"{low}-{high}"
-    return "-".join(sorted((first, second)))
-
-
 def content_type_for(url: str, kind: str) -> str:
     """A media type for an X media URL: from its extension, else from the X media kind."""
     path = url.split("?", 1)[0].lower()

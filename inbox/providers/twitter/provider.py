@@ -24,6 +24,7 @@ from typing import ClassVar
 
 import httpx
 
+from inbox.conversations.routing import x_dm_participants
 from inbox.errors import AuthError, PermanentError
 from inbox.models import Account, Channel, Draft, Message, ParsedBatch, Surface
 from inbox.providers.failures import decode_json, provider_failures, raise_for_response
@@ -336,11 +337,11 @@ class XProvider(HttpProviderBase):
     async def _dm_participant(self, draft: Draft) -> str:
         if draft.recipient is not None and draft.recipient.key:
             return draft.recipient.key
-        # A one-to-one thread key names both users ("x:dm:<low>-<high>"): the other one is it.
-        pair = (draft.thread_key or "").removeprefix("x:dm:").split("-")
+        # A one-to-one thread key names both users: the other one is it.
+        pair = x_dm_participants(draft.thread_key)
         own = await self._own_id()
-        others = [user for user in pair if user and user != own]
-        if len(pair) == 2 and len(others) == 1 and integer(others[0]) is not None:
+        others = [user for user in pair or () if user != own]
+        if pair and len(others) == 1 and integer(others[0]) is not None:
             return others[0]
         raise PermanentError(f"{SERVICE}: this direct message has no recipient")
 

@@ -6,17 +6,15 @@ import email
 import email.policy
 from datetime import UTC, datetime
 
-import pytest
-
 from inbox.models import Author, Channel, Draft, IdentityKind, Surface
 from inbox.providers.email.compose import (
     build_reply,
     quote,
     recipients,
     references_chain,
-    reply_subject,
 )
 from inbox.providers.email.parse import parse_email
+from inbox.replies.subject import reply_subject
 
 NOW = datetime(2024, 3, 5, 10, 0, tzinfo=UTC)
 
@@ -47,22 +45,9 @@ def _build(draft: Draft, quoted_at: datetime | None = None) -> email.message.Ema
     return parsed
 
 
-@pytest.mark.parametrize(
-    ("subject", "expected"),
-    [
-        ("Broken", "Re: Broken"),
-        ("Re: Broken", "Re: Broken"),
-        ("RE: Broken", "RE: Broken"),
-        ("AW: Kaputt", "AW: Kaputt"),
-        ("Sv: Trasig", "Sv: Trasig"),
-        ("Re[2]: Broken", "Re[2]: Broken"),
-        ("Regarding: invoice", "Re: Regarding: invoice"),
-        (None, "Re: (no subject)"),
-        ("  ", "Re: (no subject)"),
-    ],
-)
-def test_reply_subject(subject: str | None, expected: str) -> None:
-    assert reply_subject(subject) == expected
+def test_the_subject_is_the_core_rule_in_every_language() -> None:
+    assert _build(_draft(subject="Odp: Zepsute"))["Subject"] == "Odp: Zepsute"
+    assert _build(_draft(subject=None))["Subject"] == reply_subject(None)  # the one rule, also when empty
 
 
 def test_references_end_with_the_parent_without_duplicates() -> None:
