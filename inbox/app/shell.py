@@ -137,7 +137,7 @@ def build_window(
 
     own_writer = writer is None
     writer = writer or StoreWriter(store)
-    commands: Commands = TeamPortCommands(team.repository) if team is not None else SoloCommands(writer, workspace)
+    commands: Commands = TeamPortCommands(team.repository, queue=team.queue) if team is not None else SoloCommands(writer, workspace)
     # The dashboard reads in a worker thread through a connection of its own (WAL: concurrent
     # readers), so its seconds at a million messages never hold the window's store lock.
     analytics = AnalyticsSource.own_connection(store)

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
@@ -40,6 +40,8 @@ from inbox.team.client import (
 from inbox.team.presence import IDLE, REPLYING, VIEWING, PresenceBoard
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class _NoBearer(logging.Filter):
@@ -309,9 +311,9 @@ class TeamSync:
             # What arrived since the agent looked is theirs (an earlier note or reply of
             # this queue): nobody else spoke, so the reply goes again, guarded anew.
             newest = max(int(m["id"]) for m in answer.body["new_messages"])
-            self.replica.retry_reply(queued.seq, newest, self.clock())
+            await self._off_loop(self.replica.retry_reply, queued.seq, newest, self.clock())
             return 1
-        self.replica.settle(queued.seq, answer.status, answer.body, self.clock())
+        await self._off_loop(self.replica.settle, queued.seq, answer.status, answer.body, self.clock())
         touched: set[int] = set()
         if queued.conversation_id is not None:
             touched.add(int(queued.conversation_id))
@@ -335,9 +337,15 @@ class TeamSync:
             detail = await self.client.conversation(conversation_id)
         except ServerRefused as exc:
             if exc.status in (403, 404):
-                self.replica.forget_conversation(conversation_id, self.clock())
+                await self._off_loop(self.replica.forget_conversation, conversation_id, self.clock())
             return
-        self.replica.apply_conversation(detail, self.clock())
+        await self._off_loop(self.replica.apply_conversation, detail, self.clock())
+
+    @staticmethod
+    async def _off_loop(write: Callable[..., T], *args: Any) -> T:
+        """A replica write on a worker thread (as pages are applied): a write lock held by
+        another program keeps that thread waiting, never the loop the window runs on."""
+        return await asyncio.get_running_loop().run_in_executor(None, write, *args)
 
     # -- presence (mine) -----------------------------------------------------------------------
 
