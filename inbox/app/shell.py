@@ -427,6 +427,9 @@ def run_app(args: argparse.Namespace) -> int:
     apply_theme(app, dark)
     shell = Shell(store, dark=dark, demo=demo, team=team)
     shell.window.show()
+    from inbox.ui.diagnostics import install_dump_on_signal
+
+    diagnostics = install_dump_on_signal(lambda: shell.window)  # kill -USR1: what the window shows, as JSON
 
     async def run_team(team: TeamMode) -> None:
         """Team mode: the replica is kept by the sync core; no provider, SLA or triage runs here."""
@@ -469,6 +472,7 @@ def run_app(args: argparse.Namespace) -> int:
     finally:
         shell.writer.close()
         store.close()
+    del diagnostics
     return 0
 
 
