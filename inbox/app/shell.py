@@ -306,6 +306,7 @@ class Shell:
         self.dark = dark
         self.demo = demo
         self.team = team
+        self._restored: set[int] = set()  # refused replies already put back in the composer
         self.live: LiveSync | None = None
         self.remote_allowed: set[int] = set()  # messages whose remote images the agent allowed
         self.window: Any = self.build(None)
@@ -404,6 +405,22 @@ class Shell:
             status.refresh()
         if self.window.team_panel is not None:
             self.window.team_panel.refresh_refusals()
+        self._refused_reply_back_in_composer()
+
+    def _refused_reply_back_in_composer(self) -> None:
+        """A reply the server refused is the agent's draft again: on the open conversation, its
+        text goes back into the emptied composer (once per refusal) before the thread reloads,
+        so the window's draft saving keeps it instead of saving the empty composer over it."""
+        if self.team is None:
+            return
+        current = self.window.current_conversation()
+        editor = self.window.composer.editor
+        for refused in self.team.refusals():
+            if refused.seq in self._restored or refused.kind != "reply":
+                continue
+            self._restored.add(refused.seq)
+            if current is not None and refused.conversation_id == current.id and not editor.toPlainText().strip():
+                editor.setPlainText(str(refused.body.get("text", "")))
 
 
 def run_app(args: argparse.Namespace) -> int:

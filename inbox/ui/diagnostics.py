@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QLabel, QWidget
 
 from inbox.ui.queue_delegate import QueueDelegate
 from inbox.ui.queue_model import ConversationRole
+from inbox.ui.view_list import COUNT_ROLE
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,8 @@ def snapshot(window: Any) -> dict[str, Any]:
         "title": window.windowTitle(),
         "view": views.text() if views is not None else "",
         "view_key": getattr(views.data(Qt.ItemDataRole.UserRole), "key", None) if views is not None else None,
+        "views": [{"text": item.text(), "count": item.data(COUNT_ROLE)}
+                  for item in (window.views.item(i) for i in range(window.views.count()))],  # fmt: skip
         "queue": rows,
         "open": {
             "id": current.id if current is not None else None,
