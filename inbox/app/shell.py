@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
 from collections.abc import Callable
@@ -105,12 +106,14 @@ def build_window(
     remote_allowed: set[int] | None = None,
     accounts_edited: Callable[[], None] | None = None,
     team: TeamMode | None = None,
+    team_joined: Callable[[Path], None] | None = None,
 ) -> object:
     """The main window over ``store`` (reads) and ``writer`` (every change it makes).
 
     ``after_send`` is called once a reply is in the outbox; ``accounts_edited`` when Settings
-    added, changed or removed an account (the running sync follows it). Without ``writer`` the
-    window gets one of its own, closed with it."""
+    added, changed or removed an account (the running sync follows it); ``team_joined`` when
+    Settings signed this solo desktop in to a team (the replica at that path). Without ``writer``
+    the window gets one of its own, closed with it."""
     from PySide6.QtCore import QSettings
 
     from inbox.app.solo import SoloCommands
@@ -164,7 +167,7 @@ def build_window(
             from inbox.ui.settings_team import TeamTab
 
             http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
-            team_backend = team if team is not None else SoloTeamSignIn(team_db_path(), KeyringSecretStore())
+            team_backend = team if team is not None else SoloTeamSignIn(team_db_path(), KeyringSecretStore(), joined=team_joined)
             dialog = SettingsDialog(SettingsBackend(store, KeyringSecretStore(), http), tr, window,
                                     team=TeamTab(team_backend, tr, team_error_text))  # fmt: skip
             if accounts_edited is not None:
@@ -300,8 +303,11 @@ class Shell:
     """The window the app shows now (rebuilt when the agent switches language) and the services
     that talk to it through this holder, so a new window gets every update."""
 
-    def __init__(self, store: Store, *, dark: bool, demo: bool, team: TeamMode | None = None) -> None:
+    def __init__(self, store: Store, *, dark: bool, demo: bool, team: TeamMode | None = None,
+                 open_solo: Callable[[], tuple[Store, bool]] | None = None) -> None:  # fmt: skip
         self.store = store
+        self.open_solo = open_solo  # the solo store again, after signing out of a team
+        self.tasks: set[asyncio.Task[Any]] = set()  # solo mode's background work (triage)
         self.writer = StoreWriter(store)  # every window's changes, and the live sync's SLA
         self.dark = dark
         self.demo = demo
@@ -323,6 +329,7 @@ class Shell:
             accounts_edited=self.accounts_edited,
             team=self.team,
             agent=self.team.agent if self.team is not None and self.team.agent else None,
+            team_joined=self.team_joined,
         )
         if self.team is not None:
             title = f"Inbox — {self.team.agent}" if self.team.agent else "Inbox — team"
@@ -384,7 +391,80 @@ class Shell:
         self.team.on_presence = self.team_presence
         self.team.on_link = self.team_link
         self.team.on_intents = self.team_intents
+        self.team.on_left = self.team_left
         self.team.start()
+
+    # -- switching between solo and team without a restart ----------------------------------------
+
+    def team_joined(self, path: Path) -> None:
+        """Settings signed this solo desktop in: the window switches to the team's queue."""
+        self._spawn(self.switch_to_team(path))
+
+    def team_left(self) -> None:
+        """Settings signed this desktop out of its team: back to the solo store."""
+        if self.open_solo is not None:
+            self._spawn(self.switch_to_solo())
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def stop_services(self) -> None:
+        """Stop what runs for the open store: the live sync and triage (solo), the sync core (team)."""
+        current = asyncio.current_task()
+        for task in [t for t in self.tasks if t is not current]:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self.live is not None:
+            await self.live.stop()
+            self.live = None
+        if self.team is not None:
+            await self.team.stop()
+
+    async def start_solo(self) -> None:
+        """Solo mode's services: every account synced, deadlines recomputed, triage in the background."""
+        if not self.demo:
+            from inbox.providers.keyring_store import KeyringSecretStore
+
+            await self.start_sync(KeyringSecretStore())
+        # Every deadline recomputed once after start (the cached ones show meanwhile).
+        # (On the writer's connection, like every write: the window reads through its own.)
+        await asyncio.get_running_loop().run_in_executor(None, refresh_all, self.writer.store)
+        self.window.reload_queue()
+        self._spawn(background_triage(self.writer.store, self))
+
+    def _reopen(self, store: Store, *, demo: bool, team: TeamMode | None) -> None:
+        """The window again over ``store`` (the agent's place in the layout kept), the old
+        window, writer and store closed."""
+        old_window, old_writer, old_store = self.window, self.writer, self.store
+        old_window.hand_over()  # the reply being written, saved where it was
+        self.store, self.writer, self.demo, self.team = store, StoreWriter(store), demo, team
+        self._restored.clear()
+        self.window = self.build(None)
+        self.window.setGeometry(old_window.geometry())
+        self.window.show()  # before the old one closes, so the app does not quit
+        old_window.close()
+        old_window.deleteLater()
+        old_writer.close()
+        old_store.close()
+
+    async def switch_to_team(self, path: Path) -> None:
+        from inbox.app.team_mode import TeamMode
+        from inbox.providers.keyring_store import KeyringSecretStore
+
+        await self.stop_services()
+        store = Store.open(path)
+        self._reopen(store, demo=False, team=TeamMode(store, KeyringSecretStore()))
+        self.start_team()
+
+    async def switch_to_solo(self) -> None:
+        assert self.open_solo is not None
+        await self.stop_services()
+        store, demo = self.open_solo()
+        self._reopen(store, demo=demo, team=None)
+        await self.start_solo()
 
     def team_presence(self, conversations: frozenset[int]) -> None:
         self.window.queue.viewport().update()
@@ -442,44 +522,25 @@ def run_app(args: argparse.Namespace) -> int:
     app.setApplicationName("Inbox")
     dark = system_prefers_dark(app)
     apply_theme(app, dark)
-    shell = Shell(store, dark=dark, demo=demo, team=team)
+    shell = Shell(store, dark=dark, demo=demo, team=team, open_solo=lambda: choose_store(args))
     shell.window.show()
     from inbox.ui.diagnostics import install_dump_on_signal
 
     diagnostics = install_dump_on_signal(lambda: shell.window)  # kill -USR1: what the window shows, as JSON
 
-    async def run_team(team: TeamMode) -> None:
-        """Team mode: the replica is kept by the sync core; no provider, SLA or triage runs here."""
-        closed = asyncio.Event()
-        app.aboutToQuit.connect(closed.set)  # type: ignore[attr-defined]
-        shell.start_team()
-        try:
-            await closed.wait()
-        finally:
-            await team.stop()
-
     async def main() -> None:
-        if team is not None:
-            await run_team(team)
-            return
+        """Team mode: the replica is kept by the sync core (no provider, SLA or triage runs here);
+        solo: the accounts synced here. Settings switches between them without a restart."""
         closed = asyncio.Event()
         app.aboutToQuit.connect(closed.set)  # type: ignore[attr-defined]
-        if not demo:
-            from inbox.providers.keyring_store import KeyringSecretStore
-
-            await shell.start_sync(KeyringSecretStore())
-        loop = asyncio.get_running_loop()
-        # Every deadline recomputed once after start (the cached ones show meanwhile).
-        # (On the writer's connection, like every write: the window reads through its own.)
-        await loop.run_in_executor(None, refresh_all, shell.writer.store)
-        shell.window.reload_queue()
-        analysis = loop.create_task(background_triage(shell.writer.store, shell))
+        if shell.team is not None:
+            shell.start_team()
+        else:
+            await shell.start_solo()
         try:
             await closed.wait()
         finally:
-            analysis.cancel()
-            if shell.live is not None:
-                await shell.live.stop()
+            await shell.stop_services()
 
     loop = InboxEventLoop(app)
     asyncio.set_event_loop(loop)
@@ -488,7 +549,7 @@ def run_app(args: argparse.Namespace) -> int:
             loop.run_until_complete(main())
     finally:
         shell.writer.close()
-        store.close()
+        shell.store.close()  # the store open now (Settings may have switched it)
     del diagnostics
     return 0
 

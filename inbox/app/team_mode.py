@@ -69,6 +69,7 @@ class TeamMode:
         self.on_presence: Callable[[frozenset[int]], None] = lambda c: None
         self.on_link: Callable[[Link, str], None] = lambda link, reason: None
         self.on_intents: Callable[[], None] = lambda: None
+        self.on_left: Callable[[], None] = lambda: None  # signed out in Settings
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # -- life ------------------------------------------------------------------------------
@@ -253,6 +254,7 @@ class TeamMode:
         kept, remark = await self.account.leave()
         self.on_link(Link.SIGNED_OUT, "")
         self.on_conversations(gone, frozenset())
+        self.on_left()
         return f"{kept}" + (f" — {remark}" if remark else "")
 
 
@@ -263,11 +265,12 @@ def team_error_text(exc: BaseException) -> str:
 
 class SoloTeamSignIn:
     """Settings → Team while Inbox runs solo: signing in makes the team replica (its own file),
-    which Inbox opens at its next start; the solo store is left as it is."""
+    then ``joined(path)`` (the shell switches the window to it); the solo store is left as it is."""
 
-    def __init__(self, path: Path, secrets: SecretStore) -> None:
+    def __init__(self, path: Path, secrets: SecretStore, joined: Callable[[Path], None] | None = None) -> None:
         self.path = path
         self.secrets = secrets
+        self.joined = joined
 
     def team_state(self) -> tuple[str, str, bool] | None:
         if not joined_team(self.path):
@@ -294,7 +297,10 @@ class SoloTeamSignIn:
             return f"{joined.display_name or joined.agent} ({joined.role}) @ {joined.server_url}"
 
         who: str = await self._with_account(work)
-        return who + " — restart Inbox to open the team queue"
+        if self.joined is None:
+            return who + " — restart Inbox to open the team queue"
+        self.joined(self.path)
+        return who + " — opening the team queue"
 
     async def team_sign_out(self) -> str:
         async def work(account: TeamAccount) -> str:
