@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
 from collections.abc import Callable
@@ -110,12 +111,14 @@ def build_window(
     accounts_edited: Callable[[], None] | None = None,
     team: TeamMode | None = None,
     http: httpx.AsyncClient | None = None,
+    team_joined: Callable[[Path], None] | None = None,
 ) -> MainWindow:
     """The main window over ``store`` (reads) and ``writer`` (every change it makes).
 
     ``after_send`` is called once a reply is in the outbox; ``accounts_edited`` when Settings
-    added, changed or removed an account (the running sync follows it). Without ``writer`` the
-    window gets one of its own, closed with it. ``http`` is the app's shared client (Settings,
+    added, changed or removed an account (the running sync follows it); ``team_joined`` when
+    Settings signed this solo desktop in to a team (the replica at that path). Without ``writer``
+    the window gets one of its own, closed with it. ``http`` is the app's shared client (Settings,
     remote images); without it (a screenshot, a test) Settings gets a client of its own."""
     from PySide6.QtCore import QSettings
 
@@ -144,7 +147,7 @@ def build_window(
 
     own_writer = writer is None
     writer = writer or StoreWriter(store)
-    commands: Commands = TeamPortCommands(team.repository) if team is not None else SoloCommands(writer, workspace)
+    commands: Commands = TeamPortCommands(team.repository, queue=team.queue) if team is not None else SoloCommands(writer, workspace)
     # The dashboard reads in a worker thread through a connection of its own (WAL: concurrent
     # readers), so its seconds at a million messages never hold the window's store lock.
     analytics = AnalyticsSource.own_connection(store)
@@ -170,7 +173,8 @@ def build_window(
             from inbox.ui.settings_team import TeamTab
 
             client = http if http is not None else new_client()
-            team_backend = team if team is not None else SoloTeamSignIn(team_db_path(), KeyringSecretStore(), http)
+            team_backend = team if team is not None else SoloTeamSignIn(
+                team_db_path(), KeyringSecretStore(), http, joined=team_joined)
             dialog = SettingsDialog(SettingsBackend(store, KeyringSecretStore(), client), tr, window,
                                     team=TeamTab(team_backend, tr, team_error_text))  # fmt: skip
             if accounts_edited is not None:
@@ -312,6 +316,7 @@ class Shell:
         demo: bool,
         team: TeamMode | None = None,
         http: httpx.AsyncClient | None = None,
+        open_solo: Callable[[], tuple[Store, bool]] | None = None,
     ) -> None:
         from inbox.app.http import new_client
 
@@ -320,10 +325,13 @@ class Shell:
         #: by :meth:`aclose`.
         self.http = http if http is not None else new_client()
         self.store = store
+        self.open_solo = open_solo  # the solo store again, after signing out of a team
+        self.tasks: set[asyncio.Task[Any]] = set()  # solo mode's background work (triage)
         self.writer = StoreWriter(store)  # every window's changes, and the live sync's SLA
         self.dark = dark
         self.demo = demo
         self.team = team
+        self._restored: set[int] = set()  # refused replies already put back in the composer
         self.live: LiveSync | None = None
         self.remote_allowed: set[int] = set()  # messages whose remote images the agent allowed
         self.window: Any = self.build(None)
@@ -341,6 +349,7 @@ class Shell:
             team=self.team,
             http=self.http,
             agent=self.team.agent if self.team is not None and self.team.agent else None,
+            team_joined=self.team_joined,
         )
         if self.team is not None:
             title = f"Inbox — {self.team.agent}" if self.team.agent else "Inbox — team"
@@ -364,11 +373,8 @@ class Shell:
         return self.live
 
     async def aclose(self) -> None:
-        """At quit: the live sync and team mode stopped, then the one HTTP client closed."""
-        if self.live is not None:
-            await self.live.stop()
-        if self.team is not None:
-            await self.team.stop()
+        """At quit: the services of the open store stopped, then the one HTTP client closed."""
+        await self.stop_services()
         await self.http.aclose()
 
     def accounts_edited(self) -> None:
@@ -411,7 +417,80 @@ class Shell:
         self.team.on_presence = self.team_presence
         self.team.on_link = self.team_link
         self.team.on_intents = self.team_intents
+        self.team.on_left = self.team_left
         self.team.start()
+
+    # -- switching between solo and team without a restart ----------------------------------------
+
+    def team_joined(self, path: Path) -> None:
+        """Settings signed this solo desktop in: the window switches to the team's queue."""
+        self._spawn(self.switch_to_team(path))
+
+    def team_left(self) -> None:
+        """Settings signed this desktop out of its team: back to the solo store."""
+        if self.open_solo is not None:
+            self._spawn(self.switch_to_solo())
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def stop_services(self) -> None:
+        """Stop what runs for the open store: the live sync and triage (solo), the sync core (team)."""
+        current = asyncio.current_task()
+        for task in [t for t in self.tasks if t is not current]:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self.live is not None:
+            await self.live.stop()
+            self.live = None
+        if self.team is not None:
+            await self.team.stop()
+
+    async def start_solo(self) -> None:
+        """Solo mode's services: every account synced, deadlines recomputed, triage in the background."""
+        if not self.demo:
+            from inbox.providers.keyring_store import KeyringSecretStore
+
+            await self.start_sync(KeyringSecretStore())
+        # Every deadline recomputed once after start (the cached ones show meanwhile).
+        # (On the writer's connection, like every write: the window reads through its own.)
+        await asyncio.get_running_loop().run_in_executor(None, refresh_all, self.writer.store)
+        self.window.reload_queue()
+        self._spawn(background_triage(self.writer.store, self))
+
+    def _reopen(self, store: Store, *, demo: bool, team: TeamMode | None) -> None:
+        """The window again over ``store`` (the agent's place in the layout kept), the old
+        window, writer and store closed."""
+        old_window, old_writer, old_store = self.window, self.writer, self.store
+        old_window.hand_over()  # the reply being written, saved where it was
+        self.store, self.writer, self.demo, self.team = store, StoreWriter(store), demo, team
+        self._restored.clear()
+        self.window = self.build(None)
+        self.window.setGeometry(old_window.geometry())
+        self.window.show()  # before the old one closes, so the app does not quit
+        old_window.close()
+        old_window.deleteLater()
+        old_writer.close()
+        old_store.close()
+
+    async def switch_to_team(self, path: Path) -> None:
+        from inbox.app.team_mode import TeamMode
+        from inbox.providers.keyring_store import KeyringSecretStore
+
+        await self.stop_services()
+        store = Store.open(path)
+        self._reopen(store, demo=False, team=TeamMode(store, KeyringSecretStore(), http=self.http))
+        self.start_team()
+
+    async def switch_to_solo(self) -> None:
+        assert self.open_solo is not None
+        await self.stop_services()
+        store, demo = self.open_solo()
+        self._reopen(store, demo=demo, team=None)
+        await self.start_solo()
 
     def team_presence(self, conversations: frozenset[int]) -> None:
         self.window.queue.viewport().update()
@@ -432,6 +511,22 @@ class Shell:
             status.refresh()
         if self.window.team_panel is not None:
             self.window.team_panel.refresh_refusals()
+        self._refused_reply_back_in_composer()
+
+    def _refused_reply_back_in_composer(self) -> None:
+        """A reply the server refused is the agent's draft again: on the open conversation, its
+        text goes back into the emptied composer (once per refusal) before the thread reloads,
+        so the window's draft saving keeps it instead of saving the empty composer over it."""
+        if self.team is None:
+            return
+        current = self.window.current_conversation()
+        editor = self.window.composer.editor
+        for refused in self.team.refusals():
+            if refused.seq in self._restored or refused.kind != "reply":
+                continue
+            self._restored.add(refused.seq)
+            if current is not None and refused.conversation_id == current.id and not editor.toPlainText().strip():
+                editor.setPlainText(str(refused.body.get("text", "")))
 
 
 def run_app(args: argparse.Namespace) -> int:
@@ -455,39 +550,24 @@ def run_app(args: argparse.Namespace) -> int:
     app.setApplicationName("Inbox")
     dark = system_prefers_dark(app)
     apply_theme(app, dark)
-    shell = Shell(store, dark=dark, demo=demo, team=team, http=http)
+    shell = Shell(store, dark=dark, demo=demo, team=team, http=http, open_solo=lambda: choose_store(args))
     shell.window.show()
+    from inbox.ui.diagnostics import install_dump_on_signal
 
-    async def run_team(team: TeamMode) -> None:
-        """Team mode: the replica is kept by the sync core; no provider, SLA or triage runs here."""
-        closed = asyncio.Event()
-        app.aboutToQuit.connect(closed.set)
-        shell.start_team()
-        try:
-            await closed.wait()
-        finally:
-            await shell.aclose()
+    diagnostics = install_dump_on_signal(lambda: shell.window)  # kill -USR1: what the window shows, as JSON
 
     async def main() -> None:
-        if team is not None:
-            await run_team(team)
-            return
+        """Team mode: the replica is kept by the sync core (no provider, SLA or triage runs here);
+        solo: the accounts synced here. Settings switches between them without a restart."""
         closed = asyncio.Event()
         app.aboutToQuit.connect(closed.set)
-        if not demo:
-            from inbox.providers.keyring_store import KeyringSecretStore
-
-            await shell.start_sync(KeyringSecretStore())
-        loop = asyncio.get_running_loop()
-        # Every deadline recomputed once after start (the cached ones show meanwhile).
-        # (On the writer's connection, like every write: the window reads through its own.)
-        await loop.run_in_executor(None, refresh_all, shell.writer.store)
-        shell.window.reload_queue()
-        analysis = loop.create_task(background_triage(shell.writer.store, shell))
+        if shell.team is not None:
+            shell.start_team()
+        else:
+            await shell.start_solo()
         try:
             await closed.wait()
         finally:
-            analysis.cancel()
             await shell.aclose()
 
     loop = InboxEventLoop(app)
@@ -497,7 +577,8 @@ def run_app(args: argparse.Namespace) -> int:
             loop.run_until_complete(main())
     finally:
         shell.writer.close()
-        store.close()
+        shell.store.close()  # the store open now (Settings may have switched it)
+    del diagnostics
     return 0
 
 

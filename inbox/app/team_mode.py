@@ -12,9 +12,10 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from concurrent.futures import Future
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -22,12 +23,15 @@ from inbox.app.http import client_for, new_client
 from inbox.secrets import SecretStore
 from inbox.store.replica import QueuedIntent, Replica, TeamState
 from inbox.store.repository import Store
+from inbox.store.writer import StoreWriter
 from inbox.team.account import TeamAccount
 from inbox.team.client import TeamError
 from inbox.team.commands import TeamCommands, TeamRepository
 from inbox.team.sync import Link, TeamObserver, TeamSync
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 def joined_team(path: Path) -> bool:
@@ -65,11 +69,17 @@ class TeamMode:
         self.account = TeamAccount(self.replica, secrets, self.http, self.clock)
         self.commands = TeamCommands(self.replica, self._wake, self.clock)
         self.repository = TeamRepository(store, self.commands)
+        # The agent's intents are queued on this thread (its own connection), never on the Qt
+        # thread: a write lock held elsewhere keeps only the writer waiting.
+        self.writer = StoreWriter(store)
+        self._writer_closed = False
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.sync: TeamSync | None = None
         self.on_conversations: Callable[[frozenset[int], frozenset[int]], None] = lambda t, n: None
         self.on_presence: Callable[[frozenset[int]], None] = lambda c: None
         self.on_link: Callable[[Link, str], None] = lambda link, reason: None
         self.on_intents: Callable[[], None] = lambda: None
+        self.on_left: Callable[[], None] = lambda: None  # signed out in Settings
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # -- life ------------------------------------------------------------------------------
@@ -84,6 +94,7 @@ class TeamMode:
 
     def start(self) -> None:
         """Run the sync core when a session token is in the keyring; else show "signed out"."""
+        self._loop = asyncio.get_running_loop()
         state = self.replica.state()
         if state is None or self.account.token() is None:
             self.on_link(Link.SIGNED_OUT, "sign in to your team in Settings")
@@ -94,7 +105,9 @@ class TeamMode:
             link=self._link_changed,
             intents=lambda: self.on_intents(),
         )
-        self.sync = TeamSync(self.replica, self.account.client(), observer=observer, clock=self.clock)
+        # The sync core writes on the writer's connection (its executor writes wait on that
+        # connection's lock, never on the one the window reads through).
+        self.sync = TeamSync(Replica(self.writer.store), self.account.client(), observer=observer, clock=self.clock)
         self.sync.start()
 
     def _link_changed(self, link: Link, reason: str) -> None:
@@ -113,11 +126,32 @@ class TeamMode:
             self.sync = None
         if self._own_http:
             await self.http.aclose()
+        self._writer_closed = True
+        await asyncio.to_thread(self.writer.close)  # the intents already asked for are queued first
 
     def _wake(self) -> None:
         if self.sync is not None:
             self.sync.wake()
         self.on_intents()
+
+    def _wake_soon(self) -> None:
+        """``_wake`` from the writer thread: posted to the loop (the sync core and the window
+        live there)."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._wake)
+
+    def queue(self, work: Callable[[TeamCommands], T]) -> Future[T]:
+        """Run ``work`` with the agent's commands on the writer thread; returns at once (the
+        future tells the window when the intent is in the replica's queue)."""
+        if self._writer_closed:  # after stop (a window closing saves its draft): written here
+            future: Future[T] = Future()
+            try:
+                future.set_result(work(self.commands))
+            except Exception as exc:  # the window shows it, as a failed job's
+                future.set_exception(exc)
+            return future
+        return self.writer.submit(lambda store: work(TeamCommands(Replica(store), self._wake_soon, self.clock)))
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -168,28 +202,36 @@ class TeamMode:
         return refused.conversation_id, self.store.draft(refused.conversation_id) or str(refused.body.get("text", ""))
 
     def send_anyway(self, seq: int) -> None:
-        """Send a reply the stale-reply check stopped, now that the agent has seen what arrived."""
-        refused = self.replica.intent(seq)
-        if refused is None or refused.conversation_id is None:
-            return
-        conversation_id = refused.conversation_id
-        newest = max([int(m["id"]) for m in refused.answer.get("new_messages", [])] or [0])
-        seen = max(newest, self.replica.last_message_id(conversation_id))
-        self.replica.acknowledge(seq)
-        text = str(refused.body.get("text", ""))
-        if self.store.draft(conversation_id).strip() == text.strip():
-            self.store.save_draft(conversation_id, "", self.clock())
-        self.commands.reply(conversation_id, text, seen_message_id=seen)
+        """Send a reply the stale-reply check stopped, now that the agent has seen what arrived
+        (on the writer thread: the refusal acknowledged and the reply queued in that order)."""
+        now = self.clock
 
-    def send(self, conversation_id: int, text: str, note: bool) -> None:
+        def work(commands: TeamCommands) -> None:
+            replica = commands.replica
+            refused = replica.intent(seq)
+            if refused is None or refused.conversation_id is None:
+                return
+            conversation_id = refused.conversation_id
+            newest = max([int(m["id"]) for m in refused.answer.get("new_messages", [])] or [0])
+            seen = max(newest, replica.last_message_id(conversation_id))
+            replica.acknowledge(seq)
+            text = str(refused.body.get("text", ""))
+            if replica.store.draft(conversation_id).strip() == text.strip():
+                replica.store.save_draft(conversation_id, "", now())
+            commands.reply(conversation_id, text, seen_message_id=seen)
+
+        self.queue(work)
+
+    def send(self, conversation_id: int, text: str, note: bool) -> Future[int]:
         if note:
-            self.commands.note(conversation_id, text)
-        else:
-            self.commands.reply(conversation_id, text)
+            return self.queue(lambda commands: commands.note(conversation_id, text))
+        return self.queue(lambda commands: commands.reply(conversation_id, text))
 
     async def dashboard(self) -> dict[str, Any]:
         figures = await self.account.client().dashboard()
-        self.replica.remember_agents([(a["agent"], a.get("display_name") or "") for a in figures.get("agents", [])])
+        agents = [(a["agent"], a.get("display_name") or "") for a in figures.get("agents", [])]
+        if not self._writer_closed:  # on the writer thread: the loop never waits on the file
+            await asyncio.wrap_future(self.writer.submit(lambda store: Replica(store).remember_agents(agents)))
         return figures
 
     async def _learn_agents(self) -> None:
@@ -197,7 +239,7 @@ class TeamMode:
             await self.dashboard()
 
     def reassign(self, conversation_id: int, expected: str | None, assignee: str | None) -> None:
-        self.commands.assign(conversation_id, assignee, expected=expected)
+        self.queue(lambda commands: commands.assign(conversation_id, assignee, expected=expected))
 
     # -- Settings ------------------------------------------------------------------------------
 
@@ -223,6 +265,7 @@ class TeamMode:
         kept, remark = await self.account.leave()
         self.on_link(Link.SIGNED_OUT, "")
         self.on_conversations(gone, frozenset())
+        self.on_left()
         return f"{kept}" + (f" — {remark}" if remark else "")
 
 
@@ -233,12 +276,19 @@ def team_error_text(exc: BaseException) -> str:
 
 class SoloTeamSignIn:
     """Settings → Team while Inbox runs solo: signing in makes the team replica (its own file),
-    which Inbox opens at its next start; the solo store is left as it is."""
+    then ``joined(path)`` (the shell switches the window to it); the solo store is left as it is."""
 
-    def __init__(self, path: Path, secrets: SecretStore, http: httpx.AsyncClient | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        secrets: SecretStore,
+        http: httpx.AsyncClient | None = None,
+        joined: Callable[[Path], None] | None = None,
+    ) -> None:
         self.path = path
         self.secrets = secrets
         self.http = http  # the app's shared client; without one, a client for each sign-in
+        self.joined = joined
 
     def team_state(self) -> tuple[str, str, bool] | None:
         if not joined_team(self.path):
@@ -267,7 +317,10 @@ class SoloTeamSignIn:
             return f"{joined.display_name or joined.agent} ({joined.role}) @ {joined.server_url}"
 
         who: str = await self._with_account(work)
-        return who + " — restart Inbox to open the team queue"
+        if self.joined is None:
+            return who + " — restart Inbox to open the team queue"
+        self.joined(self.path)
+        return who + " — opening the team queue"
 
     async def team_sign_out(self) -> str:
         async def work(account: TeamAccount) -> str:

@@ -348,25 +348,6 @@ class Replica:
 
         self.store._write(write)
 
-    def retry_reply(self, seq: int, seen_message_id: int, now: datetime) -> int:
-        """Queue a refused reply again as a new intent guarded by ``seen_message_id`` (the old
-        one is kept, dismissed); returns the new number."""
-        old = self.intent(seq)
-        if old is None:
-            raise KeyError(seq)
-        body = {**old.body, "seen_message_id": seen_message_id}
-
-        def write(db: Database) -> None:
-            _drop_provisional(db, seq)
-            db.execute(
-                """UPDATE team_intents SET state = 'rejected', acknowledged = 1, reason = 'sent again',
-                          updated_at = ? WHERE seq = ?""",
-                [to_db_time(now), seq],
-            )
-
-        self.store._write(write)
-        return self.enqueue(body, now)
-
     def last_message_id(self, conversation_id: int) -> int:
         """The newest server message or note of a conversation the agent has (0: none)."""
         rows = self.store._rows(

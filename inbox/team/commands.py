@@ -156,8 +156,7 @@ class TeamRepository(Store):
 
 
 def _done(work: Callable[[], object]) -> Future[None]:
-    """A finished future: the intent is already in the replica's queue (a small local write),
-    its fate on the server is told by the team panel, never by this future."""
+    """A finished future for work done at once (a refusal, or no writer thread to run it on)."""
     future: Future[None] = Future()
     try:
         work()
@@ -168,70 +167,97 @@ def _done(work: Callable[[], object]) -> Future[None]:
     return future
 
 
+Queue = Callable[[Callable[[TeamCommands], object]], "Future[Any]"]
+
+
 class TeamPortCommands:
     """The window's :class:`~inbox.ports.Commands` in team mode: each change is an intent
-    (:class:`TeamCommands`), applied to the replica at once and pushed in order; who and when
-    are stamped by the server. Drafts stay local (they are the agent's own)."""
+    (:class:`TeamCommands`), applied to the replica and pushed in order; who and when are
+    stamped by the server. Drafts stay local (they are the agent's own).
 
-    def __init__(self, repository: TeamRepository, clock: Clock | None = None) -> None:
+    ``queue`` runs a change with the commands on the writer thread (``TeamMode.queue``): the
+    window never waits on the file, and the returned future tells it when the intent is in the
+    replica's queue (its fate on the server is told by the team panel, never by this future).
+    Without it a change is written at once on the caller's thread.
+    """
+
+    def __init__(self, repository: TeamRepository, clock: Clock | None = None, *, queue: Queue | None = None) -> None:
         self._repository = repository
         self._commands = repository.commands
         self._clock = clock or (lambda: datetime.now(UTC))
+        self._queue = queue
+
+    def _run(self, work: Callable[[TeamCommands], object]) -> Future[None]:
+        if self._queue is None:
+            return _done(lambda: work(self._commands))
+        done: Future[None] = Future()
+        pending = self._queue(work)
+
+        def landed(result: Future[Any]) -> None:
+            error = result.exception()
+            if error is not None:
+                done.set_exception(error)
+            else:
+                done.set_result(None)
+
+        pending.add_done_callback(landed)
+        return done
 
     def reply(self, conversation_id: int, text: str, *, privately: bool = False) -> Future[None]:
-        def work() -> None:
-            surface = self._commands.private_surface(conversation_id) if privately else None
-            self._commands.reply(conversation_id, text, surface=surface)
+        def work(commands: TeamCommands) -> None:
+            surface = commands.private_surface(conversation_id) if privately else None
+            commands.reply(conversation_id, text, surface=surface)
 
-        return _done(work)
+        return self._run(work)
 
     def note(self, conversation_id: int, text: str) -> Future[None]:
-        return _done(lambda: self._commands.note(conversation_id, text))
+        return self._run(lambda c: c.note(conversation_id, text))
 
     def set_status(self, conversation_id: int, status: Status) -> Future[None]:
-        return _done(lambda: self._commands.set_status(conversation_id, status))
+        return self._run(lambda c: c.set_status(conversation_id, status))
 
     def assign(self, conversation_id: int, assignee: str | None) -> Future[None]:
-        return _done(lambda: self._commands.assign(conversation_id, assignee))
+        return self._run(lambda c: c.assign(conversation_id, assignee))
 
     def add_tag(self, conversation_id: int, tag: str) -> Future[None]:
-        return _done(lambda: self._commands.tag_add(conversation_id, tag))
+        return self._run(lambda c: c.tag_add(conversation_id, tag))
 
     def remove_tag(self, conversation_id: int, tag: str) -> Future[None]:
-        return _done(lambda: self._commands.tag_remove(conversation_id, tag))
+        return self._run(lambda c: c.tag_remove(conversation_id, tag))
 
     def set_priority(self, conversation_id: int, priority: Priority) -> Future[None]:
-        return _done(lambda: self._commands.set_priority(conversation_id, priority))
+        return self._run(lambda c: c.set_priority(conversation_id, priority))
 
     def decide_reply(self, outbox_id: str, action: str) -> Future[None]:
         return _done(lambda: _refuse("outbox", "in team mode the server's outbox holds replies: decide there"))
 
     def save_draft(self, conversation_id: int, text: str) -> Future[None]:
-        return _done(lambda: self._repository.save_draft(conversation_id, text, self._clock()))
+        # In the same queue as the intents: a reply sent then its draft cleared land in that order.
+        return self._run(lambda c: c.replica.store.save_draft(conversation_id, text, self._clock()))
 
     def link(self, kind: IdentityKind, key: str, customer_id: int) -> Future[None]:
-        def work() -> None:
-            identity = self._repository.identity(kind, key)
+        def work(c: TeamCommands) -> None:
+            identity = c.replica.store.identity(kind, key)
             if identity is None:
                 raise InputError("identity", f"no identity {kind.value}:{key}")
-            self._commands.link(identity.id, customer_id)
+            c.link(identity.id, customer_id)
 
-        return _done(work)
+        return self._run(work)
 
     def unlink(self, kind: IdentityKind, key: str) -> Future[None]:
-        def work() -> None:
-            identity = self._repository.identity(kind, key)
+        def work(c: TeamCommands) -> None:
+            identity = c.replica.store.identity(kind, key)
             if identity is None:
                 raise InputError("identity", f"no identity {kind.value}:{key}")
-            self._commands.unlink(identity.id)
+            c.unlink(identity.id)
 
-        return _done(work)
+        return self._run(work)
 
     def merge_customers(self, keep: int, absorbed: int) -> Future[None]:
-        return _done(lambda: self._commands.merge(keep, absorbed))
+        return self._run(lambda c: c.merge(keep, absorbed))
 
     def resolve_suggestion(self, suggestion_id: int, accept: bool) -> Future[None]:
-        return _done(lambda: self._repository.resolve_suggestion(suggestion_id, accept))
+        return self._run(lambda c: TeamRepository(c.replica.store, c).resolve_suggestion(suggestion_id, accept))
 
 
 def _refuse(field: str, reason: str) -> None:

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
@@ -39,6 +39,8 @@ from inbox.team.client import (
 from inbox.team.presence import IDLE, REPLYING, VIEWING, PresenceBoard
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class _NoBearer(logging.Filter):
@@ -304,7 +306,7 @@ class TeamSync:
 
     async def _push_one(self, agent: str, client_id: str, queued: QueuedIntent) -> int:
         answer = await self.client.push(client_id, queued.seq, queued.body)
-        self.replica.settle(queued.seq, answer.status, answer.body, self.clock())
+        await self._off_loop(self.replica.settle, queued.seq, answer.status, answer.body, self.clock())
         touched: set[int] = set()
         if queued.conversation_id is not None:
             touched.add(int(queued.conversation_id))
@@ -323,9 +325,15 @@ class TeamSync:
             detail = await self.client.conversation(conversation_id)
         except ServerRefused as exc:
             if exc.status in (403, 404):
-                self.replica.forget_conversation(conversation_id, self.clock())
+                await self._off_loop(self.replica.forget_conversation, conversation_id, self.clock())
             return
-        self.replica.apply_conversation(detail, self.clock())
+        await self._off_loop(self.replica.apply_conversation, detail, self.clock())
+
+    @staticmethod
+    async def _off_loop(write: Callable[..., T], *args: Any) -> T:
+        """A replica write on a worker thread (as pages are applied): a write lock held by
+        another program keeps that thread waiting, never the loop the window runs on."""
+        return await asyncio.get_running_loop().run_in_executor(None, write, *args)
 
     # -- presence (mine) -----------------------------------------------------------------------
 

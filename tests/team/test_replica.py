@@ -108,6 +108,7 @@ def test_send_anyway_and_discard(replica: Replica) -> None:
     first = team.commands.reply(1, "On its way")
     replica.settle(first, 409, {"detail": "stale", "new_messages": [message(103, 1, "Lea answered", author_agent="lea")]}, NOW)
     team.send_anyway(first)
+    team.writer.submit(lambda _store: None).result()  # queued on the writer thread, in order
     again = replica.pending()
     assert [(q.kind, q.body["text"], q.body["seen_message_id"]) for q in again] == [("reply", "On its way", 103)]
     assert store.draft(1) == ""
@@ -117,6 +118,7 @@ def test_send_anyway_and_discard(replica: Replica) -> None:
     team.dismiss(second)  # "Discard"
     assert store.draft(2) == ""
     assert [r.seq for r in replica.rejections()] == []
+    team.writer.close()
 
 
 def test_a_conversation_the_agent_may_no_longer_see_is_removed_with_its_draft_kept(replica: Replica) -> None:

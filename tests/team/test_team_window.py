@@ -95,7 +95,7 @@ def test_presence_and_a_stale_reply_in_the_window(
         lea.commands.reply(conv.id, "Your parcel left this morning.")
         await until(lambda: lea.replica.pending_count() == 0, "lea's reply applied")
         window.composer.send_requested.emit("We are looking into it", False, "")
-        assert team.pending_count() == 1
+        await until(lambda: team.pending_count() == 1, "marc's reply queued (on the writer thread)")
         team.start()
         await until(lambda: panel.refusal.isVisible(), "marc told his reply was stopped")
         text = panel.refusal_text.text()
@@ -127,7 +127,7 @@ def test_offline_banner_and_changes_waiting_in_the_status_bar(
         assert conv is not None
         window.assign_to_me()
         window.change_status(Status.PENDING)  # (the window moves on to the next conversation)
-        assert status.text() == "Team: offline · 2 changes waiting"
+        await until(lambda: status.text() == "Team: offline · 2 changes waiting", "2 changes waiting (queued by the writer)")
         assert window.repo.conversation(conv.id).status is Status.PENDING
         assert window.repo.conversation(conv.id).assignee == "marc"
         team_server.start()
@@ -230,7 +230,7 @@ def test_the_dashboard_shows_the_servers_figures_and_reassigns(
             board.at_risk.setCurrentCell(0, 0)
             board.assignee.setCurrentIndex(board.assignee.findData("yanis"))
             board.reassign_selected()
-            await until(lambda: team.pending_count() == 0, "reassignment answered")
+            await until(lambda: team.replica.intent(1) is not None and team.pending_count() == 0, "reassignment answered")
             assert team.refusals() == []
             with psycopg.connect(team_server.dsn) as conn:
                 assert conn.execute("SELECT assignee FROM conversations WHERE id = 2").fetchone() == ("yanis",)
