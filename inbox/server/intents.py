@@ -1,4 +1,6 @@
-"""Intents from desktops: ``POST /v1/intents``, each applied once per ``(client_id, seq)``.
+"""Intents from desktops: ``POST /v1/intents``, each applied once per ``(client_id, seq)``; the
+replies and notes here, the other families in ``intents_conversation`` (status, priority,
+assignee, tags) and ``intents_identity`` (link, unlink, merge), one dispatch (:func:`apply`).
 
 The client's last applied seq and the answer given are written in the same transaction as the
 change, so a retried push gets the very same answer and changes nothing twice (Replicache's
@@ -24,26 +26,26 @@ from litestar import Response, post
 from litestar.datastructures import State
 from psycopg.types.json import Json, Jsonb
 
-from inbox.models import Channel, EventKind, Priority, Status, Surface
+from inbox.models import Channel, EventKind, Surface
 from inbox.replies.outbox import account_key
 from inbox.replies.subject import reply_subject
-from inbox.server.changes import record_change
+from inbox.server import intents_conversation, intents_identity
 from inbox.server.channel_store import account_from_row
-from inbox.server.db import Conn, Database
+from inbox.server.db import Database
+from inbox.server.intent_context import NAMESPACE, IntentContext, IntentResult, OutboxOut
+from inbox.server.intents_conversation import Assign, SetPriority, SetStatus, TagAdd, TagRemove
+from inbox.server.intents_identity import CustomerMerge, IdentityLink, IdentityUnlink
 from inbox.server.people import Agent
 from inbox.server.problems import (
     PROBLEM_JSON,
     BadInput,
     Forbidden,
-    NotFound,
-    NotMember,
     Problem,
     Stale,
     problem_responses,
 )
-from inbox.server.reads import ConversationOut, MessageOut, conversations_by_id, messages_by_id, messages_since
+from inbox.server.reads import messages_by_id, messages_since
 
-_NAMESPACE = uuid.UUID("1b0c5e12-7e4d-4c59-9a0e-5d1f3f0b2a61")
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 
 
@@ -66,46 +68,6 @@ class Note(msgspec.Struct, tag="note"):
     text: str
 
 
-class SetStatus(msgspec.Struct, tag="status"):
-    conversation_id: int
-    status: Status
-
-
-class Assign(msgspec.Struct, tag="assign"):
-    conversation_id: int
-    expected_assignee: str | None
-    assignee: str | None
-
-
-class TagAdd(msgspec.Struct, tag="tag_add"):
-    conversation_id: int
-    tag: str
-
-
-class TagRemove(msgspec.Struct, tag="tag_remove"):
-    conversation_id: int
-    tag: str
-
-
-class SetPriority(msgspec.Struct, tag="priority"):
-    conversation_id: int
-    priority: Priority
-
-
-class IdentityLink(msgspec.Struct, tag="identity_link"):
-    identity_id: int
-    customer_id: int
-
-
-class IdentityUnlink(msgspec.Struct, tag="identity_unlink"):
-    identity_id: int
-
-
-class CustomerMerge(msgspec.Struct, tag="identity_merge"):
-    customer_id: int  # kept
-    other_customer_id: int  # merged into it, then removed
-
-
 AnyIntent = (
     Reply | Note | SetStatus | Assign | TagAdd | TagRemove | SetPriority | IdentityLink | IdentityUnlink | CustomerMerge
 )
@@ -117,70 +79,7 @@ class IntentIn(msgspec.Struct):
     intent: AnyIntent
 
 
-class OutboxOut(msgspec.Struct):
-    id: int
-    idempotency_key: str
-    message_id: str
-    state: str
-
-
-class IntentResult(msgspec.Struct):
-    client_id: str
-    seq: int
-    type: str
-    change_seqs: list[int]
-    conversation: ConversationOut | None = None
-    message: MessageOut | None = None
-    outbox: OutboxOut | None = None
-    customer_id: int | None = None
-
-
-class _Context:
-    """What one intent's handler needs: the transaction, the agent, the request's identity."""
-
-    def __init__(self, conn: Conn, agent: Agent, client_id: str, seq: int) -> None:
-        self.conn = conn
-        self.agent = agent
-        self.client_id = client_id
-        self.seq = seq
-        self.change_seqs: list[int] = []
-
-    async def change(self, kind: str, account_id: str | None, conversation_id: int | None = None, **kw: Any) -> None:
-        self.change_seqs.append(
-            await record_change(
-                self.conn, kind, account_id=account_id, conversation_id=conversation_id, actor=self.agent.name, **kw
-            )
-        )
-
-    async def event(self, conversation_id: int, kind: EventKind, value: str = "") -> None:
-        await self.conn.execute(
-            "INSERT INTO events (conversation_id, kind, actor, value) VALUES (%s, %s, %s, %s)",
-            [conversation_id, kind.value, self.agent.name, value],
-        )
-
-    async def conversation(self, conversation_id: int) -> dict[str, Any]:
-        """The conversation row, locked until commit; 404 or 403 before anything is read from it."""
-        cur = await self.conn.execute("SELECT * FROM conversations WHERE id = %s FOR UPDATE", [conversation_id])
-        row = await cur.fetchone()
-        if row is None:
-            raise NotFound(f"no conversation {conversation_id}", conversation_id=conversation_id)
-        if not self.agent.member_of(row["account_id"]):
-            raise NotMember(f"you are not a member of {row['account_id']}", account_id=row["account_id"])
-        return row
-
-    async def result(self, kind: str, conversation_id: int | None, **kw: Any) -> IntentResult:
-        conversation = None
-        if conversation_id is not None:
-            found = await conversations_by_id(self.conn, [conversation_id], sorted(self.agent.accounts))
-            conversation = found[0] if found else None
-        return IntentResult(self.client_id, self.seq, kind, self.change_seqs, conversation, **kw)
-
-
-async def _touch(ctx: _Context, conversation_id: int) -> None:
-    await ctx.conn.execute("UPDATE conversations SET updated_at = now() WHERE id = %s", [conversation_id])
-
-
-async def _seen_version(ctx: _Context, conv: dict[str, Any], intent: Reply) -> int:
+async def _seen_version(ctx: IntentContext, conv: dict[str, Any], intent: Reply) -> int:
     if intent.seen_version is not None:
         if not 0 <= intent.seen_version <= conv["version"]:
             raise BadInput("intent.seen_version", f"this conversation is at version {conv['version']}")
@@ -198,7 +97,7 @@ async def _seen_version(ctx: _Context, conv: dict[str, Any], intent: Reply) -> i
     return int(row["version"])
 
 
-async def _reply(ctx: _Context, intent: Reply) -> IntentResult:
+async def _reply(ctx: IntentContext, intent: Reply) -> IntentResult:
     if not intent.text.strip():
         raise BadInput("intent.text", "a reply needs text")
     conv = await ctx.conversation(intent.conversation_id)
@@ -222,7 +121,7 @@ async def _reply(ctx: _Context, intent: Reply) -> IntentResult:
     )
     answered = await cur.fetchone()
     key = f"{ctx.client_id}:{ctx.seq}"
-    local = uuid.uuid5(_NAMESPACE, key)
+    local = uuid.uuid5(NAMESPACE, key)
     if account["channel"] == Channel.EMAIL.value:
         domain = conv["account_id"].split("@")[-1] if "@" in conv["account_id"] else "inbox.invalid"
         message_id = f"<{local}@{domain}>"
@@ -347,11 +246,11 @@ def _default_surface(channel: str) -> str:
     }[channel]
 
 
-async def _note(ctx: _Context, intent: Note) -> IntentResult:
+async def _note(ctx: IntentContext, intent: Note) -> IntentResult:
     if not intent.text.strip():
         raise BadInput("intent.text", "a note needs text")
     conv = await ctx.conversation(intent.conversation_id)
-    local = uuid.uuid5(_NAMESPACE, f"{ctx.client_id}:{ctx.seq}")
+    local = uuid.uuid5(NAMESPACE, f"{ctx.client_id}:{ctx.seq}")
     cur = await ctx.conn.execute(
         """INSERT INTO messages (account_id, provider_id, conversation_id, channel, surface, direction, author_name,
                                  author_agent, text, sent_at, private)
@@ -377,233 +276,28 @@ async def _note(ctx: _Context, intent: Note) -> IntentResult:
     return await ctx.result("note", conv["id"], message=messages[0])
 
 
-async def _status(ctx: _Context, intent: SetStatus) -> IntentResult:
-    conv = await ctx.conversation(intent.conversation_id)
-    if conv["status"] != intent.status.value:
-        await ctx.conn.execute(
-            "UPDATE conversations SET status = %s, updated_at = now() WHERE id = %s", [intent.status.value, conv["id"]]
-        )
-        await ctx.event(conv["id"], EventKind.STATUS, intent.status.value)
-        await ctx.change("status", conv["account_id"], conv["id"])
-    return await ctx.result("status", conv["id"])
-
-
-async def _priority(ctx: _Context, intent: SetPriority) -> IntentResult:
-    conv = await ctx.conversation(intent.conversation_id)
-    if conv["priority"] != intent.priority.value or conv["priority_source"] != "manual":
-        await ctx.conn.execute(
-            "UPDATE conversations SET priority = %s, priority_source = 'manual', updated_at = now() WHERE id = %s",
-            [intent.priority.value, conv["id"]],
-        )
-        await ctx.event(conv["id"], EventKind.PRIORITY, intent.priority.value)
-        await ctx.change("priority", conv["account_id"], conv["id"])
-    return await ctx.result("priority", conv["id"])
-
-
-async def _assign(ctx: _Context, intent: Assign) -> IntentResult:
-    conv = await ctx.conversation(intent.conversation_id)
-    expected = intent.expected_assignee or None
-    wanted = intent.assignee or None
-    if conv["assignee"] != expected:
-        raise Stale(
-            f"the conversation is assigned to {conv['assignee'] or 'nobody'}, not {expected or 'nobody'}",
-            conversation_id=conv["id"],
-            current_assignee=conv["assignee"],
-        )
-    if wanted is not None:
-        cur = await ctx.conn.execute(
-            """SELECT 1 FROM agents a JOIN memberships m ON m.agent_id = a.id
-               WHERE a.name = %s AND NOT a.disabled AND m.account_id = %s""",
-            [wanted, conv["account_id"]],
-        )
-        if await cur.fetchone() is None:
-            raise BadInput("intent.assignee", f"{wanted} is not an active member of {conv['account_id']}")
-    if wanted != conv["assignee"]:
-        await ctx.conn.execute(
-            "UPDATE conversations SET assignee = %s, updated_at = now() WHERE id = %s", [wanted, conv["id"]]
-        )
-        await ctx.event(conv["id"], EventKind.ASSIGNED, wanted or "")
-        await ctx.change("assign", conv["account_id"], conv["id"])
-    return await ctx.result("assign", conv["id"])
-
-
-def _tag(text: str) -> str:
-    tag = " ".join(text.split())
-    if not tag or len(tag) > 100:
-        raise BadInput("intent.tag", "a tag is 1 to 100 characters")
-    return tag
-
-
-async def _tag_add(ctx: _Context, intent: TagAdd) -> IntentResult:
-    tag = _tag(intent.tag)
-    conv = await ctx.conversation(intent.conversation_id)
-    cur = await ctx.conn.execute(
-        "INSERT INTO conversation_tags (conversation_id, tag) VALUES (%s, %s) ON CONFLICT DO NOTHING", [conv["id"], tag]
-    )
-    if cur.rowcount:
-        await _touch(ctx, conv["id"])
-        await ctx.event(conv["id"], EventKind.TAG_ADDED, tag)
-        await ctx.change("tag_add", conv["account_id"], conv["id"], payload={"tag": tag})
-    return await ctx.result("tag_add", conv["id"])
-
-
-async def _tag_remove(ctx: _Context, intent: TagRemove) -> IntentResult:
-    tag = _tag(intent.tag)
-    conv = await ctx.conversation(intent.conversation_id)
-    cur = await ctx.conn.execute(
-        "DELETE FROM conversation_tags WHERE conversation_id = %s AND tag = %s", [conv["id"], tag]
-    )
-    if cur.rowcount:
-        await _touch(ctx, conv["id"])
-        await ctx.event(conv["id"], EventKind.TAG_REMOVED, tag)
-        await ctx.change("tag_remove", conv["account_id"], conv["id"], payload={"tag": tag})
-    return await ctx.result("tag_remove", conv["id"])
-
-
-async def _customer_accounts(ctx: _Context, customer_id: int) -> set[str]:
-    cur = await ctx.conn.execute("SELECT DISTINCT account_id FROM conversations WHERE customer_id = %s", [customer_id])
-    return {r["account_id"] for r in await cur.fetchall()}
-
-
-async def _lock_customer(ctx: _Context, customer_id: int, field: str) -> dict[str, Any]:
-    cur = await ctx.conn.execute("SELECT * FROM customers WHERE id = %s FOR UPDATE", [customer_id])
-    row = await cur.fetchone()
-    if row is None:
-        raise NotFound(f"no customer {customer_id}", field=field)
-    return row
-
-
-async def _lock_identity(ctx: _Context, identity_id: int) -> dict[str, Any]:
-    cur = await ctx.conn.execute("SELECT * FROM identities WHERE id = %s FOR UPDATE", [identity_id])
-    row = await cur.fetchone()
-    if row is None:
-        raise NotFound(f"no identity {identity_id}", field="intent.identity_id")
-    return row
-
-
-def _require_all(ctx: _Context, accounts: set[str]) -> None:
-    outside = sorted(accounts - ctx.agent.accounts)
-    if outside:
-        raise NotMember(f"this change touches {', '.join(outside)}, where you are not a member", account_id=outside[0])
-
-
-async def _move_identity_conversations(ctx: _Context, identity_id: int, old: int, new: int) -> list[dict[str, Any]]:
-    cur = await ctx.conn.execute(
-        """UPDATE conversations SET customer_id = %s, updated_at = now() WHERE customer_id = %s AND id IN
-             (SELECT conversation_id FROM messages WHERE identity_id = %s)
-           RETURNING id, account_id""",
-        [new, old, identity_id],
-    )
-    return list(await cur.fetchall())
-
-
-async def _customer_changes(
-    ctx: _Context, kind: str, moved: list[dict[str, Any]], accounts: set[str], customers: list[int]
-) -> None:
-    for row in moved:
-        await ctx.event(row["id"], EventKind.CUSTOMER, str(customers[0]))
-        await ctx.change(kind, row["account_id"], row["id"], customer_ids=customers)
-    quiet = accounts - {row["account_id"] for row in moved}
-    for account_id in sorted(quiet):
-        await ctx.change(kind, account_id, customer_ids=customers)
-    if not accounts:
-        await ctx.change(kind, None, customer_ids=customers)
-
-
-async def _drop_if_empty(ctx: _Context, customer_id: int) -> None:
-    await ctx.conn.execute(
-        """DELETE FROM customers WHERE id = %s AND crm_number IS NULL AND notes = ''
-             AND NOT EXISTS (SELECT 1 FROM identities WHERE customer_id = %s)
-             AND NOT EXISTS (SELECT 1 FROM conversations WHERE customer_id = %s)""",
-        [customer_id, customer_id, customer_id],
-    )
-
-
-async def _link(ctx: _Context, intent: IdentityLink) -> IntentResult:
-    identity = await _lock_identity(ctx, intent.identity_id)
-    await _lock_customer(ctx, intent.customer_id, "intent.customer_id")
-    old = identity["customer_id"]
-    accounts = await _customer_accounts(ctx, intent.customer_id)
-    if old is not None:
-        accounts |= await _customer_accounts(ctx, old)
-    _require_all(ctx, accounts)
-    moved: list[dict[str, Any]] = []
-    if old != intent.customer_id:
-        await ctx.conn.execute(
-            "UPDATE identities SET customer_id = %s WHERE id = %s", [intent.customer_id, identity["id"]]
-        )
-        if old is not None:
-            moved = await _move_identity_conversations(ctx, identity["id"], old, intent.customer_id)
-            await _drop_if_empty(ctx, old)
-        customers = [intent.customer_id] + ([old] if old is not None else [])
-        await _customer_changes(ctx, "identity_link", moved, accounts, customers)
-    return await ctx.result("identity_link", None, customer_id=intent.customer_id)
-
-
-async def _unlink(ctx: _Context, intent: IdentityUnlink) -> IntentResult:
-    identity = await _lock_identity(ctx, intent.identity_id)
-    old = identity["customer_id"]
-    accounts = await _customer_accounts(ctx, old) if old is not None else set()
-    _require_all(ctx, accounts)
-    name = identity["display_name"] or identity["handle"] or identity["key"]
-    cur = await ctx.conn.execute("INSERT INTO customers (display_name) VALUES (%s) RETURNING id", [name])
-    row = await cur.fetchone()
-    assert row is not None
-    new_id = int(row["id"])
-    await ctx.conn.execute("UPDATE identities SET customer_id = %s WHERE id = %s", [new_id, identity["id"]])
-    moved = await _move_identity_conversations(ctx, identity["id"], old, new_id) if old is not None else []
-    await _customer_changes(ctx, "identity_unlink", moved, accounts, [new_id] + ([old] if old is not None else []))
-    return await ctx.result("identity_unlink", None, customer_id=new_id)
-
-
-async def _merge(ctx: _Context, intent: CustomerMerge) -> IntentResult:
-    if intent.customer_id == intent.other_customer_id:
-        raise BadInput("intent.other_customer_id", "a customer cannot be merged with itself")
-    keep = await _lock_customer(ctx, intent.customer_id, "intent.customer_id")
-    absorbed = await _lock_customer(ctx, intent.other_customer_id, "intent.other_customer_id")
-    accounts = await _customer_accounts(ctx, keep["id"]) | await _customer_accounts(ctx, absorbed["id"])
-    _require_all(ctx, accounts)
-    await ctx.conn.execute(
-        "UPDATE identities SET customer_id = %s WHERE customer_id = %s", [keep["id"], absorbed["id"]]
-    )
-    cur = await ctx.conn.execute(
-        "UPDATE conversations SET customer_id = %s, updated_at = now() WHERE customer_id = %s RETURNING id, account_id",
-        [keep["id"], absorbed["id"]],
-    )
-    moved = list(await cur.fetchall())
-    notes = "\n".join(n for n in (keep["notes"], absorbed["notes"]) if n)
-    crm = keep["crm_number"] or absorbed["crm_number"]
-    await ctx.conn.execute("DELETE FROM customers WHERE id = %s", [absorbed["id"]])
-    await ctx.conn.execute(
-        "UPDATE customers SET notes = %s, crm_number = %s, vip = vip OR %s WHERE id = %s",
-        [notes, crm, absorbed["vip"], keep["id"]],
-    )
-    await _customer_changes(ctx, "identity_merge", moved, accounts, [keep["id"], absorbed["id"]])
-    return await ctx.result("identity_merge", None, customer_id=keep["id"])
-
-
-async def apply(ctx: _Context, intent: AnyIntent) -> IntentResult:
+async def apply(ctx: IntentContext, intent: AnyIntent) -> IntentResult:
     match intent:
         case Reply():
             return await _reply(ctx, intent)
         case Note():
             return await _note(ctx, intent)
         case SetStatus():
-            return await _status(ctx, intent)
+            return await intents_conversation.set_status(ctx, intent)
         case SetPriority():
-            return await _priority(ctx, intent)
+            return await intents_conversation.set_priority(ctx, intent)
         case Assign():
-            return await _assign(ctx, intent)
+            return await intents_conversation.assign(ctx, intent)
         case TagAdd():
-            return await _tag_add(ctx, intent)
+            return await intents_conversation.tag_add(ctx, intent)
         case TagRemove():
-            return await _tag_remove(ctx, intent)
+            return await intents_conversation.tag_remove(ctx, intent)
         case IdentityLink():
-            return await _link(ctx, intent)
+            return await intents_identity.link(ctx, intent)
         case IdentityUnlink():
-            return await _unlink(ctx, intent)
+            return await intents_identity.unlink(ctx, intent)
         case CustomerMerge():
-            return await _merge(ctx, intent)
+            return await intents_identity.merge(ctx, intent)
 
 
 @post(
@@ -639,7 +333,7 @@ async def post_intent(data: IntentIn, state: State, agent: Agent) -> Response[In
             if stored is None:
                 raise BadInput("seq", f"intent {data.seq} is older than the last applied ({client['last_seq']})")
             return _response(stored["body"], stored["status"], replayed=True)
-        ctx = _Context(conn, agent, data.client_id, data.seq)
+        ctx = IntentContext(conn, agent, data.client_id, data.seq)
         status = 200
         try:
             async with conn.transaction():  # a savepoint: a refused intent leaves nothing behind
