@@ -168,10 +168,9 @@ def import_paths(
 
     def flush(account_id: str) -> None:
         account, messages, files = pending.pop(account_id)
-        if files:
-            summary.result.merge(store.ingest_files(account, messages, files))
-        else:
-            summary.result.merge(store.ingest(account, messages))
+        result = store.ingest(account, messages, files=files)
+        summary.rejections.extend(result.rejections)  # a message that could not be stored costs only itself
+        summary.result.merge(result)
 
     def take(path: Path, batch: ParsedBatch, file: ImportedFile | None = None) -> None:
         summary.rejections.extend(batch.rejections)

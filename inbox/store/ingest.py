@@ -1,4 +1,7 @@
-"""Ingest: a batch of normalised messages becomes rows, threaded and linked, in one transaction.
+"""Ingest: the one entry point by which messages become rows, threaded and linked (import, demo
+and sync all call ``ingest``). A batch is one transaction; each message in it is a savepoint, so a
+message that cannot be stored is rolled back alone and reported as a ``Rejection`` naming it and
+the field at fault, while a store failure (disk full, locked) rolls back the whole batch.
 
 Idempotent: the key of a message is (account, provider id); an email whose Message-ID is already
 stored with different content is kept under the id plus a content hash, so importing the same data
@@ -9,7 +12,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+import sqlite3
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -21,6 +25,7 @@ from inbox.models import (
     Direction,
     EventKind,
     Message,
+    Rejection,
     Status,
 )
 from inbox.store.database import Database, from_db_time, to_db_time
@@ -33,6 +38,7 @@ class IngestResult:
     ignored: int = 0
     conversations: set[int] = field(default_factory=set)
     new_conversations: set[int] = field(default_factory=set)
+    rejections: list[Rejection] = field(default_factory=list)
 
     def merge(self, other: IngestResult) -> None:
         self.added += other.added
@@ -40,17 +46,46 @@ class IngestResult:
         self.ignored += other.ignored
         self.conversations |= other.conversations
         self.new_conversations |= other.new_conversations
+        self.rejections.extend(other.rejections)
 
 
+#: What one broken message raises inside ingest; anything else (disk full, locked) is the store's.
+MESSAGE_FAULTS = (
+    sqlite3.IntegrityError,
+    sqlite3.InterfaceError,
+    ValueError,
+    TypeError,
+    AttributeError,
+    KeyError,
+    OverflowError,
+)
+
+#: Called with (outbox item id, provider id) when a message is one of our own replies coming back.
+OwnReply = Callable[[str, str], None]
 
 
-def ingest(db: Database, account: Account, messages: Sequence[Message]) -> IngestResult:
-    """Store ``messages`` of ``account`` in one transaction; returns what changed."""
+def ingest(
+    db: Database, account: Account, messages: Sequence[Message], *, own_reply: OwnReply | None = None
+) -> IngestResult:
+    """Store ``messages`` of ``account`` in one transaction, each message in its own savepoint;
+    returns what changed, with a rejection for each message that could not be stored."""
     result = IngestResult()
     with db.atomic():
         batch = _Batch(db)
         for message in messages:
-            _ingest_one(db, account, message, result, batch)
+            one = IngestResult()
+            batch.begin()
+            try:
+                with db.atomic():
+                    _ingest_one(db, account, message, one, batch, own_reply)
+            except MESSAGE_FAULTS as exc:
+                batch.undo()
+                where = f"{account.id} message {str(message.provider_id)[:80]}"
+                reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+                result.rejections.append(Rejection(where, f"not stored ({reason})"))
+                continue
+            result.merge(one)
+        batch.end()
         batch.flush()
     return result
 
@@ -72,8 +107,45 @@ class _Batch:
         self.rows: dict[int, list[object]] = {}
         self.dirty: set[int] = set()
         self.events: list[tuple[int, str, str, str, str]] = []
+        # Undo journal of the message in flight (its savepoint may be rolled back): each cached
+        # row as it was before the message touched it (None: not cached), where its events
+        # start, and the dirty rows and events as they were if it flushed them.
+        self._saved: dict[int, list[object] | None] = {}
+        self._events_at = 0
+        self._flushed: tuple[set[int], list[tuple[int, str, str, str, str]]] | None = None
+
+    def begin(self) -> None:
+        self._saved = {}
+        self._events_at = len(self.events)
+        self._flushed = None
+
+    def end(self) -> None:
+        self.begin()
+
+    def undo(self) -> None:
+        """Forget what the message in flight did to the cache (its savepoint was rolled back)."""
+        if self._flushed is not None:  # the rollback undid the flush: those rows are dirty again
+            self.dirty, self.events = self._flushed
+        del self.events[self._events_at :]
+        for cid, old in self._saved.items():
+            if old is None:
+                self.rows.pop(cid, None)
+                self.dirty.discard(cid)
+            else:
+                self.rows[cid] = old
+        self.begin()
+
+    def _keep(self, conversation_id: int) -> None:
+        if conversation_id not in self._saved:
+            current = self.rows.get(conversation_id)
+            self._saved[conversation_id] = None if current is None else list(current)
+
+    def created(self, conversation_id: int, row: list[object]) -> None:
+        self._keep(conversation_id)
+        self.rows[conversation_id] = row
 
     def row(self, conversation_id: int) -> list[object]:
+        self._keep(conversation_id)
         found = self.rows.get(conversation_id)
         if found is None:
             loaded = self.db.conn.execute(
@@ -84,6 +156,8 @@ class _Batch:
 
     def flush(self) -> None:
         conn = self.db.conn
+        if self._flushed is None and (self.dirty or self.events):
+            self._flushed = (set(self.dirty), list(self.events))
         if self.dirty:
             conn.executemany(
                 """UPDATE conversations SET status = ?, noise = ?, message_count = ?, last_message_at = ?,
@@ -99,6 +173,7 @@ class _Batch:
 
     def forget(self, *conversation_ids: int) -> None:
         for cid in conversation_ids:
+            self._keep(cid)
             self.rows.pop(cid, None)
 
     def count_message(
@@ -140,17 +215,30 @@ def _scalar(db: Database, sql: str, params: Sequence[object]) -> object:
     return None if row is None else row[0]
 
 
-def _ingest_one(db: Database, account: Account, message: Message, result: IngestResult, batch: _Batch) -> None:
+def _ingest_one(
+    db: Database,
+    account: Account,
+    message: Message,
+    result: IngestResult,
+    batch: _Batch,
+    own_reply: OwnReply | None = None,
+) -> None:
+    provider_id = message.provider_id
+    row = db.conn.execute(
+        "SELECT content_hash, outbox_id FROM messages WHERE account_id = ? AND provider_id = ?",
+        [account.id, provider_id],
+    ).fetchone()
+    if row is not None and row[1] is not None:
+        # One of our own replies coming back: a duplicate, and proof that it went out.
+        if own_reply is not None:
+            own_reply(str(row[1]), provider_id)
+        result.duplicates += 1
+        return
     if arrival.not_kept(message):
         result.ignored += 1
         return
     direction = arrival.direction_of(account, message)
     digest = arrival.content_hash(message)
-    provider_id = message.provider_id
-    row = db.conn.execute(
-        "SELECT content_hash FROM messages WHERE account_id = ? AND provider_id = ?",
-        [account.id, provider_id],
-    ).fetchone()
     if row is not None:
         if row[0] != digest and message.meta.get("edited") == "1":
             # The customer edited their message: keep one message with the latest text.
@@ -355,7 +443,7 @@ def _route(
         ],
     )
     conversation_id = int(cursor.lastrowid or 0)
-    batch.rows[conversation_id] = [status.value, int(noise), 0, when, when, None, customer_id, ""]
+    batch.created(conversation_id, [status.value, int(noise), 0, when, when, None, customer_id, ""])
     result.new_conversations.add(conversation_id)
     return conversation_id, owners, False
 

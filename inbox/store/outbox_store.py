@@ -1,4 +1,4 @@
-"""The SQL of the outbox, and the sync service's one-transaction ingest of a fetched page.
+"""The SQL of the outbox, and what ingest does when one of our own replies comes back.
 
 A reply is written to ``outbox`` together with its outbound row in ``messages`` (linked by
 ``messages.outbox_id``) before any network call, so the agent sees it at once. When the provider
@@ -19,14 +19,12 @@ from typing import Any
 from inbox.conversations import arrival, routing
 from inbox.errors import InputError
 from inbox.models import (
-    Account,
     Channel,
     Direction,
     Draft,
     Message,
     OutboxItem,
     OutboxState,
-    Rejection,
     Surface,
 )
 from inbox.replies.outbox_rows import draft_fields, draft_from_fields, outbox_item_from_row
@@ -38,16 +36,6 @@ log = logging.getLogger(__name__)
 #: States of items that still wait for something (shown by ``inbox outbox``).
 OPEN_STATES = (OutboxState.QUEUED, OutboxState.SENDING, OutboxState.FAILED, OutboxState.UNCERTAIN)
 
-#: What one broken message raises inside ingest; anything else (disk full, locked) is the store's.
-_MESSAGE_FAULTS = (
-    sqlite3.IntegrityError,
-    sqlite3.InterfaceError,
-    ValueError,
-    TypeError,
-    AttributeError,
-    KeyError,
-    OverflowError,
-)
 
 
 # -- drafts as JSON -----------------------------------------------------------------------------
@@ -281,51 +269,17 @@ def drop(db: Database, item_id: str) -> None:
         db.execute("DELETE FROM outbox WHERE id = ?", [item_id])
 
 
-# -- ingest of a fetched page -------------------------------------------------------------------
+# -- our own replies coming back in a fetch or an import ------------------------------------------
 
 
-def ingest_fetched(
-    db: Database,
-    account: Account,
-    messages: Sequence[Message],
-    cursor: str | None,
-    now: datetime,
-) -> tuple[ingest_module.IngestResult, list[Rejection]]:
-    """Store a fetched page and the account's new cursor in one transaction.
+def own_reply(db: Database, now: datetime) -> ingest_module.OwnReply:
+    """What ``ingest`` does with one of our replies found again: a copy of a reply whose send was
+    in doubt proves it went out."""
 
-    A message that cannot be stored is rolled back alone (savepoint) and reported as a rejection,
-    so it never blocks the others; a store failure (disk full, locked) rolls back everything,
-    cursor included. Our own sent replies coming back are duplicates; a copy of a reply whose
-    send was in doubt proves it went out.
-    """
-    result = ingest_module.IngestResult()
-    rejections: list[Rejection] = []
-    with db.atomic():
-        for message in messages:
-            if _is_our_reply(db, account.id, message.provider_id, now):
-                result.duplicates += 1
-                continue
-            try:
-                with db.atomic():
-                    result.merge(ingest_module.ingest(db, account, [message]))
-            except _MESSAGE_FAULTS as exc:
-                where = f"{account.id} message {message.provider_id[:80]}"
-                reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
-                rejections.append(Rejection(where, f"not stored ({reason})"))
-        if cursor is not None:
-            db.execute("UPDATE accounts SET cursor = ? WHERE id = ?", [cursor, account.id])
-    return result, rejections
+    def found(item_id: str, provider_id: str) -> None:
+        row = db.execute("SELECT state FROM outbox WHERE id = ?", [item_id]).fetchone()
+        if row is not None and row[0] in (OutboxState.SENDING.value, OutboxState.UNCERTAIN.value):
+            log.info("outbox item %s found in the mailbox: it was sent", item_id)
+            mark_sent(db, item_id, provider_id, now)
 
-
-def _is_our_reply(db: Database, account_id: str, provider_id: str, now: datetime) -> bool:
-    row = db.execute(
-        """SELECT m.outbox_id, o.state FROM messages m LEFT JOIN outbox o ON o.id = m.outbox_id
-           WHERE m.account_id = ? AND m.provider_id = ? AND m.outbox_id IS NOT NULL""",
-        [account_id, provider_id],
-    ).fetchone()
-    if row is None:
-        return False
-    if row[1] in (OutboxState.SENDING.value, OutboxState.UNCERTAIN.value):
-        log.info("outbox item %s found in the mailbox: it was sent", row[0])
-        mark_sent(db, str(row[0]), provider_id, now)
-    return True
+    return found

@@ -13,7 +13,7 @@ customers (:mod:`~inbox.store.customers`). Storing fetched and imported messages
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from inbox.models import Account, Message, Rejection
@@ -50,29 +50,27 @@ class Store(
     # -- ingest -------------------------------------------------------------------------------
 
     def ingest(
-        self, account: Account, messages: Sequence[Message], *, cursor: str | None = None
+        self,
+        account: Account,
+        messages: Sequence[Message],
+        *,
+        cursor: str | None = None,
+        files: Sequence[imported_files.ImportedFile] = (),
+        now: datetime | None = None,
     ) -> ingest_module.IngestResult:
-        """Store a batch (and the account's new cursor) in one transaction."""
+        """The one way messages are stored (import, demo, sync): a batch, the account's new cursor
+        and the imported files it came from in one transaction, each message in a savepoint of its
+        own; a message that cannot be stored is rolled back alone and listed in ``rejections``.
+        A crash loses (and the next import or fetch takes again) exactly the batch in flight."""
+        when = now or datetime.now(UTC)
 
         def write(db: Database) -> ingest_module.IngestResult:
-            result = ingest_module.ingest(db, account, messages)
+            result = ingest_module.ingest(db, account, messages, own_reply=outbox_store.own_reply(db, when))
             attachments.save_files(db, account.id, messages, self.files_dir)
+            if files:
+                imported_files.record(db, account.id, files)
             if cursor is not None:
                 db.execute("UPDATE accounts SET cursor = ? WHERE id = ?", [cursor, account.id])
-            return result
-
-        return self._write(write)
-
-    def ingest_files(
-        self, account: Account, messages: Sequence[Message], files: Sequence[imported_files.ImportedFile]
-    ) -> ingest_module.IngestResult:
-        """Store the messages of some imported files and record the files, in one transaction:
-        a crash loses (and the next import takes again) exactly the files in flight."""
-
-        def write(db: Database) -> ingest_module.IngestResult:
-            result = ingest_module.ingest(db, account, messages)
-            attachments.save_files(db, account.id, messages, self.files_dir)
-            imported_files.record(db, account.id, files)
             return result
 
         return self._write(write)
@@ -88,11 +86,7 @@ class Store(
     def ingest_fetched(
         self, account: Account, messages: Sequence[Message], *, cursor: str | None, now: datetime
     ) -> tuple[ingest_module.IngestResult, list[Rejection]]:
-        """A fetched page and its cursor in one transaction; broken messages are rejected alone."""
-        def write(db: Database) -> tuple[ingest_module.IngestResult, list[Rejection]]:
-            result = outbox_store.ingest_fetched(db, account, messages, cursor, now)
-            attachments.save_files(db, account.id, messages, self.files_dir)
-            return result
-
-        return self._write(write)
+        """``ingest`` in the shape of the sync port (``SyncStore``)."""
+        result = self.ingest(account, messages, cursor=cursor, now=now)
+        return result, result.rejections
 

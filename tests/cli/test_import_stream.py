@@ -14,6 +14,7 @@ import pytest
 
 from inbox.cli import import_stream, importing, main
 from inbox.cli.importing import import_paths
+from inbox.store import imported_files
 from inbox.store.repository import Store
 from tests.factories import T0
 
@@ -109,19 +110,19 @@ def test_a_crash_loses_only_the_transaction_in_flight(
     whole, _ = imported(tmp_path, "whole", maildir, workers=0)
     db = tmp_path / "crashed.db"
     store = Store.open(db)
-    real = Store.ingest_files
+    real = imported_files.record
     calls = {"n": 0}
 
-    def crash_on_third(self: Store, *args: Any) -> Any:
+    def crash_on_third(*args: Any) -> Any:
         calls["n"] += 1
-        if calls["n"] == 3:
-            raise KeyboardInterrupt  # the process dies here, in the middle of the maildir
-        return real(self, *args)
+        if calls["n"] == 3:  # the process dies here, inside the third transaction, after its
+            raise KeyboardInterrupt  # messages were written and before its files are recorded
+        return real(*args)
 
-    monkeypatch.setattr(Store, "ingest_files", crash_on_third)
+    monkeypatch.setattr(imported_files, "record", crash_on_third)
     with pytest.raises(KeyboardInterrupt):
         import_paths(store, [maildir], workers=0)
-    monkeypatch.setattr(Store, "ingest_files", real)
+    monkeypatch.setattr(imported_files, "record", real)
     kept = len(store._rows("SELECT 1 FROM messages"))
     recorded = len(store._rows("SELECT 1 FROM imported_files"))
     assert kept == 10 and recorded == 10  # two transactions of 5 messages, one message per file
