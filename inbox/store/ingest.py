@@ -529,48 +529,20 @@ def _record_events(
 ) -> None:
     if status is None:
         status = str(_scalar(db, "SELECT status FROM conversations WHERE id = ?", [conversation_id]))
-    actor = message.author.handle or message.author.key
-    if direction is Direction.INBOUND:
-        if message.automated:
-            return  # noise neither opens nor stops any clock
-        _event(db, conversation_id, EventKind.MESSAGE_IN, when, actor, message.provider_id)
-        if status in (Status.PENDING.value, Status.SOLVED.value):
-            _event(db, conversation_id, EventKind.STATUS, when, "system", Status.OPEN.value)
-            db.conn.execute("UPDATE conversations SET status = 'open' WHERE id = ?", [conversation_id])
-        return
-    if message.private:
-        kind = EventKind.NOTE
-    elif message.automated:
-        kind = EventKind.AUTO_REPLY
-    else:
-        kind = EventKind.REPLY
-        if status == Status.NEW.value:
-            _event(db, conversation_id, EventKind.STATUS, when, actor, Status.OPEN.value)
-            db.conn.execute("UPDATE conversations SET status = 'open' WHERE id = ?", [conversation_id])
-    _event(db, conversation_id, kind, when, actor, message.provider_id)
+    produced = arrival.events_of(message, direction, status)
+    for kind, actor, value in produced.events:
+        _event(db, conversation_id, kind, when, actor, value)
+    if produced.opens:
+        db.conn.execute("UPDATE conversations SET status = 'open' WHERE id = ?", [conversation_id])
 
 
 def _batch_events(batch: _Batch, cid: int, message: Message, direction: Direction, when: str, status: str) -> None:
     """What ``_record_events`` does, into the batch."""
-    actor = message.author.handle or message.author.key
-    if direction is Direction.INBOUND:
-        if message.automated:
-            return  # noise neither opens nor stops any clock
-        batch.event(cid, EventKind.MESSAGE_IN, when, actor, message.provider_id)
-        if status in (Status.PENDING.value, Status.SOLVED.value):
-            batch.event(cid, EventKind.STATUS, when, "system", Status.OPEN.value)
-            batch.set_status(cid, Status.OPEN.value)
-        return
-    if message.private:
-        kind = EventKind.NOTE
-    elif message.automated:
-        kind = EventKind.AUTO_REPLY
-    else:
-        kind = EventKind.REPLY
-        if status == Status.NEW.value:
-            batch.event(cid, EventKind.STATUS, when, actor, Status.OPEN.value)
-            batch.set_status(cid, Status.OPEN.value)
-    batch.event(cid, kind, when, actor, message.provider_id)
+    produced = arrival.events_of(message, direction, status)
+    for kind, actor, value in produced.events:
+        batch.event(cid, kind, when, actor, value)
+    if produced.opens:
+        batch.set_status(cid, Status.OPEN.value)
 
 
 def _event(db: Database, conversation_id: int, kind: EventKind, when: str, actor: str, value: str) -> None:
