@@ -269,16 +269,48 @@ def _ingest_one(
     keys = routing.thread_keys(account.id, message)
     conversation_id, owners, existing = _route(db, account, message, keys, customer_id, direction, result, batch)
     when = to_db_time(message.sent_at)
+    insert_message(
+        db, account.id, conversation_id, message, direction,
+        provider_id=provider_id, identity_id=identity_id, digest=digest,
+    )  # fmt: skip
     conn = db.conn
-    conn.execute(
+    # Keys already pointing at this conversation (or at one just merged into it) stay as they are.
+    fresh = [(key, conversation_id) for key in keys if owners.get(key) != conversation_id]
+    if fresh:
+        conn.executemany("INSERT OR REPLACE INTO thread_keys (key, conversation_id) VALUES (?, ?)", fresh)
+    person = existing and (not message.automated or direction is Direction.OUTBOUND)
+    status = batch.count_message(conversation_id, message, direction, customer_id, when, person)
+    _batch_events(batch, conversation_id, message, direction, when, status)
+    if direction is Direction.INBOUND and identity_id is not None and customer_id is not None:
+        _suggest_links(db, identity_id, customer_id, message.text)
+    result.added += 1
+    result.conversations.add(conversation_id)
+
+
+def insert_message(
+    db: Database,
+    account_id: str,
+    conversation_id: int,
+    message: Message,
+    direction: Direction,
+    *,
+    provider_id: str | None = None,
+    identity_id: int | None = None,
+    digest: str | None = None,
+    outbox_id: str | None = None,
+) -> int:
+    """The one INSERT of a message row (an arriving message here, a reply or note written by the
+    agent in ``outbox_store``); ``provider_id`` when it is not the message's own (a second mail
+    under a reused Message-ID). Returns the row id."""
+    cur = db.conn.execute(
         """INSERT INTO messages (account_id, provider_id, conversation_id, channel, surface, direction,
                identity_id, author_key, author_name, author_handle, subject, text, html, sent_at,
                reply_to_id, refs, recipients, attachments, automated, private, meta, content_hash,
-               thread_key)
-           VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+               thread_key, outbox_id)
+           VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
         [
-            account.id,
-            provider_id,
+            account_id,
+            provider_id if provider_id is not None else message.provider_id,
             conversation_id,
             message.channel.value,
             message.surface.value,
@@ -290,7 +322,7 @@ def _ingest_one(
             message.subject,
             message.text,
             message.html,
-            when,
+            to_db_time(message.sent_at),
             message.reply_to_id,
             json.dumps(list(message.references)),
             json.dumps([_author_json(a) for a in message.recipients]),
@@ -303,21 +335,12 @@ def _ingest_one(
             int(message.automated),
             int(message.private),
             json.dumps(dict(message.meta)),
-            digest,
+            digest if digest is not None else arrival.content_hash(message),
             message.thread_key,
+            outbox_id,
         ],
     )
-    # Keys already pointing at this conversation (or at one just merged into it) stay as they are.
-    fresh = [(key, conversation_id) for key in keys if owners.get(key) != conversation_id]
-    if fresh:
-        conn.executemany("INSERT OR REPLACE INTO thread_keys (key, conversation_id) VALUES (?, ?)", fresh)
-    person = existing and (not message.automated or direction is Direction.OUTBOUND)
-    status = batch.count_message(conversation_id, message, direction, customer_id, when, person)
-    _batch_events(batch, conversation_id, message, direction, when, status)
-    if direction is Direction.INBOUND and identity_id is not None and customer_id is not None:
-        _suggest_links(db, identity_id, customer_id, message.text)
-    result.added += 1
-    result.conversations.add(conversation_id)
+    return int(cur.lastrowid or 0)
 
 
 def _author_json(author: Author) -> dict[str, object]:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from inbox.conversations import arrival, routing
+from inbox.conversations import routing
 from inbox.errors import InputError
 from inbox.models import (
     Channel,
@@ -65,40 +65,9 @@ def _rows(db: Database, sql: str, params: Sequence[Any]) -> list[sqlite3.Row]:
 
 
 def _insert_message(db: Database, account_id: str, conversation_id: int, message: Message) -> int:
-    recipients = [
-        {"kind": a.kind.value, "key": a.key, "handle": a.handle, "name": a.display_name}
-        for a in message.recipients
-    ]
-    cur = db.execute(
-        """INSERT INTO messages (account_id, provider_id, conversation_id, channel, surface,
-               direction, author_key, author_name, author_handle, subject, text, html, sent_at,
-               reply_to_id, refs, recipients, private, meta, content_hash, thread_key, outbox_id)
-           VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
-        [
-            account_id,
-            message.provider_id,
-            conversation_id,
-            message.channel.value,
-            message.surface.value,
-            Direction.OUTBOUND.value,
-            message.author.key,
-            message.author.display_name or message.author.handle or message.author.key,
-            message.author.handle,
-            message.subject,
-            message.text,
-            message.html,
-            to_db_time(message.sent_at),
-            message.reply_to_id,
-            json.dumps(list(message.references)),
-            json.dumps(recipients),
-            int(message.private),
-            json.dumps(dict(message.meta)),
-            arrival.content_hash(message),
-            message.thread_key,
-            None if message.private else message.provider_id,
-        ],
-    )
-    return int(cur.lastrowid or 0)
+    """The agent's reply (linked to its outbox item by ``outbox_id``) or note."""
+    outbox_id = None if message.private else message.provider_id
+    return ingest_module.insert_message(db, account_id, conversation_id, message, Direction.OUTBOUND, outbox_id=outbox_id)
 
 
 def _touch_conversation(db: Database, conversation_id: int, message: Message) -> None:
