@@ -28,6 +28,7 @@ from inbox.models import (
     Surface,
 )
 from inbox.replies.outbox_rows import draft_fields, draft_from_fields, outbox_item_from_row
+from inbox.store import conversation_rows
 from inbox.store import ingest as ingest_module
 from inbox.store.database import Database, from_db_time, to_db_time
 
@@ -67,13 +68,13 @@ def _rows(db: Database, sql: str, params: Sequence[Any]) -> list[sqlite3.Row]:
 def _insert_message(db: Database, account_id: str, conversation_id: int, message: Message) -> int:
     """The agent's reply (linked to its outbox item by ``outbox_id``) or note."""
     outbox_id = None if message.private else message.provider_id
-    return ingest_module.insert_message(db, account_id, conversation_id, message, Direction.OUTBOUND, outbox_id=outbox_id)
+    return conversation_rows.insert_message(db, account_id, conversation_id, message, Direction.OUTBOUND, outbox_id=outbox_id)
 
 
 def _touch_conversation(db: Database, conversation_id: int, message: Message) -> None:
     when = to_db_time(message.sent_at)
-    ingest_module._update_conversation(db, conversation_id, message, Direction.OUTBOUND, None, when)
-    ingest_module._record_events(db, conversation_id, message, Direction.OUTBOUND, when)
+    conversation_rows.count_message(db, conversation_id, message, Direction.OUTBOUND, None, when)
+    conversation_rows.record_events(db, conversation_id, message, Direction.OUTBOUND, when)
 
 
 def _require_conversation(db: Database, conversation_id: int) -> None:
@@ -214,7 +215,7 @@ def _delete_message(db: Database, message_id: int, conversation_id: int) -> None
             db.execute(f"DELETE FROM {table} WHERE conversation_id = ?", [conversation_id])
         db.execute("DELETE FROM conversations WHERE id = ?", [conversation_id])
     else:
-        ingest_module.refresh_aggregates(db, conversation_id)
+        conversation_rows.refresh_aggregates(db, conversation_id)
 
 
 def drop(db: Database, item_id: str) -> None:
@@ -233,7 +234,7 @@ def drop(db: Database, item_id: str) -> None:
                 [cid, item_id],
             )
             db.execute("DELETE FROM messages WHERE id = ?", [mid])
-            ingest_module.refresh_aggregates(db, int(cid))
+            conversation_rows.refresh_aggregates(db, int(cid))
         db.execute("DELETE FROM thread_keys WHERE key = ?", [routing.message_id_key(item_id)])
         db.execute("DELETE FROM outbox WHERE id = ?", [item_id])
 
