@@ -393,7 +393,8 @@ def populate(store: Store, now: datetime) -> str:
         for kind, key in ((IdentityKind.TWITTER, p.x_id), (IdentityKind.FACEBOOK, p.psid)):
             if store.identity(kind, key) is not None:
                 store.link(kind, key, email.customer_id)
-    from inbox.app.workspace import POLICY_SETTING, refresh_sla, triage_pass
+    from inbox.app.workspace import refresh_sla, triage_pass
+    from inbox.sla.policy import POLICY_SETTING
 
     store.set_setting(POLICY_SETTING, DEMO_POLICIES)
     store.set_setting(BUILT_AT, to_db_time(now))

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Protocol, cast
 
 import httpx
 
-from inbox.app.workspace import POLICY_SETTING, refresh_sla
+from inbox.app.workspace import refresh_sla
 from inbox.errors import (
     AuthError,
     InboxError,
@@ -34,7 +34,7 @@ from inbox.models import Account, Channel
 from inbox.providers.registry import KINDS, build_provider, provider_info, provider_kind
 from inbox.secrets import STORED_SECRET_NAMES, MemorySecretStore, SecretStore
 from inbox.sla.holidays import country_holidays
-from inbox.sla.policy import load_policies
+from inbox.sla.policy import POLICY_SETTING, load_policies
 from inbox.store.repository import Store
 from inbox.sync.contract import Provider, ProviderInfo, SupportsBrowserSignIn
 

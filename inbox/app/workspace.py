@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from inbox.models import Priority
 from inbox.sla import engine as sla
 from inbox.sla.holidays import country_holidays
-from inbox.sla.policy import PolicySet, default_policies, load_policies
+from inbox.sla.policy import POLICY_SETTING, PolicySet, default_policies, load_policies
 from inbox.store.database import to_db_time
 from inbox.store.repository import SlaCacheRow, Store
 from inbox.triage import crisis
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 
     from inbox.app.remote_images import ImageLimits
 
-POLICY_SETTING = "sla_policies"
 
 
 def policies(store: Store) -> PolicySet:

@@ -57,9 +57,9 @@ def cmd_sla(args: argparse.Namespace) -> int:
 
 
 def cmd_policy_load(args: argparse.Namespace) -> int:
-    from inbox.app.workspace import POLICY_SETTING, refresh_sla
+    from inbox.app.workspace import refresh_sla
     from inbox.sla.holidays import country_holidays
-    from inbox.sla.policy import describe, load_policies
+    from inbox.sla.policy import POLICY_SETTING, describe, load_policies
 
     try:
         text = args.file.read_text("utf-8")

@@ -101,6 +101,7 @@ def create_app(settings: ServerSettings) -> Litestar:
             reads.list_conversations,
             reads.get_conversation,
             reads.dashboard,
+            reads.sla_policies,
             changes.get_changes,
             intents.post_intent,
             presence.ws_endpoint,

@@ -31,6 +31,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from inbox.server.cluster import PrivateCluster, free_port
+from inbox.sla.policy import POLICY_SETTING
 
 DEMO_AGENTS = (("lea", "lead", "Léa (team lead)"), ("marc", "agent", "Marc"))
 #: Assignees the demo data already has; they exist as agents without a password.
@@ -153,6 +154,13 @@ def load_demo(conn: psycopg.Connection[Any], db: sqlite3.Connection) -> int:
                  r["last_inbound_at"], r["message_count"], r["preview"], r["score"], bool(r["noise"]), r["sla_due_at"],
                  r["sla_state"]],
             )  # fmt: skip
+        for r in db.execute("SELECT key, value FROM settings WHERE key = ?", [POLICY_SETTING]).fetchall():
+            # The demo's policies (every day, all hours), which its cached deadlines come from.
+            conn.execute(
+                """INSERT INTO server_settings (key, value) VALUES (%s, %s)
+                   ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = now()""",
+                [r[0], r[1]],
+            )
         for r in _rows(db, "SELECT * FROM conversation_tags"):
             conn.execute("INSERT INTO conversation_tags (conversation_id, tag) VALUES (%s, %s)",
                          [r["conversation_id"], r["tag"]])  # fmt: skip

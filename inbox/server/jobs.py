@@ -32,7 +32,7 @@ from inbox.server import ingest
 from inbox.server.channel_store import Pool
 from inbox.server.leases import Lease, LeaseLost, guard
 from inbox.sla import engine as sla
-from inbox.sla.policy import PolicySet, default_policies, load_policies
+from inbox.sla.policy import POLICY_SETTING, PolicySet, default_policies, load_policies
 from inbox.triage import crisis
 from inbox.triage import rules as triage
 
@@ -54,7 +54,7 @@ def _setting(conn: Conn, key: str) -> str:
 def policies(conn: Conn) -> PolicySet:
     from inbox.sla.holidays import country_holidays
 
-    text = _setting(conn, "sla_policies")
+    text = _setting(conn, POLICY_SETTING)
     if text:
         return load_policies(text, "server sla_policies", country_holidays)
     return default_policies(country_holidays)

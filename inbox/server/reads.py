@@ -22,6 +22,7 @@ from inbox.models import Status
 from inbox.server.db import Conn, Database
 from inbox.server.people import Agent
 from inbox.server.problems import BadInput, NotFound, NotMember, problem_responses
+from inbox.sla.policy import POLICY_SETTING
 
 
 class IdentityOut(msgspec.Struct):
@@ -385,6 +386,26 @@ class AgentLoad(msgspec.Struct):
     at_risk: int
     breached: int
     online: bool
+
+
+class SlaPolicies(msgspec.Struct):
+    """The SLA policies in force, as TOML text; empty: the shipped defaults."""
+
+    text: str
+
+
+@get(
+    "/v1/sla/policies",
+    tags=["read"],
+    summary="The SLA policies in force (desktops show each conversation's targets with them)",
+    responses=problem_responses(401),
+)
+async def sla_policies(state: State, agent: Agent) -> SlaPolicies:
+    db: Database = state.db
+    async with db.transaction() as conn:
+        cur = await conn.execute("SELECT value FROM server_settings WHERE key = %s", [POLICY_SETTING])
+        row = await cur.fetchone()
+    return SlaPolicies("" if row is None else str(row["value"]))
 
 
 class AccountLoad(msgspec.Struct):

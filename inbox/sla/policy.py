@@ -33,6 +33,9 @@ from inbox.sla.calendar import (
 CountryHolidays = Callable[[str, range], set[date]]
 
 ALWAYS = "24x7"
+#: The settings key of the policies in force (TOML text) in the desktop's store and the server's
+#: ``server_settings``; empty means the shipped defaults.
+POLICY_SETTING = "sla_policies"
 _TARGETS = ("first_reply", "next_reply", "resolution")
 _POLICY_KEYS = frozenset({"name", "when", "calendar", "warn_at", "warn_before", *_TARGETS})
 _CALENDAR_KEYS = frozenset({"name", "timezone", "hours", "holidays", "country"})

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from inbox.sla.policy import POLICY_SETTING
 from inbox.store.database import Database, from_db_time, to_db_time
 from inbox.store.replica_rows import (
     _add_events,
@@ -96,6 +97,14 @@ class Replica:
         self.store = store
 
     # -- team state ---------------------------------------------------------------------------
+
+    def keep_sla_policies(self, text: str) -> bool:
+        """The server's SLA policies, kept where the desktop reads its own (a conversation's targets
+        are shown with the rules the server's deadlines come from); True when they changed."""
+        if self.store.setting(POLICY_SETTING) == text:
+            return False
+        self.store.set_setting(POLICY_SETTING, text)
+        return True
 
     def state(self) -> TeamState | None:
         rows = self.store._rows("SELECT * FROM team_state WHERE id = 1")

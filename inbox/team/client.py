@@ -183,6 +183,10 @@ class TeamClient:
     async def dashboard(self) -> dict[str, Any]:
         return await self._get_json("/v1/dashboard")
 
+    async def sla_policies(self) -> str:
+        """The server's SLA policies as TOML text ("" for the shipped defaults)."""
+        return str((await self._get_json("/v1/sla/policies")).get("text") or "")
+
     async def push(self, client_id: str, seq: int, intent: dict[str, Any]) -> Answer:
         response = await self._request("POST", "/v1/intents", json={"client_id": client_id, "seq": seq, "intent": intent})
         return Answer(response.status_code, _problem(response), response.headers.get("Inbox-Replayed") == "true")

@@ -171,6 +171,7 @@ class TeamSync:
         while not self._stopped.is_set():
             try:
                 await self.catch_up()
+                await self._take_sla_policies()
                 await self.push_pending()
                 await self._listen()
                 delay = self._retry[0]
@@ -273,6 +274,13 @@ class TeamSync:
                     self.observer.conversations(applied.touched, applied.new)
                 if not page.get("more"):
                     return count
+
+    async def _take_sla_policies(self) -> None:
+        """The server's SLA policies, taken at each (re)connection: the thread's targets and the
+        queue's countdowns (the server's deadlines) then come from the same rules."""
+        text = await self.client.sla_policies()
+        if await self._off_loop(self.replica.keep_sla_policies, text):
+            log.info("SLA policies of the team server taken")
 
     # -- push ------------------------------------------------------------------------------------
 

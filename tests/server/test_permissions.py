@@ -85,6 +85,12 @@ def _dashboard(w: World) -> None:
     assert all(c["account_id"] == OURS for c in body["at_risk"])
 
 
+def _sla_policies(w: World) -> None:
+    """The team's SLA rules are the same for every agent: any session reads them, nothing else."""
+    (rules,) = w.keep(w.outsider.get("/v1/sla/policies"))
+    assert rules.status_code == 200 and set(rules.json()) == {"text"}
+
+
 def _changes(w: World) -> None:
     (page,) = w.keep(w.outsider.get("/v1/changes", after="0"))
     assert page.status_code == 200
@@ -118,6 +124,7 @@ CASES: dict[tuple[str, str], Callable[[World], None]] = {
     ("GET", "/v1/conversations"): _list,
     ("GET", "/v1/conversations/{conversation_id}"): _one,
     ("GET", "/v1/dashboard"): _dashboard,
+    ("GET", "/v1/sla/policies"): _sla_policies,
     ("GET", "/v1/changes"): _changes,
     ("DELETE", "/v1/session"): _sign_out,
     ("GET", "/v1/health"): _health,

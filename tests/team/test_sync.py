@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -289,3 +290,24 @@ def test_the_live_connection_tells_a_desktop_its_session_ended(tmp_path: Path, t
         run(tmp_path, server, scenario, "marc")
     finally:
         server.stop()
+
+
+def test_the_desktop_shows_targets_with_the_servers_sla_policies(tmp_path: Path, team_server: TeamServer) -> None:
+    """The queue's countdowns are the server's deadlines; the thread's targets are computed on the
+    desktop: both must come from the server's policies, taken at each connection."""
+    from inbox.app.demo import DEMO_POLICIES
+    from inbox.app.workspace import Workspace, policies
+
+    server_policies = DEMO_POLICIES.replace('name = "email"', 'name = "email, whole team"')
+    with psycopg.connect(team_server.dsn) as conn:
+        conn.execute("INSERT INTO server_settings (key, value) VALUES ('sla_policies', %s)", [server_policies])
+
+    async def scenario(marc: Desktop) -> None:
+        assert [p.name for p in policies(marc.store).policies] == ["urgent", "social", "vip", "email, whole team"]
+        conversation = marc.replica.conversation_ids()[0]
+        targets, _log = Workspace(marc.store, "marc").sla_details(conversation)
+        assert targets and {t.policy for t in targets} == {"email, whole team"}
+        first = next(t for t in targets if t.target.value == "first_reply")
+        assert first.due_at is not None and first.due_at - first.started_at == timedelta(hours=4)  # 24x7, not office hours
+
+    run(tmp_path, team_server, scenario, "marc")
