@@ -13,7 +13,6 @@ import dataclasses
 import shutil
 from collections.abc import Callable
 from concurrent.futures import Future
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
@@ -42,13 +41,12 @@ from PySide6.QtWidgets import (
 
 from inbox.models import AttachmentFile, Conversation, Direction, Priority, QueueSort, Status
 from inbox.ports import Commands, Reads
-from inbox.sla.engine import SlaLogEntry, TargetStatus
 from inbox.ui.composer import Composer
 from inbox.ui.customer_panel import CustomerPanel
 from inbox.ui.filter_chips import FilterChips
 from inbox.ui.i18n import Translator
 from inbox.ui.icons import icon
-from inbox.ui.original_view import OfflineBrowser, OriginalSource, OriginalView, RemoteImageSource
+from inbox.ui.original_view import OfflineBrowser, OriginalView
 from inbox.ui.place import QueuePlace, ScrollPlace
 from inbox.ui.queue_delegate import QueueDelegate
 from inbox.ui.queue_model import QueueModel
@@ -56,14 +54,11 @@ from inbox.ui.shortcuts import SHORTCUTS
 from inbox.ui.thread_html import render_thread
 from inbox.ui.view_list import COUNT_ROLE, ViewCountDelegate, update_counts
 from inbox.ui.views import QueueView, channel_views, standard_views, tag_view
+from inbox.ui.window_services import WindowServices
 
 if TYPE_CHECKING:  # types only: the app builds and passes them
     from inbox.ui.canned import CannedPicker
-    from inbox.ui.dashboard import Dashboard
 
-Clock = Callable[[], datetime]
-SlaDetails = Callable[[int], tuple[list[TargetStatus], list[SlaLogEntry]]]
-Notices = Callable[[], list[tuple[str, str, int]]]
 
 
 
@@ -75,38 +70,17 @@ class MainWindow(QMainWindow):
     accounts_shown = Signal()  # the accounts' states were read again (the sync reported)
     _landed = Signal(object, object)  # a command's future and what to do then, on the Qt thread
 
-    def __init__(
-        self,
-        repo: Reads,
-        commands: Commands,
-        tr: Translator,
-        *,
-        agent: str = "agent",
-        clock: Clock = lambda: datetime.now(UTC),
-        weighted_length: Callable[[str], int] = len,
-        dark: bool = False,
-        sla_details: SlaDetails | None = None,
-        notices: Notices | None = None,
-        on_tick: Callable[[], Future[Any]] | None = None,
-        dashboard: Dashboard | None = None,
-        open_settings: Callable[[], None] | None = None,
-        open_canned_manager: Callable[[], None] | None = None,
-        original_source: OriginalSource | None = None,
-        remote_images: RemoteImageSource | None = None,
-        switch_language: Callable[[str], None] | None = None,
-        avatar: Callable[[int], Path | None] | None = None,
-    ) -> None:
+    def __init__(self, repo: Reads, commands: Commands, tr: Translator, services: WindowServices | None = None) -> None:
         super().__init__()
+        services = services or WindowServices()
         self.repo = repo
         self.commands = commands
         self.tr_ = tr
-        self.agent = agent
-        self.clock = clock
-        self.dark = dark
+        self.services = services
+        self.agent = services.agent
+        self.clock = clock = services.clock
+        self.dark = services.dark
         self._landed.connect(self._command_landed)
-        self._sla_details = sla_details
-        self._notices = notices
-        self._on_tick = on_tick
         self.muted = False
         self.watched_views = {"unassigned", "mine"}
         self._seen_new: set[str] = set()
@@ -157,13 +131,10 @@ class MainWindow(QMainWindow):
         self.thread_view.setOpenLinks(False)
         self.thread_view.setOpenExternalLinks(False)
         self.thread_view.anchorClicked.connect(self._anchor)
-        self._original_source = original_source
-        self._remote_images = remote_images
-        self._switch_language = switch_language
-        self.composer = Composer(tr, weighted_length)
+        self.composer = Composer(tr, services.weighted_length)
         self.composer.send_requested.connect(self._send)
         self.composer.draft_changed.connect(self._draft_changed)
-        self.customer = CustomerPanel(repo, commands, tr, avatar)
+        self.customer = CustomerPanel(repo, commands, tr, services.avatar)
         self.customer.open_conversation.connect(self.open_conversation)
         self.customer.customer_changed.connect(lambda: self._after_change())
         self.customer.setMaximumWidth(360)
@@ -204,15 +175,13 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(splitter, tr("Queue"))
-        self.dashboard = dashboard
+        self.dashboard = dashboard = services.dashboard
         if dashboard is not None:
             self.tabs.addTab(dashboard, tr("Dashboard"))
             self.tabs.currentChanged.connect(self._tab_changed)
             dashboard.open_conversation.connect(self._open_from_dashboard)
         outer.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
-        self._open_settings = open_settings
-        self._open_canned_manager = open_canned_manager
         self.canned_picker: CannedPicker | None = None
         self._build_toolbar()
         self.account_label = QLabel()
@@ -250,8 +219,8 @@ class MainWindow(QMainWindow):
         bar = QToolBar(self.tr_("Views"))
         bar.setObjectName("main-toolbar")
         entries: list[tuple[str, str, Callable[[], None] | None]] = [
-            (self.tr_("Canned responses"), "Ctrl+Shift+K", self._open_canned_manager),
-            (self.tr_("Settings"), "Ctrl+,", self._open_settings),
+            (self.tr_("Canned responses"), "Ctrl+Shift+K", self.services.open_canned_manager),
+            (self.tr_("Settings"), "Ctrl+,", self.services.open_settings),
         ]
         for label, keys, slot in entries:
             if slot is None:
@@ -273,8 +242,8 @@ class MainWindow(QMainWindow):
         settings = self._settings()
         settings.setValue("ui/language", language)
         settings.sync()
-        if self._switch_language is not None:
-            self._switch_language(language)
+        if self.services.switch_language is not None:
+            self.services.switch_language(language)
         else:
             self.statusBar().showMessage(self.tr_("The language changes at the next start"), 8000)
 
@@ -333,9 +302,9 @@ class MainWindow(QMainWindow):
         if url.scheme() == "inbox" and url.path().startswith("outbox/"):
             self.decide_reply(*url.path().split("/", 2)[1:])
             return
-        if url.scheme() == "inbox" and url.path().startswith("original/") and self._original_source:
+        if url.scheme() == "inbox" and url.path().startswith("original/") and self.services.original_source:
             message_id = int(url.path().split("/", 1)[1])
-            self.original = OriginalView(self._original_source, message_id, self.tr_, self, self._remote_images)
+            self.original = OriginalView(self.services.original_source, message_id, self.tr_, self, self.services.remote_images)
             self.original.show()
 
     def decide_reply(self, action: str, item_id: str) -> None:
@@ -484,7 +453,7 @@ class MainWindow(QMainWindow):
             self.composer.set_conversation(None, "", None, self.clock())
             return
         messages = self.repo.messages(conv.id)
-        targets, history = self._sla_details(conv.id) if self._sla_details else ([], [])
+        targets, history = self.services.sla_details(conv.id) if self.services.sla_details else ([], [])
         files = {m.id: self.repo.attachment_files(m.id) for m in messages if m.attachments}
         self.thread_view.setHtml(
             render_thread(conv, messages, self.tr_, dark=self.dark, targets=targets, history=history, files=files)
@@ -752,13 +721,13 @@ class MainWindow(QMainWindow):
 
     def slow_tick(self) -> None:
         """Every 30 s: SLA states that changed, then new warnings and breaches, once each."""
-        if self._on_tick is not None:
-            self.when_landed(self._on_tick(), self.reload_queue)
+        if self.services.on_tick is not None:
+            self.when_landed(self.services.on_tick(), self.reload_queue)
         if self.dashboard is not None and self.tabs.currentWidget() is self.dashboard:
             self.dashboard.refresh()  # the team lead's view stays live while it is shown
-        if self._notices is None:
+        if self.services.notices is None:
             return
-        for title, text, cid in self._notices():
+        for title, text, cid in self.services.notices():
             self.notify(self.tr_(title), text, cid)  # "SLA breached: first reply" ... are in the catalogue
 
     def notify(self, title: str, text: str, conversation_id: int | None = None) -> None:

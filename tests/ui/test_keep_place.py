@@ -22,6 +22,7 @@ from inbox.store.repository import Store
 from inbox.ui.i18n import Translator
 from inbox.ui.main_window import MainWindow
 from inbox.ui.queue_model import QueueModel
+from inbox.ui.window_services import WindowServices
 from tests.ui.conftest import done_now
 
 BUILT = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
@@ -52,8 +53,8 @@ def clock() -> Clock:
 
 @pytest.fixture()
 def window(qtbot: QtBot, store: Store, clock: Clock, solo_commands: Callable[..., SoloCommands]) -> Iterator[MainWindow]:
-    w = MainWindow(store, solo_commands(store, clock=clock), Translator("en"), agent="camille", clock=clock,
-                   on_tick=done_now(lambda: refresh_sla(store, clock.now)))  # fmt: skip
+    w = MainWindow(store, solo_commands(store, clock=clock), Translator("en"),
+                   WindowServices(agent="camille", clock=clock, on_tick=done_now(lambda: refresh_sla(store, clock.now))))  # fmt: skip
     qtbot.addWidget(w)
     w.resize(1440, 860)
     w.show()
