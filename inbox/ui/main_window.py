@@ -58,6 +58,7 @@ from inbox.ui.window_services import WindowServices
 
 if TYPE_CHECKING:  # types only: the app builds and passes them
     from inbox.ui.canned import CannedPicker
+    from inbox.ui.team_panel import TeamPanel, TeamStatus
 
 
 
@@ -89,7 +90,10 @@ class MainWindow(QMainWindow):
         self._reloading = False  # the queue is being re-read: the place is restored after
         self._workspace_note = ""
         self.opened: list[Callable[[int | None], None]] = []  # told of each conversation shown
-        self.team_panel: QWidget | None = None
+        self.team_panel: TeamPanel | None = None  # team mode only (attach_team)
+        self.team_status: TeamStatus | None = None
+        self._wanted_view = "open"  # the view to select once the views are listed (the last one left)
+        self._closed = False  # closed already: the store may be gone
         self.setWindowTitle("Inbox")
         self.setWindowIcon(icon("app"))
         self.resize(1440, 860)
@@ -247,10 +251,11 @@ class MainWindow(QMainWindow):
         else:
             self.statusBar().showMessage(self.tr_("The language changes at the next start"), 8000)
 
-    def attach_team(self, panel: QWidget, status: QWidget, presence: Callable[[int], str]) -> None:
+    def attach_team(self, panel: TeamPanel, status: TeamStatus, presence: Callable[[int], str]) -> None:
         """Team mode: the panel (colleagues here, refused changes) above the thread, the team's
         link in the status bar, colleagues' presence on the queue rows."""
         self.team_panel = panel
+        self.team_status = status
         self._conversation_layout.insertWidget(0, panel)
         self.statusBar().addPermanentWidget(status)
         self.account_label.hide()  # the server polls the channel accounts, not this desktop
@@ -367,7 +372,7 @@ class MainWindow(QMainWindow):
         if update_counts(self.views, keys, lambda v: self.repo.count(v.filter), lambda v: self.tr_(v.label)):
             return
         current = self.views.currentItem()
-        key = current.data(Qt.ItemDataRole.UserRole).key if current else getattr(self, "_wanted_view", "open")
+        key = current.data(Qt.ItemDataRole.UserRole).key if current else self._wanted_view
         self.views.blockSignals(True)
         self.views.clear()
         entries: list[QueueView | str] = [*standard_views(self.agent), self.tr_("Channels"), *channel_views()]
@@ -532,7 +537,7 @@ class MainWindow(QMainWindow):
         pending.add_done_callback(landed)
 
     def _command_landed(self, done: Future[Any], then: Callable[[], None]) -> None:
-        if getattr(self, "_closed", False):
+        if self._closed:
             return
         error = done.exception()
         if error is not None:
@@ -686,7 +691,7 @@ class MainWindow(QMainWindow):
         settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if getattr(self, "_closed", False):  # closed already: the store may be gone
+        if self._closed:
             super().closeEvent(event)
             return
         self._closed = True

@@ -202,3 +202,17 @@ def test_assign_to_another_agent(qtbot: object, window: MainWindow, store: Store
     window.assign_to("yanis")
     qtbot.waitUntil(lambda: store.conversation(conv.id).assignee == "yanis")  # type: ignore[attr-defined]
     assert store.events(conv.id)[-1].value == "yanis"
+
+
+def test_diagnostics_snapshot_of_a_solo_window(window: MainWindow) -> None:
+    """The snapshot reads the window's declared parts: in solo mode the team fields are empty."""
+    from inbox.ui.diagnostics import snapshot
+
+    pending = next(i for i in range(window.views.count()) if window.views.item(i).text().startswith("Pending"))
+    window.views.setCurrentRow(pending)
+    shot = snapshot(window)
+    assert shot["view_key"] == "pending"
+    assert shot["open"]["id"] == window.current_conversation().id  # type: ignore[union-attr]
+    assert shot["open"]["presence"] is None and shot["open"]["refusal"] is None
+    assert shot["team_status"] is None
+    assert [row["status"] for row in shot["queue"]] == ["pending"] * len(shot["queue"]) and shot["queue"]
