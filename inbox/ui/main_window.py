@@ -52,6 +52,7 @@ class MainWindow(ConversationActions, LiveUpdates, TeamHooks):
             self.tray.messageClicked.connect(self._notice_clicked)
             self.tray.show()
         self._draft_timer.timeout.connect(self._save_draft)
+        self._open_timer.timeout.connect(self._open_selected)
         self._restore_layout()
         self.refresh_views()
         self._apply_search()
@@ -89,6 +90,7 @@ class MainWindow(ConversationActions, LiveUpdates, TeamHooks):
         self._timer.stop()
         self._slow_timer.stop()
         self._search_timer.stop()
+        self._open_timer.stop()
         if self.tray is not None:
             self.tray.hide()
         super().closeEvent(event)

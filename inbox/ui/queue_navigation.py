@@ -76,7 +76,13 @@ class QueueNavigation(WindowWidgets):
         self.count_label.setText(f"{self.model.total()} {self.tr_('conversations')}")
         self._update_title()
         if self.model.rowCount():
-            self.queue.setCurrentIndex(self.model.index(0))
+            # The new queue paints first; its first row opens on the next turn of the event loop
+            # (rendering a thread takes ~100 ms at 100k conversations: a view switch waited on it).
+            self._open_later = True
+            try:
+                self.queue.setCurrentIndex(self.model.index(0))
+            finally:
+                self._open_later = False
         else:
             self._show(None)
 
@@ -94,9 +100,27 @@ class QueueNavigation(WindowWidgets):
     def _open_row(self, index: QModelIndex) -> None:
         if self._reloading:
             return
+        if self._open_later:
+            self._open_timer.start()  # _open_selected, once the queue has painted
+            return
         self._show(self.model.conversation(index.row()) if index.isValid() else None)
 
+    def _open_selected(self) -> None:
+        index = self.queue.currentIndex()
+        self._show(self.model.conversation(index.row()) if index.isValid() else None)
+
+    def open_pending(self) -> None:
+        """Open now the row a view switch selected, when it waits for the next turn of the event
+        loop: whatever reads or acts on the open conversation sees the one selected."""
+        if self._open_timer.isActive():
+            self._open_selected()
+
+    def current_conversation(self) -> Conversation | None:
+        self.open_pending()
+        return self._current
+
     def open_conversation(self, conversation_id: int) -> None:
+        self.open_pending()  # the row may be the one selected already, waiting to open
         row = self.model.row_of(conversation_id)
         if row >= 0:
             self.queue.setCurrentIndex(self.model.index(row))
@@ -106,6 +130,7 @@ class QueueNavigation(WindowWidgets):
     def _show(self, conv: Conversation | None) -> None:
         """Open a conversation; showing the open one again (it changed) keeps the thread's scroll
         position and the composer as they are (text, cursor, note or reply)."""
+        self._open_timer.stop()  # a conversation opened by name wins over a row waiting to open
         self._save_draft()
         again = conv is not None and self._current is not None and conv.id == self._current.id
         thread_place = ScrollPlace.of(self.thread_view)
@@ -135,6 +160,7 @@ class QueueNavigation(WindowWidgets):
     def hand_over(self) -> int | None:
         """For a window replacing this one (a language switch): the reply being written saved
         on its conversation, and that conversation."""
+        self.open_pending()
         self._save_draft()
         return self._current.id if self._current else None
 
@@ -162,6 +188,7 @@ class QueueNavigation(WindowWidgets):
         at the same scroll position, when its conversation is in ``touched``). When the open
         conversation left the view, the row that took its place opens; its draft stays saved
         on its own conversation."""
+        self.open_pending()
         place = QueuePlace.take(self._current.id if self._current else None, self.queue, self.model.conversation)
         self._reloading = True
         try:

@@ -61,9 +61,14 @@ def install_shortcuts(window: MainWindow) -> None:
         return isinstance(focus, QLineEdit) or focus is window.composer.editor
 
     def key(seq: str, fn: Callable[[], None]) -> None:
+        def pressed() -> None:
+            if not typing():
+                window.open_pending()  # a key acts on the row selected, opened if it waits to be
+                fn()
+
         sc = QShortcut(QKeySequence(seq), window)
         sc.setContext(Qt.ShortcutContext.WindowShortcut)
-        sc.activated.connect(lambda: None if typing() else fn())
+        sc.activated.connect(pressed)
 
     key("j", lambda: window.move_selection(1))
     key("k", lambda: window.move_selection(-1))

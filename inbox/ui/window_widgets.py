@@ -171,9 +171,10 @@ class WindowWidgets(QMainWindow):
         self._slow_timer = QTimer(self, interval=30_000)  # SLA states and notifications
         self.tray = QSystemTrayIcon(icon("app"), self) if QSystemTrayIcon.isSystemTrayAvailable() else None
         self._draft_timer = QTimer(self, singleShot=True, interval=600)  # the draft saved as typed
-
-    def current_conversation(self) -> Conversation | None:
-        return self._current
+        # A view switch opens its first row on the next turn of the event loop, once the new queue
+        # has painted (QueueNavigation._open_row); _open_later is set while it selects that row.
+        self._open_timer = QTimer(self, singleShot=True, interval=0)
+        self._open_later = False
 
     def when_landed(self, pending: Future[Any], then: Callable[[], None] = lambda: None) -> None:
         """Run ``then`` on the Qt thread once a command landed; a refused one is shown instead."""
