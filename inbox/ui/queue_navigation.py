@@ -78,7 +78,8 @@ class QueueNavigation(WindowWidgets):
         if self.model.rowCount():
             # The new queue paints first; its first row opens on the next turn of the event loop
             # (rendering a thread takes ~100 ms at 100k conversations: a view switch waited on it).
-            self._open_later = True
+            # A window not shown yet (being built) has nothing to paint: the row opens at once.
+            self._open_later = self.isVisible()
             try:
                 self.queue.setCurrentIndex(self.model.index(0))
             finally:

@@ -62,7 +62,6 @@ def child(window: QWidget, kind: type[QWidget]) -> QWidget:
 
 def titles(qtbot: QtBot, window: MainWindow, store: Store) -> dict[str, str]:
     """The title of the window and of each dialog the agent can open from it."""
-    qtbot.waitUntil(lambda: bool(window.thread_view.toPlainText()))  # the first row opens after the queue paints
     out = {"main window": window.windowTitle()}
     action(window, "Ctrl+,").trigger()
     out["settings"] = child(window, SettingsDialog).windowTitle()
