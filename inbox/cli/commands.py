@@ -15,7 +15,7 @@ from typing import Any
 from inbox.cli.output import emit_json, iso, table
 from inbox.cli.paths import default_db_path, demo_db_path
 from inbox.errors import InputError
-from inbox.models import Account, Channel, IdentityKind, QueueFilter, QueueSort, Status
+from inbox.models import Channel, IdentityKind, QueueFilter, QueueSort, Status
 from inbox.safe_text import one_line, reveal
 from inbox.store.repository import Store
 
@@ -309,19 +309,10 @@ def cmd_search(args: argparse.Namespace) -> int:
 def cmd_account_add(args: argparse.Namespace) -> int:
     store = _open(args)
     channel = Channel(args.channel)
-    settings: dict[str, str] = {}
-    for item in args.set:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise InputError("--set", f"'{item}' is not KEY=VALUE")
-        settings[key.strip()] = value.strip()
-    own = set(args.own)
-    if channel is Channel.EMAIL:
-        own.add(args.id.lower())
-    elif channel in (Channel.TWITTER, Channel.FACEBOOK):
-        own.add(args.id)
-    account = Account(id=f"{channel.value}:{args.id}", channel=channel, name=args.name or args.id,
-                      own_keys=frozenset(own), settings=settings)
+    from inbox.sync.account_setup import new_account, settings_from
+
+    settings = settings_from(args.set)
+    account = new_account(channel, args.id, args.name, args.own, settings)
     from inbox.cli.account_commands import _keyring, ask_secrets, secret_names
 
     given = sorted(set(settings) & set(secret_names(account)))

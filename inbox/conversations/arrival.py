@@ -5,9 +5,10 @@ messages are ours and on what is not kept at all."""
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import UTC
 
-from inbox.models import Account, Direction, Message
+from inbox.models import Account, Direction, EventKind, Message, Status
 
 
 def content_hash(message: Message) -> str:
@@ -35,3 +36,36 @@ def direction_of(account: Account, message: Message) -> Direction:
     if key in account.own_keys or (message.author.kind.value == "email" and key.lower() in account.own_keys):
         return Direction.OUTBOUND
     return message.direction
+
+
+@dataclass(frozen=True, slots=True)
+class ArrivalEvents:
+    """What a new message adds to its conversation's log (``(kind, actor, value)`` in order, all
+    at the message's instant) and whether it moves the conversation to ``open``."""
+
+    events: tuple[tuple[EventKind, str, str], ...]
+    opens: bool
+
+
+def events_of(message: Message, direction: Direction, status: str) -> ArrivalEvents:
+    """The one rule for the events a message produces, which the SLA engine replays: a customer's
+    message reopens a pending or solved conversation; an agent's first reply opens a new one;
+    automated inbound mail (noise) neither opens nor stops any clock."""
+    actor = message.author.handle or message.author.key
+    if direction is Direction.INBOUND:
+        if message.automated:
+            return ArrivalEvents((), False)
+        arrived = (EventKind.MESSAGE_IN, actor, message.provider_id)
+        if status in (Status.PENDING.value, Status.SOLVED.value):
+            return ArrivalEvents((arrived, (EventKind.STATUS, "system", Status.OPEN.value)), True)
+        return ArrivalEvents((arrived,), False)
+    if message.private:
+        kind = EventKind.NOTE
+    elif message.automated:
+        kind = EventKind.AUTO_REPLY
+    else:
+        kind = EventKind.REPLY
+        if status == Status.NEW.value:
+            opened = (EventKind.STATUS, actor, Status.OPEN.value)
+            return ArrivalEvents((opened, (kind, actor, message.provider_id)), True)
+    return ArrivalEvents(((kind, actor, message.provider_id),), False)

@@ -103,3 +103,11 @@ def json_lines(handle: BinaryIO, max_line: int = MAX_LINE_BYTES) -> Iterator[Jso
             yield JsonLine(number, loads(text))
         except JsonRefused as exc:
             yield JsonLine(number, refused=exc.reason)
+
+
+def obj(value: object) -> dict[str, object]:
+    """``value`` when it is a JSON object (keys as text), else an empty one: how every parser reads
+    a field that should hold an object."""
+    if isinstance(value, dict):
+        return {str(k): v for k, v in value.items()}
+    return {}

@@ -21,6 +21,7 @@ from typing import Any
 from inbox.errors import InputError
 from inbox.models import Account, Channel
 from inbox.secrets import STORED_SECRET_NAMES
+from inbox.sync.account_setup import new_account, settings_from
 
 
 def register(sub: Any) -> None:
@@ -65,18 +66,8 @@ def parse_account(args: argparse.Namespace) -> tuple[Account, dict[str, str]]:
     from inbox.providers.registry import provider_kind
 
     channel = Channel(args.channel)
-    settings: dict[str, str] = {}
-    for item in args.set:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise InputError("--set", f"'{item}' is not KEY=VALUE")
-        settings[key.strip()] = value.strip()
-    own = set(args.own)
-    if channel is Channel.EMAIL:
-        own.add(args.id.lower())
-    elif channel in (Channel.TWITTER, Channel.FACEBOOK):
-        own.add(args.id)
-    account = Account(f"{channel.value}:{args.id}", channel, args.name or args.id, frozenset(own), settings)
+    settings = settings_from(args.set)
+    account = new_account(channel, args.id, args.name, args.own, settings)
     first_secret, secret_names = _secret_names(provider_kind(account))
     for key in settings:
         if key in secret_names:

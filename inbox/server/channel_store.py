@@ -355,7 +355,7 @@ class AccountStore:
         """The sent reply as an outbound message of its conversation, with its event."""
         from dataclasses import replace
 
-        from inbox.replies.outbox import outbound_message
+        from inbox.replies.compose import outbound_message
 
         account = load_account(conn, draft.account_id)
         if account is None:

@@ -1,6 +1,6 @@
 """A reply's :class:`~inbox.models.Draft` as an ``outbox`` row, and back.
 
-The draft itself is composed by the core (:func:`inbox.replies.outbox.compose_reply`), as in solo mode.
+The draft itself is composed by the core (:func:`inbox.replies.compose.compose_reply`), as in solo mode.
 The row keeps ``message_id`` (the draft's ``local_id``: our Message-ID for email, looked up in
 the Sent folder after a crash), ``body`` and ``html``, ``surface``, and everything else the
 provider needs to send it in ``target``.

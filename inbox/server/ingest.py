@@ -405,24 +405,9 @@ def _set_status(conn: Conn, conversation_id: int, status: Status) -> None:
 
 
 def record_events(conn: Conn, conversation_id: int, message: Message, direction: Direction, status: str) -> None:
-    """The solo store's events for a new message: the SLA engine replays them."""
-    when = message.sent_at
-    actor = message.author.handle or message.author.key
-    if direction is Direction.INBOUND:
-        if message.automated:
-            return  # noise neither opens nor stops any clock
-        _event(conn, conversation_id, EventKind.MESSAGE_IN, when, actor, message.provider_id)
-        if status in (Status.PENDING.value, Status.SOLVED.value):
-            _event(conn, conversation_id, EventKind.STATUS, when, "system", Status.OPEN.value)
-            _set_status(conn, conversation_id, Status.OPEN)
-        return
-    if message.private:
-        kind = EventKind.NOTE
-    elif message.automated:
-        kind = EventKind.AUTO_REPLY
-    else:
-        kind = EventKind.REPLY
-        if status == Status.NEW.value:
-            _event(conn, conversation_id, EventKind.STATUS, when, actor, Status.OPEN.value)
-            _set_status(conn, conversation_id, Status.OPEN)
-    _event(conn, conversation_id, kind, when, actor, message.provider_id)
+    """A new message's events (``conversations.arrival.events_of``): the SLA engine replays them."""
+    produced = arrival.events_of(message, direction, status)
+    for kind, actor, value in produced.events:
+        _event(conn, conversation_id, kind, message.sent_at, actor, value)
+    if produced.opens:
+        _set_status(conn, conversation_id, Status.OPEN)

@@ -27,7 +27,7 @@ from litestar.datastructures import State
 from psycopg.types.json import Json, Jsonb
 
 from inbox.models import Channel, EventKind, Surface
-from inbox.replies.outbox import account_key
+from inbox.replies.compose import account_key
 from inbox.replies.subject import reply_subject
 from inbox.server import intents_conversation, intents_identity
 from inbox.server.channel_store import account_from_row
@@ -225,7 +225,7 @@ def _surface(channel: str, natural: str, wanted: Surface | None) -> str:
 
 
 def _private_target(account: dict[str, Any], answered: dict[str, Any], surface: Surface) -> dict[str, Any]:
-    """Where a private answer to a public post goes (as :func:`inbox.replies.outbox.compose_reply`
+    """Where a private answer to a public post goes (as :func:`inbox.replies.compose.compose_reply`
     with ``dm``): Messenger addressed by the comment (Graph's ``recipient.comment_id``, no thread
     yet), or the X DM conversation of our account and the author."""
     if surface is Surface.MESSENGER:

@@ -96,26 +96,28 @@ def _tag(text: str) -> str:
 
 
 async def tag_add(ctx: IntentContext, intent: TagAdd) -> IntentResult:
-    tag = _tag(intent.tag)
-    conv = await ctx.conversation(intent.conversation_id)
-    cur = await ctx.conn.execute(
-        "INSERT INTO conversation_tags (conversation_id, tag) VALUES (%s, %s) ON CONFLICT DO NOTHING", [conv["id"], tag]
-    )
-    if cur.rowcount:
-        await touch(ctx, conv["id"])
-        await ctx.event(conv["id"], EventKind.TAG_ADDED, tag)
-        await ctx.change("tag_add", conv["account_id"], conv["id"], payload={"tag": tag})
-    return await ctx.result("tag_add", conv["id"])
+    return await _tag_change(
+        ctx, intent.conversation_id, intent.tag, "tag_add",
+        "INSERT INTO conversation_tags (conversation_id, tag) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+    )  # fmt: skip
 
 
 async def tag_remove(ctx: IntentContext, intent: TagRemove) -> IntentResult:
-    tag = _tag(intent.tag)
-    conv = await ctx.conversation(intent.conversation_id)
-    cur = await ctx.conn.execute(
-        "DELETE FROM conversation_tags WHERE conversation_id = %s AND tag = %s", [conv["id"], tag]
-    )
+    return await _tag_change(
+        ctx, intent.conversation_id, intent.tag, "tag_remove",
+        "DELETE FROM conversation_tags WHERE conversation_id = %s AND tag = %s",
+    )  # fmt: skip
+
+
+async def _tag_change(ctx: IntentContext, conversation_id: int, raw: str, kind: str, sql: str) -> IntentResult:
+    """Add or remove a tag; its event and change only when a row changed (an intent asking for
+    what is already so is accepted and changes nothing)."""
+    tag = _tag(raw)
+    conv = await ctx.conversation(conversation_id)
+    cur = await ctx.conn.execute(sql, [conv["id"], tag])
     if cur.rowcount:
         await touch(ctx, conv["id"])
-        await ctx.event(conv["id"], EventKind.TAG_REMOVED, tag)
-        await ctx.change("tag_remove", conv["account_id"], conv["id"], payload={"tag": tag})
-    return await ctx.result("tag_remove", conv["id"])
+        event = EventKind.TAG_ADDED if kind == "tag_add" else EventKind.TAG_REMOVED
+        await ctx.event(conv["id"], event, tag)
+        await ctx.change(kind, conv["account_id"], conv["id"], payload={"tag": tag})
+    return await ctx.result(kind, conv["id"])

@@ -24,8 +24,8 @@ from inbox.sla.reports import (
     bucket_counts,
     build_report,
 )
+from inbox.store.conversation_rows import add_event as _event
 from inbox.store.database import Database, connect, from_db_time, to_db_time
-from inbox.store.ingest import _event
 from inbox.store.repository import Store
 from inbox.triage.assignment import Agent, Waiting
 from inbox.triage.crisis import Signal, StoredAlert

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from inbox.errors import InputError
 from inbox.models import EventKind, Priority, Status
-from inbox.store import ingest as ingest_module
+from inbox.store import conversation_rows
 from inbox.store.database import Database, to_db_time
 from inbox.store.queue_reads import ConversationReads
 from inbox.triage.rules import TRIAGE_ACTOR
@@ -43,7 +43,7 @@ class ConversationChanges(ConversationReads):
             if current is not None and current[0] == value:
                 return
             db.execute(f"UPDATE conversations SET {column} = ? WHERE id = ?", [value, conversation_id])
-            ingest_module._event(db, conversation_id, kind, to_db_time(at), actor, value or "")
+            conversation_rows.add_event(db, conversation_id, kind, to_db_time(at), actor, value or "")
 
         self._write(write)
 
@@ -68,6 +68,6 @@ class ConversationChanges(ConversationReads):
 
         def write(db: Database) -> None:
             if db.execute(sql, [conversation_id, tag]).rowcount:
-                ingest_module._event(db, conversation_id, kind, to_db_time(at), actor, tag)
+                conversation_rows.add_event(db, conversation_id, kind, to_db_time(at), actor, tag)
 
         self._write(write)

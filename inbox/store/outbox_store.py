@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from inbox.conversations import arrival, routing
+from inbox.conversations import routing
 from inbox.errors import InputError
 from inbox.models import (
     Channel,
@@ -28,6 +28,7 @@ from inbox.models import (
     Surface,
 )
 from inbox.replies.outbox_rows import draft_fields, draft_from_fields, outbox_item_from_row
+from inbox.store import conversation_rows
 from inbox.store import ingest as ingest_module
 from inbox.store.database import Database, from_db_time, to_db_time
 
@@ -65,46 +66,15 @@ def _rows(db: Database, sql: str, params: Sequence[Any]) -> list[sqlite3.Row]:
 
 
 def _insert_message(db: Database, account_id: str, conversation_id: int, message: Message) -> int:
-    recipients = [
-        {"kind": a.kind.value, "key": a.key, "handle": a.handle, "name": a.display_name}
-        for a in message.recipients
-    ]
-    cur = db.execute(
-        """INSERT INTO messages (account_id, provider_id, conversation_id, channel, surface,
-               direction, author_key, author_name, author_handle, subject, text, html, sent_at,
-               reply_to_id, refs, recipients, private, meta, content_hash, thread_key, outbox_id)
-           VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
-        [
-            account_id,
-            message.provider_id,
-            conversation_id,
-            message.channel.value,
-            message.surface.value,
-            Direction.OUTBOUND.value,
-            message.author.key,
-            message.author.display_name or message.author.handle or message.author.key,
-            message.author.handle,
-            message.subject,
-            message.text,
-            message.html,
-            to_db_time(message.sent_at),
-            message.reply_to_id,
-            json.dumps(list(message.references)),
-            json.dumps(recipients),
-            int(message.private),
-            json.dumps(dict(message.meta)),
-            arrival.content_hash(message),
-            message.thread_key,
-            None if message.private else message.provider_id,
-        ],
-    )
-    return int(cur.lastrowid or 0)
+    """The agent's reply (linked to its outbox item by ``outbox_id``) or note."""
+    outbox_id = None if message.private else message.provider_id
+    return conversation_rows.insert_message(db, account_id, conversation_id, message, Direction.OUTBOUND, outbox_id=outbox_id)
 
 
 def _touch_conversation(db: Database, conversation_id: int, message: Message) -> None:
     when = to_db_time(message.sent_at)
-    ingest_module._update_conversation(db, conversation_id, message, Direction.OUTBOUND, None, when)
-    ingest_module._record_events(db, conversation_id, message, Direction.OUTBOUND, when)
+    conversation_rows.count_message(db, conversation_id, message, Direction.OUTBOUND, None, when)
+    conversation_rows.record_events(db, conversation_id, message, Direction.OUTBOUND, when)
 
 
 def _require_conversation(db: Database, conversation_id: int) -> None:
@@ -245,7 +215,7 @@ def _delete_message(db: Database, message_id: int, conversation_id: int) -> None
             db.execute(f"DELETE FROM {table} WHERE conversation_id = ?", [conversation_id])
         db.execute("DELETE FROM conversations WHERE id = ?", [conversation_id])
     else:
-        ingest_module.refresh_aggregates(db, conversation_id)
+        conversation_rows.refresh_aggregates(db, conversation_id)
 
 
 def drop(db: Database, item_id: str) -> None:
@@ -264,7 +234,7 @@ def drop(db: Database, item_id: str) -> None:
                 [cid, item_id],
             )
             db.execute("DELETE FROM messages WHERE id = ?", [mid])
-            ingest_module.refresh_aggregates(db, int(cid))
+            conversation_rows.refresh_aggregates(db, int(cid))
         db.execute("DELETE FROM thread_keys WHERE key = ?", [routing.message_id_key(item_id)])
         db.execute("DELETE FROM outbox WHERE id = ?", [item_id])
 

@@ -30,3 +30,27 @@ def test_a_message_without_a_time_zone_is_refused_by_name() -> None:
     naive = replace(mail("m2@x"), sent_at=datetime(2026, 11, 23, 9, 30), author=Author(IdentityKind.EMAIL, "l@x"))
     with pytest.raises(ValueError, match="m2@x"):
         arrival.content_hash(naive)
+
+
+@pytest.mark.parametrize(
+    ("direction", "private", "automated", "status", "kinds", "opens"),
+    [
+        (Direction.INBOUND, False, False, "new", ["message_in"], False),
+        (Direction.INBOUND, False, False, "pending", ["message_in", "status"], True),
+        (Direction.INBOUND, False, False, "solved", ["message_in", "status"], True),
+        (Direction.INBOUND, False, True, "solved", [], False),  # noise: no clock moves
+        (Direction.OUTBOUND, False, False, "new", ["status", "reply"], True),
+        (Direction.OUTBOUND, False, False, "open", ["reply"], False),
+        (Direction.OUTBOUND, True, False, "new", ["note"], False),  # a note is not an answer
+        (Direction.OUTBOUND, False, True, "new", ["auto_reply"], False),
+    ],
+)
+def test_the_events_a_message_produces(
+    direction: Direction, private: bool, automated: bool, status: str, kinds: list[str], opens: bool
+) -> None:
+    message = replace(mail("e@x"), direction=direction, private=private, automated=automated)
+    produced = arrival.events_of(message, direction, status)
+    assert [kind.value for kind, _actor, _value in produced.events] == kinds
+    assert produced.opens is opens
+    if produced.opens and direction is Direction.INBOUND:
+        assert produced.events[-1][1:] == ("system", "open")  # the customer's return reopens it

@@ -16,7 +16,7 @@ import pytest
 from inbox.conversations.routing import x_dm_conversation_key, x_dm_participants, x_dm_thread_key
 from inbox.models import Account, Channel, Surface
 from inbox.providers.twitter import import_file, parse_payload
-from inbox.replies.outbox import compose_reply
+from inbox.replies.compose import compose_reply
 from inbox.store.repository import Store
 from tests.corpus import corpus_dir
 

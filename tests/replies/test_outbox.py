@@ -23,7 +23,8 @@ from inbox.models import (
     StoredMessage,
     Surface,
 )
-from inbox.replies.outbox import Outbox, OutboxChanged, compose_reply
+from inbox.replies.compose import compose_reply
+from inbox.replies.outbox import Outbox, OutboxChanged
 from inbox.store.repository import Store
 from tests.sync.test_service import MAILBOX, CheckingProvider, FakeProvider, mail
 

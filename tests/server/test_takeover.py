@@ -30,7 +30,7 @@ import pytest
 from psycopg.rows import dict_row
 
 from inbox.models import Author, Channel, Draft, IdentityKind, Surface
-from inbox.replies.outbox import outbound_message
+from inbox.replies.compose import outbound_message
 from inbox.server.channel_store import account_from_row, queue_reply
 from tests.server.channel_helpers import ChannelProcess, close_kept, holders, pid_of, q, save_account, spawn_serve
 

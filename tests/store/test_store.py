@@ -251,3 +251,17 @@ def test_the_latest_inbound_sentiment_is_read_from_an_index_alone(store: Store) 
     counted = next(s for s in statements if "COUNT(*)" in s)
     plan = " ".join(str(r[3]) for r in store.db.conn.execute("EXPLAIN QUERY PLAN " + counted))
     assert "COVERING INDEX messages_latest_inbound" in plan, plan
+
+
+def test_a_second_mail_under_a_reused_message_id_is_kept_beside_the_first(store: Store) -> None:
+    """Some senders reuse one Message-ID: a different mail under it is stored under the id plus
+    its content digest; the very same mail again is a duplicate."""
+    first = mail("dup@x", text="First mail")
+    other = mail("dup@x", text="Another mail", minutes=5)
+    store.ingest(MAILBOX, [first])
+    again = store.ingest(MAILBOX, [other, first])
+    assert (again.added, again.duplicates) == (1, 1)
+    ids = [str(r["provider_id"]) for r in store._rows("SELECT provider_id FROM messages ORDER BY id")]
+    assert ids[0] == "dup@x" and ids[1].startswith("dup@x#") and len(ids) == 2
+    texts = [m.text for c in {m.conversation_id for m in store.search("mail")} for m in store.messages(c)]
+    assert sorted(texts) == ["Another mail", "First mail"]

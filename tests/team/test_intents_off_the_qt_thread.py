@@ -6,35 +6,22 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
 
 from inbox.app.shell import Shell
 from inbox.app.team_mode import TeamMode
 from inbox.models import Status
 from inbox.providers.keyring_store import KeyringSecretStore
 from inbox.store.repository import Store
-from inbox.ui.event_loop import InboxEventLoop
+from tests import qt_loop
 from tests.team.desktop import until
 from tests.team.servers import PASSWORDS, TeamServer
 
 pytestmark = pytest.mark.servers
-
-
-@pytest.fixture()
-def loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
-    errors: list[dict[str, object]] = []
-    ev = InboxEventLoop(qapp)
-    ev.set_exception_handler(lambda _loop, ctx: errors.append(ctx))
-    asyncio.set_event_loop(ev)
-    yield ev
-    ev.close()
-    asyncio.set_event_loop(None)
-    assert not errors, errors
+loop = qt_loop.loop  # the app's qasync loop, as a fixture
 
 
 def test_a_team_change_waits_for_the_lock_while_the_window_keeps_running(

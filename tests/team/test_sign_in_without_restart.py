@@ -5,11 +5,9 @@ back to the solo store: no restart either way. The real Settings team form, a re
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QApplication
 
 from inbox.app.shell import Shell
 from inbox.app.team_mode import SoloTeamSignIn, TeamMode, team_error_text
@@ -17,25 +15,14 @@ from inbox.cli.paths import team_db_path
 from inbox.providers.keyring_store import KeyringSecretStore
 from inbox.store.repository import Store
 from inbox.team.commands import TeamPortCommands
-from inbox.ui.event_loop import InboxEventLoop
 from inbox.ui.i18n import Translator
 from inbox.ui.settings_team import TeamTab
+from tests import qt_loop
 from tests.team.desktop import until
 from tests.team.servers import PASSWORDS, TeamServer
 
 pytestmark = pytest.mark.servers
-
-
-@pytest.fixture()
-def loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
-    errors: list[dict[str, object]] = []
-    ev = InboxEventLoop(qapp)
-    ev.set_exception_handler(lambda _loop, ctx: errors.append(ctx))
-    asyncio.set_event_loop(ev)
-    yield ev
-    ev.close()
-    asyncio.set_event_loop(None)
-    assert not errors, errors
+loop = qt_loop.loop  # the app's qasync loop, as a fixture
 
 
 def test_signing_in_and_out_in_settings_switches_the_open_window(

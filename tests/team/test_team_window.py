@@ -5,12 +5,11 @@ the colleague's reply shown, Send anyway, and offline with changes counted in th
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
 import pytest
-from PySide6.QtWidgets import QApplication
 
 from inbox.app.shell import Shell
 from inbox.app.team_mode import TeamMode
@@ -18,25 +17,14 @@ from inbox.models import Status
 from inbox.providers.keyring_store import KeyringSecretStore
 from inbox.store.repository import Store
 from inbox.team.sync import Link
-from inbox.ui.event_loop import InboxEventLoop
 from inbox.ui.main_window import MainWindow
 from inbox.ui.team_panel import TeamPanel
+from tests import qt_loop
 from tests.team.desktop import Desktop, until
 from tests.team.servers import PASSWORDS, TeamServer
 
 pytestmark = pytest.mark.servers
-
-
-@pytest.fixture()
-def loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
-    errors: list[dict[str, object]] = []
-    ev = InboxEventLoop(qapp)
-    ev.set_exception_handler(lambda _loop, ctx: errors.append(ctx))
-    asyncio.set_event_loop(ev)
-    yield ev
-    ev.close()
-    asyncio.set_event_loop(None)
-    assert not errors, errors
+loop = qt_loop.loop  # the app's qasync loop, as a fixture
 
 
 def play(loop: asyncio.AbstractEventLoop, tmp_path: Path, server: TeamServer, qtbot: object,

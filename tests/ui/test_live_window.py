@@ -7,12 +7,11 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
 
 from inbox.app.live_sync import LiveSync
 from inbox.app.shell import build_window
@@ -20,25 +19,13 @@ from inbox.providers.keyring_store import KeyringSecretStore
 from inbox.secrets import SecretStore
 from inbox.store.repository import Store
 from inbox.sync.service import Backoff
-from inbox.ui.event_loop import InboxEventLoop
 from inbox.ui.main_window import MainWindow
+from tests import qt_loop
 from tests.providers.email.servers import DovecotServer, SmtpServer, dovecot_server, smtp_server  # noqa: F401
 from tests.sync.test_sync_email_e2e import CUSTOMER_ID, customer_mail, secrets, workspace  # noqa: F401
 
 pytestmark = pytest.mark.servers
-
-
-@pytest.fixture()
-def loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
-    """A qasync loop; an unhandled asyncio error fails the test."""
-    errors: list[dict[str, object]] = []
-    ev = InboxEventLoop(qapp)
-    ev.set_exception_handler(lambda _loop, ctx: errors.append(ctx))
-    asyncio.set_event_loop(ev)
-    yield ev
-    ev.close()
-    asyncio.set_event_loop(None)
-    assert not errors, errors
+loop = qt_loop.loop  # the app's qasync loop, as a fixture
 
 
 def live_app(

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 from inbox.models import Attachment, Author, Channel, Direction, IdentityKind, Message, Surface
+from inbox.providers.json_input import obj as obj  # every parser of this channel reads fields with it
 
 #: Messenger allows a standard reply this long after the customer's last message.
 MESSENGER_WINDOW_SECONDS = 24 * 3600.0
@@ -32,13 +33,6 @@ _NUMERIC = re.compile(r"^\d+$")
 _PERMALINK_PAGE = re.compile(r"facebook\.com/(\d+)/(?:posts|videos|photos)/")
 _TIME_MIN = datetime(2004, 1, 1, tzinfo=UTC)  # Facebook's founding; older means garbage
 _TIME_MAX = datetime(2200, 1, 1, tzinfo=UTC)
-
-
-def obj(value: object) -> dict[str, object]:
-    """``value`` when it is a JSON object, else an empty one."""
-    if isinstance(value, dict):
-        return {str(k): v for k, v in value.items()}
-    return {}
 
 
 def objs(value: object) -> list[dict[str, object]]:

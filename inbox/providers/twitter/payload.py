@@ -11,16 +11,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from inbox.models import Attachment, Message, Rejection
+from inbox.providers.json_input import obj as obj  # every parser of this channel reads fields with it
 
 #: X's snowflake epoch (2010-11-04T01:42:54.657Z) in milliseconds.
 SNOWFLAKE_EPOCH_MS = 1288834974657
-
-
-def obj(value: object) -> dict[str, object]:
-    """``value`` when it is a JSON object, else an empty one."""
-    if isinstance(value, dict):
-        return {str(k): v for k, v in value.items()}
-    return {}
 
 
 def objs(value: object) -> list[dict[str, object]]:

@@ -322,7 +322,7 @@ def test_a_private_reply_answers_a_commenter_in_messenger(fake_graph: FakeGraph)
 
 
 def test_the_outbox_private_reply_draft_goes_out_through_send(fake_graph: FakeGraph) -> None:
-    # What inbox.replies.outbox.compose_reply(..., dm=True) makes of a comment: Messenger, no thread yet.
+    # What inbox.replies.compose.compose_reply(..., dm=True) makes of a comment: Messenger, no thread yet.
     reply = draft(Surface.MESSENGER, reply_to_id="10158407654328553_10158408043788553")
     run(fake_graph, lambda p: p.send(reply))
     assert fake_graph.posted()[0].body == {
