@@ -135,6 +135,7 @@ def build_window(
     from inbox.ui.dashboard import Dashboard
     from inbox.ui.i18n import Translator
     from inbox.ui.main_window import MainWindow
+    from inbox.ui.window_services import WindowServices
 
     agent = agent or store.setting("agent", "camille")
     language = language or str(QSettings("inbox", "inbox").value("ui/language", "")) or None
@@ -200,10 +201,7 @@ def build_window(
         holder["canned"] = manager
         manager.show()
 
-    window = MainWindow(
-        team.repository if team is not None else store,
-        commands,
-        tr,
+    services = WindowServices(
         agent=agent,
         weighted_length=workspace.weighted_length,
         dark=dark,
@@ -218,6 +216,7 @@ def build_window(
         switch_language=switch_language,
         avatar=lambda customer_id: avatars.for_customer(store, customer_id),
     )
+    window = MainWindow(team.repository if team is not None else store, commands, tr, services)
 
     def context() -> dict[str, str]:
         conv = window.current_conversation()

@@ -8,12 +8,14 @@ At a million messages the figures take a second or more to read, so when a qasyn
 source is read in a worker thread (``run_in_executor``) and the figures are applied back on the
 Qt thread; the window stays responsive and the board says "Updating…" meanwhile. Without a
 running loop (plain tests, :func:`render_png`) it reads them at once.
+
+This module is the board and its reading; the tables' model is ``dashboard_rows``, the charts
+are painted by ``dashboard_charts``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
 import os
 import time
@@ -21,33 +23,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import shiboken6
-from PySide6.QtCharts import (
-    QBarCategoryAxis,
-    QBarSeries,
-    QBarSet,
-    QChart,
-    QChartView,
-    QLineSeries,
-    QValueAxis,
-)
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QMargins,
-    QModelIndex,
-    QPersistentModelIndex,
-    Qt,
-    QTimer,
-    Signal,
-)
-from PySide6.QtGui import QCloseEvent, QColor, QHideEvent, QPainter, QShowEvent
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
     QFileDialog,
-    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
@@ -61,19 +44,11 @@ from PySide6.QtWidgets import (
 from inbox.ports import DashboardSource
 from inbox.sla import reports
 from inbox.triage.crisis import StoredAlert
+from inbox.ui.dashboard_charts import CHANNEL_LABELS, bar_chart, chart_grid, line_chart
+from inbox.ui.dashboard_rows import ConversationRole, RowsModel
 from inbox.ui.i18n import Translator
 
 log = logging.getLogger(__name__)
-
-Index = QModelIndex | QPersistentModelIndex
-ConversationRole = Qt.ItemDataRole.UserRole + 1
-CHANNEL_LABELS = {"twitter": "X", "facebook": "Facebook", "email": "Email", "webform": "Web forms"}
-CHANNEL_COLOURS = {
-    "twitter": "#1D9BF0",
-    "facebook": "#1877F2",
-    "email": "#E37400",
-    "webform": "#188038",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,80 +70,6 @@ def read_figures(source: DashboardSource, now: datetime, since: datetime, by: st
     alerts = source.alerts() if live else None
     groupings = sorted({by, "channel", "policy"})  # the table's, and the two compliance charts'
     return Figures(now, since, by, snapshot, alerts, source.reports(since, now, groupings))
-
-
-def countdown_text(due: datetime | None, now: datetime) -> str:
-    """ "1:05:09" before the deadline, "-0:12:00" once passed."""
-    if due is None:
-        return ""
-    seconds = int((due - now).total_seconds())
-    sign, seconds = ("-" if seconds < 0 else ""), abs(seconds)
-    return f"{sign}{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
-
-
-class RowsModel(QAbstractTableModel):
-    """A read-only table of rows; column ``countdown_column`` shows a live countdown to the row's
-    deadline; ``ConversationRole`` gives the row's conversation id."""
-
-    def __init__(
-        self,
-        headers: Sequence[str],
-        clock: Callable[[], datetime],
-        countdown_column: int = -1,
-        elapsed: bool = False,
-    ) -> None:
-        super().__init__(None)
-        self.headers = list(headers)
-        self.clock = clock
-        self.countdown_column = countdown_column
-        self.elapsed = elapsed  # show the time since the row's instant instead of until it
-        self.rows: list[tuple[list[object], int | None, datetime | None]] = []
-
-    def set_rows(self, rows: Sequence[tuple[list[object], int | None, datetime | None]]) -> None:
-        self.beginResetModel()
-        self.rows = list(rows)
-        self.endResetModel()
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.headers)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return self.headers[section] if 0 <= section < len(self.headers) else None
-        return None
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self.rows):
-            return None
-        cells, cid, due = self.rows[index.row()]
-        col = index.column()
-        if role == ConversationRole:
-            return cid
-        if col == self.countdown_column:
-            now = self.clock()
-            if role == Qt.ItemDataRole.DisplayRole:
-                if self.elapsed and due is not None:
-                    return countdown_text(now + (now - due), now)
-                return countdown_text(due, now)
-            if role == Qt.ItemDataRole.ForegroundRole and due is not None and not self.elapsed:
-                return QColor("#C5221F" if due < now else "#B06000")
-            if role == Qt.ItemDataRole.TextAlignmentRole:
-                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            return None
-        if role == Qt.ItemDataRole.DisplayRole and col < len(cells):
-            value = cells[col]
-            return "" if value is None else str(value)
-        return None
-
-    def tick(self) -> None:
-        if self.rows and self.countdown_column >= 0:
-            c = self.countdown_column
-            self.dataChanged.emit(self.index(0, c), self.index(len(self.rows) - 1, c))
 
 
 class Dashboard(QWidget):
@@ -218,18 +119,8 @@ class Dashboard(QWidget):
                 self._table_box(title, model),
                 2 if model in (self.risk_model, self.breached_model) else 1,
             )
-        self.charts: dict[str, QChartView] = {}
-        grid = QGridLayout()
-        names = ("volume", "backlog", "first_reply", "by_channel", "by_policy")
-        for i, name in enumerate(names):
-            view = QChartView()
-            view.setRenderHint(QPainter.RenderHint.Antialiasing)
-            view.setMinimumHeight(190)
-            self.charts[name] = view
-            # Three charts on the first row, the two wider compliance charts on the second.
-            grid.addWidget(
-                view, i // 3, (i % 3) * 2 if i < 3 else (i - 3) * 3, 1, 2 if i < 3 else 3
-            )
+        # Three charts on the first row, the two wider compliance charts on the second.
+        grid, self.charts = chart_grid(("volume", "backlog", "first_reply", "by_channel", "by_policy"))
         self.by = QComboBox()
         self.by.setAccessibleName(tr("Report by"))
         for key in reports.GROUPINGS:
@@ -426,10 +317,11 @@ class Dashboard(QWidget):
                     n=a.detail.get("negative", "?"), u=a.detail.get("usual_negative", "?"))
             )  # fmt: skip
         self.alert_banner.setVisible(bool(open_alerts))
-        self._line_chart("volume", tr("Customer messages per channel (4 h)"),
-                         {CHANNEL_LABELS.get(k, k): v for k, v in snap.volume.items()}, now)  # fmt: skip
-        self._line_chart(
-            "backlog", tr("Waiting on us (last hours)"), {tr("conversations"): snap.backlog}, now
+        hours = tr("hours before now")
+        line_chart(self.charts["volume"], tr("Customer messages per channel (4 h)"),
+                   {CHANNEL_LABELS.get(k, k): v for k, v in snap.volume.items()}, now, hours)  # fmt: skip
+        line_chart(
+            self.charts["backlog"], tr("Waiting on us (last hours)"), {tr("conversations"): snap.backlog}, now, hours
         )
 
     def _apply_report(self, figures: Figures) -> None:
@@ -445,8 +337,8 @@ class Dashboard(QWidget):
         hist = reports.histogram(
             rep.total.first_reply.values_s, reports.FIRST_REPLY_EDGES, reports.FIRST_REPLY_LABELS
         )
-        self._bar_chart("first_reply", tr("First reply time"), [label for label, _ in hist],
-                        {tr("conversations"): [float(n) for _, n in hist]})  # fmt: skip
+        bar_chart(self.charts["first_reply"], tr("First reply time"), [label for label, _ in hist],
+                  {tr("conversations"): [float(n) for _, n in hist]})  # fmt: skip
         for name, key, title in (("by_channel", "channel", tr("SLA met per channel (%)")),
                                  ("by_policy", "policy", tr("SLA met per policy (%)"))):  # fmt: skip
             grouped = figures.reports[key]
@@ -458,75 +350,7 @@ class Dashboard(QWidget):
                 tr(t.replace("_", " ")): [r.compliance[t].pct or 0.0 for r in measured]
                 for t in reports.TARGETS
             }
-            self._bar_chart(name, title, cats, sets, maximum=100.0)
-
-    # -- charts ----------------------------------------------------------------------------------
-
-    def _chart(self, name: str, title: str) -> QChart:
-        chart = QChart()
-        chart.setTitle(title)
-        chart.setMargins(QMargins(2, 2, 2, 2))
-        chart.legend().setAlignment(Qt.AlignmentFlag.AlignBottom)
-        chart.setAnimationOptions(QChart.AnimationOption.NoAnimation)
-        old = self.charts[name].chart()
-        self.charts[name].setChart(chart)
-        self.charts[name].setAccessibleName(title)
-        if old is not None:
-            old.deleteLater()
-        return chart
-
-    def _line_chart(self, name: str, title: str, series: dict[str, Sequence[tuple[datetime, int]]],
-                    now: datetime) -> None:  # fmt: skip
-        chart = self._chart(name, title)
-        x_axis, y_axis = QValueAxis(), QValueAxis()
-        x_axis.setTitleText(self.tr_("hours before now"))
-        x_axis.setLabelFormat("%d")
-        chart.addAxis(x_axis, Qt.AlignmentFlag.AlignBottom)
-        chart.addAxis(y_axis, Qt.AlignmentFlag.AlignLeft)
-        top, low = 1, 0.0
-        for label, points in series.items():
-            line = QLineSeries()
-            line.setName(label)
-            colour = CHANNEL_COLOURS.get(
-                next((k for k, v in CHANNEL_LABELS.items() if v == label), ""), ""
-            )
-            if colour:
-                line.setColor(QColor(colour))
-            for at, count in points:
-                x = (at - now).total_seconds() / 3600
-                line.append(x, count)
-                top, low = max(top, count), min(low, x)
-            chart.addSeries(line)
-            line.attachAxis(x_axis)
-            line.attachAxis(y_axis)
-        x_axis.setRange(low, 0)
-        y_axis.setRange(0, top * 1.1)
-        y_axis.applyNiceNumbers()
-        y_axis.setLabelFormat("%d")
-        chart.legend().setVisible(len(series) > 1)
-
-    def _bar_chart(self, name: str, title: str, categories: list[str], sets: dict[str, list[float]],
-                   maximum: float | None = None) -> None:  # fmt: skip
-        chart = self._chart(name, title)
-        bars = QBarSeries()
-        top = 1.0
-        for label, values in sets.items():
-            bar_set = QBarSet(label)
-            bar_set.append(values)
-            bars.append(bar_set)
-            top = max([top, *values])
-        chart.addSeries(bars)
-        x_axis, y_axis = QBarCategoryAxis(), QValueAxis()
-        x_axis.append([html.escape(c) for c in categories] or ["—"])  # axis labels are rich text
-        y_axis.setRange(0, maximum or top * 1.1)
-        if maximum is None:
-            y_axis.applyNiceNumbers()
-        y_axis.setLabelFormat("%d")
-        chart.addAxis(x_axis, Qt.AlignmentFlag.AlignBottom)
-        chart.addAxis(y_axis, Qt.AlignmentFlag.AlignLeft)
-        bars.attachAxis(x_axis)
-        bars.attachAxis(y_axis)
-        chart.legend().setVisible(len(sets) > 1)
+            bar_chart(self.charts[name], title, cats, sets, maximum=100.0)
 
     # -- export ----------------------------------------------------------------------------------
 

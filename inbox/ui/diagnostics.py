@@ -16,14 +16,18 @@ import signal
 import socket
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QSocketNotifier, Qt
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtWidgets import QLabel
 
 from inbox.ui.queue_delegate import QueueDelegate
 from inbox.ui.queue_model import ConversationRole
 from inbox.ui.view_list import COUNT_ROLE
+from inbox.ui.views import QueueView
+
+if TYPE_CHECKING:  # the window is built by the app
+    from inbox.ui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +40,7 @@ def _label(widget: object) -> dict[str, Any] | None:
     return {"visible": widget.isVisible(), "text": widget.text() if widget.isVisible() else ""}
 
 
-def snapshot(window: Any) -> dict[str, Any]:
+def snapshot(window: MainWindow) -> dict[str, Any]:
     """The window as the agent sees it now (only visible texts; a hidden badge is empty)."""
     model = window.model
     delegate = window.queue.itemDelegate()
@@ -55,20 +59,20 @@ def snapshot(window: Any) -> dict[str, Any]:
         })  # fmt: skip
     current = window.current_conversation()
     views = window.views.currentItem()
-    panel = getattr(window, "team_panel", None)
-    status = getattr(window, "team_status", None)
+    view = views.data(Qt.ItemDataRole.UserRole) if views is not None else None
+    panel, status = window.team_panel, window.team_status  # team mode only
     thread_text = window.thread_view.toPlainText() if window.thread_view.isVisible() else ""
     return {
         "title": window.windowTitle(),
         "view": views.text() if views is not None else "",
-        "view_key": getattr(views.data(Qt.ItemDataRole.UserRole), "key", None) if views is not None else None,
+        "view_key": view.key if isinstance(view, QueueView) else None,
         "views": [{"text": item.text(), "count": item.data(COUNT_ROLE)}
                   for item in (window.views.item(i) for i in range(window.views.count()))],  # fmt: skip
         "queue": rows,
         "open": {
             "id": current.id if current is not None else None,
-            "presence": _label(getattr(panel, "presence", None)),
-            "refusal": {"visible": panel.refusal.isVisible(), "text": _label(panel.refusal_text)} if panel else None,
+            "presence": _label(panel.presence) if panel is not None else None,
+            "refusal": {"visible": panel.refusal.isVisible(), "text": _label(panel.refusal_text)} if panel is not None else None,
             "thread": thread_text[-THREAD_CHARS:],
         },
         "banner": _label(window.banner),
@@ -91,7 +95,7 @@ def default_path() -> Path:
     return Path(platformdirs.user_data_dir("inbox", "inbox")) / "diagnostics.json"
 
 
-def write_snapshot(window: QWidget, path: Path, *, screenshot: bool = False) -> Path:
+def write_snapshot(window: MainWindow, path: Path, *, screenshot: bool = False) -> Path:
     """Write the snapshot (and, with ``screenshot``, the window's picture beside it) atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if screenshot:
@@ -106,7 +110,7 @@ class DumpOnSignal(QObject):
     """SIGUSR1 → the window's snapshot (and picture) at ``default_path()``; SIGUSR1 is caught
     through a wakeup socket, so the dump runs on the Qt thread between events."""
 
-    def __init__(self, window: Callable[[], QWidget], path: Path | None = None) -> None:
+    def __init__(self, window: Callable[[], MainWindow], path: Path | None = None) -> None:
         super().__init__()
         self._window = window
         self.path = path or default_path()
@@ -131,7 +135,7 @@ class DumpOnSignal(QObject):
                 log.exception("could not write the diagnostics snapshot")
 
 
-def install_dump_on_signal(window: Callable[[], QWidget]) -> DumpOnSignal | None:
+def install_dump_on_signal(window: Callable[[], MainWindow]) -> DumpOnSignal | None:
     """Where the platform has SIGUSR1 (not Windows)."""
     if not hasattr(signal, "SIGUSR1"):
         return None

@@ -234,9 +234,8 @@ class SettingsDialog(QDialog):
         if spec is None:
             return
         self.account_form = AccountForm(spec, self._tr, self.add_form)
-        if hasattr(self, "sign_in_button"):
-            self.sign_in_button.setVisible(spec.kind == "x")
-            self.facebook_button.setVisible(spec.kind == "facebook")
+        self.sign_in_button.setVisible(spec.kind == "x")
+        self.facebook_button.setVisible(spec.kind == "facebook")
         for widget in self.account_form.inputs.values():
             signal = widget.toggled if isinstance(widget, QCheckBox) else widget.textEdited
             signal.connect(lambda *_: self.show_result(""))
@@ -362,14 +361,12 @@ class SettingsDialog(QDialog):
         return f"{self._tr(head)}: {rest}"
 
     def _cancel_check(self) -> None:
-        if hasattr(self, "facebook_panel"):
-            self.facebook_panel.cancel()
+        self.facebook_panel.cancel()
         task, self._check_task = self._check_task, None
         if task is not None and not task.done():
             task.cancel()
             self.show_result("")
-        if hasattr(self, "test_button"):
-            self.test_button.setEnabled(True)
+        self.test_button.setEnabled(True)
 
     def checking(self) -> bool:
         """True while a connection test or a Facebook sign-in runs."""

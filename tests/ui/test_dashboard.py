@@ -15,7 +15,8 @@ from inbox.models import ConversationEvent, EventKind
 from inbox.sla.engine import SlaLogEntry, TargetKind
 from inbox.sla.reports import Report, ReportConversation, RiskItem, Snapshot, build_report
 from inbox.triage.crisis import StoredAlert
-from inbox.ui.dashboard import ConversationRole, Dashboard, RowsModel, countdown_text
+from inbox.ui.dashboard import Dashboard
+from inbox.ui.dashboard_rows import ConversationRole, RowsModel, countdown_text
 from inbox.ui.i18n import Translator
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)

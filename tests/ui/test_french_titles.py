@@ -20,6 +20,7 @@ from inbox.store.repository import Store
 from inbox.ui.canned_manager import CannedManager
 from inbox.ui.main_window import MainWindow
 from inbox.ui.settings_dialog import SettingsDialog
+from inbox.ui.window_services import WindowServices
 from tests.ui.conftest import done_now
 
 BUILT = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
@@ -134,9 +135,9 @@ def test_sla_notifications_are_french(qtbot: QtBot, store: Store, solo_commands:
 
     workspace = Workspace(store, "camille", clock=lambda: BUILT + timedelta(minutes=40))
     workspace.tick_sla()
-    window = MainWindow(store, solo_commands(store, clock=workspace.clock), Translator("fr"), agent="camille",
-                        clock=workspace.clock, notices=workspace.new_notices,
-                        on_tick=done_now(workspace.tick_sla))  # fmt: skip
+    window = MainWindow(store, solo_commands(store, clock=workspace.clock), Translator("fr"),
+                        WindowServices(agent="camille", clock=workspace.clock, notices=workspace.new_notices,
+                                       on_tick=done_now(workspace.tick_sla)))  # fmt: skip
     qtbot.addWidget(window)
     window.slow_tick()
     titles = {title for title, _text, _cid in window.shown_notices}

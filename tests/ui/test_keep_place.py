@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QAbstractItemView
 from pytestqt.qtbot import QtBot
@@ -22,6 +23,7 @@ from inbox.store.repository import Store
 from inbox.ui.i18n import Translator
 from inbox.ui.main_window import MainWindow
 from inbox.ui.queue_model import QueueModel
+from inbox.ui.window_services import WindowServices
 from tests.ui.conftest import done_now
 
 BUILT = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
@@ -52,8 +54,8 @@ def clock() -> Clock:
 
 @pytest.fixture()
 def window(qtbot: QtBot, store: Store, clock: Clock, solo_commands: Callable[..., SoloCommands]) -> Iterator[MainWindow]:
-    w = MainWindow(store, solo_commands(store, clock=clock), Translator("en"), agent="camille", clock=clock,
-                   on_tick=done_now(lambda: refresh_sla(store, clock.now)))  # fmt: skip
+    w = MainWindow(store, solo_commands(store, clock=clock), Translator("en"),
+                   WindowServices(agent="camille", clock=clock, on_tick=done_now(lambda: refresh_sla(store, clock.now))))  # fmt: skip
     qtbot.addWidget(w)
     w.resize(1440, 860)
     w.show()
@@ -299,3 +301,36 @@ def test_switching_language_keeps_the_open_conversation_and_the_reply(qtbot: QtB
     assert selected_id(second) == cid
     assert second.composer.editor.toPlainText() == DRAFT
     second.close()
+
+
+def test_a_view_switch_paints_the_queue_before_its_first_row_opens(qtbot: QtBot, window: MainWindow, store: Store) -> None:
+    """Issue 19: the switch selects the new queue's first row at once, and its conversation opens
+    on the next turn of the event loop (rendering a thread held the repaint ~100 ms at 100k);
+    the reply being written stays saved on its own conversation."""
+    cid = select_row(window, ROW)
+    shown = window.thread_view.toPlainText()
+    pending = next(i for i in range(window.views.count()) if window.views.item(i).text().startswith("Pending"))
+    window.views.setCurrentRow(pending)
+    first = window.model.conversation(0)
+    assert first is not None and first.status is Status.PENDING and first.id != cid
+    assert selected_id(window) == first.id
+    assert window.thread_view.toPlainText() == shown  # not rendered during the switch
+    qtbot.waitUntil(lambda: window.thread_view.toPlainText() != shown)
+    current = window.current_conversation()
+    assert current is not None and current.id == first.id
+    assert window.composer.editor.toPlainText() == store.draft(first.id)
+    wait_for(lambda: store.draft(cid) == DRAFT)
+
+
+def test_a_key_pressed_right_after_a_view_switch_acts_on_the_row_selected(
+    qtbot: QtBot, window: MainWindow, store: Store
+) -> None:
+    cid = select_row(window, ROW)
+    pending = next(i for i in range(window.views.count()) if window.views.item(i).text().startswith("Pending"))
+    window.views.setCurrentRow(pending)
+    first = window.model.conversation(0)
+    assert first is not None and first.id != cid
+    window.queue.setFocus()
+    qtbot.keyClick(window.queue, Qt.Key.Key_E)  # solve, before the event loop turned
+    wait_for(lambda: store.conversation(first.id).status is Status.SOLVED)
+    assert store.conversation(cid).status is not Status.SOLVED

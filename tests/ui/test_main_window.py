@@ -19,6 +19,7 @@ from inbox.store.writer import StoreWriter
 from inbox.ui.i18n import Translator
 from inbox.ui.main_window import MainWindow
 from inbox.ui.queue_model import QueueModel
+from inbox.ui.window_services import WindowServices
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 
@@ -41,7 +42,7 @@ def commands(store: Store) -> Iterator[SoloCommands]:
 
 @pytest.fixture()
 def window(qtbot: object, store: Store, commands: SoloCommands) -> Iterator[MainWindow]:
-    w = MainWindow(store, commands, Translator("en"), agent="camille", clock=lambda: NOW)
+    w = MainWindow(store, commands, Translator("en"), WindowServices(agent="camille", clock=lambda: NOW))
     qtbot.addWidget(w)  # type: ignore[attr-defined]
     w.show()
     yield w
@@ -99,7 +100,7 @@ def test_search_box_filters_the_queue(qtbot: object, window: MainWindow) -> None
 
 
 def test_french_interface(qtbot: object, store: Store, commands: SoloCommands) -> None:
-    w = MainWindow(store, commands, Translator("fr"), agent="camille", clock=lambda: NOW)
+    w = MainWindow(store, commands, Translator("fr"), WindowServices(agent="camille", clock=lambda: NOW))
     qtbot.addWidget(w)  # type: ignore[attr-defined]
     labels = [w.views.item(i).text() for i in range(w.views.count())]
     assert any(label.startswith("Non assignées") for label in labels)
@@ -108,13 +109,13 @@ def test_french_interface(qtbot: object, store: Store, commands: SoloCommands) -
 
 
 def test_layout_and_last_view_are_remembered(qtbot: object, store: Store, commands: SoloCommands) -> None:
-    first = MainWindow(store, commands, Translator("en"), agent="camille", clock=lambda: NOW)
+    first = MainWindow(store, commands, Translator("en"), WindowServices(agent="camille", clock=lambda: NOW))
     qtbot.addWidget(first)  # type: ignore[attr-defined]
     pending_row = next(i for i in range(first.views.count()) if first.views.item(i).text().startswith("Pending"))
     first.views.setCurrentRow(pending_row)
     first.sort.setCurrentIndex(first.sort.findData("newest"))
     first.close()
-    second = MainWindow(store, commands, Translator("en"), agent="camille", clock=lambda: NOW)
+    second = MainWindow(store, commands, Translator("en"), WindowServices(agent="camille", clock=lambda: NOW))
     qtbot.addWidget(second)  # type: ignore[attr-defined]
     assert second.current_view().key == "pending"
     assert second.sort.currentData() == "newest"
@@ -201,3 +202,17 @@ def test_assign_to_another_agent(qtbot: object, window: MainWindow, store: Store
     window.assign_to("yanis")
     qtbot.waitUntil(lambda: store.conversation(conv.id).assignee == "yanis")  # type: ignore[attr-defined]
     assert store.events(conv.id)[-1].value == "yanis"
+
+
+def test_diagnostics_snapshot_of_a_solo_window(window: MainWindow) -> None:
+    """The snapshot reads the window's declared parts: in solo mode the team fields are empty."""
+    from inbox.ui.diagnostics import snapshot
+
+    pending = next(i for i in range(window.views.count()) if window.views.item(i).text().startswith("Pending"))
+    window.views.setCurrentRow(pending)
+    shot = snapshot(window)
+    assert shot["view_key"] == "pending"
+    assert shot["open"]["id"] == window.current_conversation().id  # type: ignore[union-attr]
+    assert shot["open"]["presence"] is None and shot["open"]["refusal"] is None
+    assert shot["team_status"] is None
+    assert [row["status"] for row in shot["queue"]] == ["pending"] * len(shot["queue"]) and shot["queue"]

@@ -33,7 +33,7 @@ def test_every_part_uses_the_shell_s_client_and_quitting_closes_it(
         action.trigger()
         dialog = window.findChild(SettingsDialog)
         assert dialog is not None and dialog._backend.http is http  # type: ignore[attr-defined]
-        assert window._remote_images.http is http  # type: ignore[attr-defined]
+        assert window.services.remote_images.http is http  # type: ignore[attr-defined]
         dialog.close()
         assert not http.is_closed
         await shell.aclose()  # what run_app does at quit

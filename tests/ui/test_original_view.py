@@ -109,7 +109,7 @@ def two_newsletters(
     window = build_window(store, language="en")
     assert isinstance(window, MainWindow)
     qtbot.addWidget(window)
-    workspace = window._remote_images
+    workspace = window.services.remote_images
     assert isinstance(workspace, Workspace)
     workspace.image_limits = ImageLimits(private_hosts=True, max_bytes=BIG // 2)
     ids: dict[str, int] = {}

@@ -21,6 +21,7 @@ from inbox.store.repository import Store
 from inbox.ui.i18n import Translator
 from inbox.ui.main_window import MainWindow
 from inbox.ui.thread_html import render_sla
+from inbox.ui.window_services import WindowServices
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 
@@ -46,7 +47,7 @@ def test_disabled_controls_look_disabled_in_the_dark_theme(dark: QPalette) -> No
 def test_sort_choices_are_words_in_the_agent_language(qtbot: QtBot, solo_commands: Callable[..., SoloCommands]) -> None:
     store = Store.open(":memory:")
     try:
-        window = MainWindow(store, solo_commands(store), Translator("fr"), agent="camille", clock=lambda: NOW)
+        window = MainWindow(store, solo_commands(store), Translator("fr"), WindowServices(agent="camille", clock=lambda: NOW))
         qtbot.addWidget(window)
         labels = [window.sort.itemText(i) for i in range(window.sort.count())]
         assert labels == ["Plus urgentes", "Plus récentes", "Plus anciennes", "Priorité"]

@@ -20,6 +20,7 @@ from inbox.store.repository import Store
 from inbox.store.writer import StoreWriter
 from inbox.ui.i18n import Translator
 from inbox.ui.main_window import MainWindow
+from inbox.ui.window_services import WindowServices
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 
@@ -35,7 +36,7 @@ def window(qtbot: object, path: Path) -> Iterator[tuple[MainWindow, Store]]:
     store = Store.open(path)
     writer = StoreWriter(store)
     w = MainWindow(store, SoloCommands(writer, Workspace(store, "camille", clock=lambda: NOW)),
-                   Translator("en"), agent="camille", clock=lambda: NOW)  # fmt: skip
+                   Translator("en"), WindowServices(agent="camille", clock=lambda: NOW))  # fmt: skip
     qtbot.addWidget(w)  # type: ignore[attr-defined]
     w.show()
     yield w, store
