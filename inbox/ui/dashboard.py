@@ -372,8 +372,9 @@ def render_png(
 ) -> None:
     """Render the dashboard offscreen to a PNG (docs, checks)."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    app = QApplication.instance() or QApplication([])
-    app.setStyle("Fusion")  # type: ignore[attr-defined]
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication([])
+    app.setStyle("Fusion")
     board = Dashboard(source, tr, clock=lambda: now)
     board.resize(*size)
     board.show()

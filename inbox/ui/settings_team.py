@@ -8,8 +8,8 @@ cleared once the attempt ends. Failures are shown inline, in the words the backe
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Protocol
+from collections.abc import Callable, Coroutine
+from typing import Any, Protocol
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
@@ -80,7 +80,7 @@ class TeamTab(QWidget):
         self.status.setText(f"{agent} @ {url}: " + (self._tr("signed in") if signed_in else self._tr("signed out")))
         self.sign_out_button.setEnabled(True)
 
-    def _run(self, work: Awaitable[None]) -> None:
+    def _run(self, work: Coroutine[Any, Any, None]) -> None:
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
@@ -88,7 +88,7 @@ class TeamTab(QWidget):
             return
         self.sign_in_button.setEnabled(False)
         self.sign_out_button.setEnabled(False)
-        self.task = loop.create_task(work)  # type: ignore[arg-type]
+        self.task = loop.create_task(work)
 
     def _sign_in_clicked(self) -> None:
         url, agent, password = self.url.text().strip(), self.agent.text().strip(), self.password.text()
