@@ -21,7 +21,7 @@ if sys.argv[3] == "bare":
     sys.modules["numpy"] = None
 from PySide6.QtWidgets import QApplication
 app = QApplication([])
-from inbox.app.shell import build_window
+from inbox.app.window import build_window
 from inbox.store.repository import Store
 store = Store.open(path)
 window = build_window(store, agent="camille")

@@ -38,7 +38,7 @@ sys.modules["numpy"] = None
 from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
 from PySide6.QtWidgets import QApplication
 app = QApplication([])
-from inbox.app.shell import build_window
+from inbox.app.window import build_window
 from inbox.store.repository import Store
 from inbox.ui.views import QueueView
 store = Store.open(path)

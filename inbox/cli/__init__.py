@@ -128,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Handler | None = getattr(args, "handler", None)
     try:
         if handler is None:
-            from inbox.app.shell import run_app
+            from inbox.app.run import run_app
 
             return run_app(args)
         return handler(args)

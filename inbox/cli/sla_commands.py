@@ -82,7 +82,7 @@ def cmd_policy_show(args: argparse.Namespace) -> int:
 
 
 def cmd_screenshot(args: argparse.Namespace) -> int:
-    from inbox.app.shell import screenshot
+    from inbox.app.run import screenshot
 
     try:
         w, h = (int(v) for v in args.size.lower().split("x"))

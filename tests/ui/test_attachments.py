@@ -6,7 +6,7 @@ from __future__ import annotations
 from email.message import EmailMessage
 from pathlib import Path
 
-from inbox.app.shell import build_window
+from inbox.app.window import build_window
 from inbox.cli.importing import import_paths
 from inbox.models import QueueFilter
 from inbox.store.repository import Store

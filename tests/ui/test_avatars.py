@@ -14,7 +14,7 @@ import pytest
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice
 from PySide6.QtGui import QColor, QImage
 
-from inbox.app.shell import build_window
+from inbox.app.window import build_window
 from inbox.app.workspace import fetch_avatars
 from inbox.models import Author, IdentityKind, QueueFilter
 from inbox.store.repository import Store

@@ -14,7 +14,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from inbox.app.live_sync import LiveSync
-from inbox.app.shell import build_window
+from inbox.app.window import build_window
 from inbox.providers.keyring_store import KeyringSecretStore
 from inbox.secrets import SecretStore
 from inbox.store.repository import Store

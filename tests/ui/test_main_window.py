@@ -136,7 +136,7 @@ def test_merging_customers_from_the_panel_keeps_every_conversation(qtbot: object
 
 
 def test_dashboard_tab_clicks_through_to_the_conversation(qtbot: object, store: Store) -> None:
-    from inbox.app.shell import build_window
+    from inbox.app.window import build_window
 
     window = build_window(store, language="en")
     assert isinstance(window, MainWindow)

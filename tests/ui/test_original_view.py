@@ -15,7 +15,7 @@ from PySide6.QtGui import QImage, QPixmap, QTextDocument
 from pytestqt.qtbot import QtBot
 
 from inbox.app.remote_images import ImageLimits
-from inbox.app.shell import build_window
+from inbox.app.window import build_window
 from inbox.app.workspace import Workspace
 from inbox.cli.importing import import_paths
 from inbox.models import QueueFilter

@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from PySide6.QtCore import QUrl
 
-from inbox.app.shell import build_window
+from inbox.app.window import build_window
 from inbox.models import OutboxState, QueueFilter
 from inbox.replies.outbox import Outbox
 from inbox.store.repository import Store

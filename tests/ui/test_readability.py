@@ -12,8 +12,8 @@ from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from inbox.app.shell import apply_theme
 from inbox.app.solo import SoloCommands
+from inbox.app.theme import apply_theme
 from inbox.models import Channel, ConversationEvent, EventKind, Priority
 from inbox.sla import engine as sla
 from inbox.sla.policy import default_policies

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QToolBar
 from pytestqt.qtbot import QtBot
 
 from inbox.app.demo import build_demo
-from inbox.app.shell import build_window
+from inbox.app.window import build_window
 from inbox.store.repository import Store
 from inbox.ui.main_window import MainWindow
 
