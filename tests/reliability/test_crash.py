@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from inbox.models import Account, Channel, OutboxState
-from inbox.providers.email.provider import Cursor
+from inbox.providers.email.cursor import Cursor
 from inbox.replies.outbox import Outbox
 from inbox.store.repository import Store
 from tests.providers.email.servers import DovecotServer, SmtpServer

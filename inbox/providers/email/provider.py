@@ -1,18 +1,5 @@
 """The live e-mail provider: IMAP in (with IDLE), SMTP out, the copy kept in the Sent folder.
-
-The cursor is JSON: ``{"uidvalidity": int, "last_uid": int}``, plus ``"since"`` (ISO date)
-while the first sync of the last ``initial_days`` is still in progress. It only ever advances
-past messages that were returned, one chunk at a time, so a cut connection costs one chunk.
-A new UIDVALIDITY means the server renumbered the mailbox: the sync starts over and the store's
-Message-ID dedup keeps it from creating duplicates.
-
-Where the server offers CONDSTORE (RFC 7162) the cursor also keeps ``"modseq"`` (the mailbox's
-HIGHESTMODSEQ) and, once a fetch has read everything, ``"uidnext"``. When EXAMINE reports the
-same UIDVALIDITY, UIDNEXT and HIGHESTMODSEQ again, nothing happened in the mailbox and the fetch
-returns at once, without a UID SEARCH: the common poll. When the modseq moved, one
-``UID FETCH ... (CHANGEDSINCE modseq)`` counts the known messages whose flags changed (reported
-as ``info["flags_changed"]``); new mail still comes through the UID search. Cursors written before
-these keys existed still parse; without CONDSTORE, or after NOMODSEQ, they are never written.
+Its cursor (UIDVALIDITY, last UID, CONDSTORE modseq) is :mod:`.cursor`; its setup form :mod:`.setup`.
 
 The setting ``auth`` chooses the sign-in: ``password`` (the default) or ``oauth2``, an OAuth 2.0
 access token presented with XOAUTH2 to both servers and refreshed as :mod:`.oauth` describes.
@@ -23,13 +10,12 @@ from __future__ import annotations
 import asyncio
 import imaplib
 import itertools
-import json
 import logging
 import smtplib
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from types import TracebackType
 from typing import ClassVar, Self, TypeVar
@@ -37,13 +23,15 @@ from typing import ClassVar, Self, TypeVar
 import httpx
 
 from inbox.errors import AuthError, PermanentError
-from inbox.models import Account, Channel, Draft, Message, ParsedBatch
+from inbox.models import Account, Draft, Message, ParsedBatch
 from inbox.providers.email import compose, imap, oauth, smtp
+from inbox.providers.email.cursor import Cursor
 from inbox.providers.email.parse import parse_email
+from inbox.providers.email.setup import EMAIL_SETUP
 from inbox.providers.failures import provider_failures
 from inbox.providers.webform.mail_rule import file_form_mail
 from inbox.secrets import SecretStore
-from inbox.sync.contract import FetchResult, FormField, ProviderInfo
+from inbox.sync.contract import FetchResult, ProviderInfo
 
 log = logging.getLogger(__name__)
 SERVICE = "email"
@@ -60,129 +48,11 @@ RECONNECT_WINDOW = 4.0
 IDLE_ROUND = 4.0
 
 
-@dataclass(frozen=True, slots=True)
-class Cursor:
-    uidvalidity: int
-    last_uid: int
-    since: date | None = None  # set while the initial window is being fetched
-    modseq: int | None = None  # HIGHESTMODSEQ at the last fetch (CONDSTORE servers only)
-    uidnext: int | None = None  # UIDNEXT when that fetch had read everything
-
-    @classmethod
-    def parse(cls, text: str | None) -> Cursor | None:
-        """The cursor, or None (a fresh start) when absent or unreadable."""
-        if not text:
-            return None
-        try:
-            data = json.loads(text)
-            since = date.fromisoformat(data["since"]) if data.get("since") else None
-            modseq = int(data["modseq"]) if data.get("modseq") is not None else None
-            uidnext = int(data["uidnext"]) if data.get("uidnext") is not None else None
-            return cls(int(data["uidvalidity"]), int(data["last_uid"]), since, modseq, uidnext)
-        except (ValueError, TypeError, KeyError, AttributeError):
-            log.warning("email: unreadable cursor, starting a fresh sync")
-            return None
-
-    def dump(self) -> str:
-        data: dict[str, object] = {"uidvalidity": self.uidvalidity, "last_uid": self.last_uid}
-        if self.since is not None:
-            data["since"] = self.since.isoformat()
-        if self.modseq is not None:
-            data["modseq"] = self.modseq
-        if self.uidnext is not None:
-            data["uidnext"] = self.uidnext
-        return json.dumps(data)
-
-    def unchanged(self, state: imap.MailboxState) -> bool:
-        """Whether EXAMINE shows the very mailbox this complete cursor was taken from: same
-        UIDVALIDITY, no new UID handed out, no mod-sequence spent (RFC 7162: every change to
-        a message, its flags or the message set raises HIGHESTMODSEQ)."""
-        return (
-            self.since is None
-            and state.highestmodseq is not None
-            and self.modseq == state.highestmodseq
-            and self.uidnext is not None
-            and self.uidnext == state.uidnext
-            and self.uidvalidity == state.uidvalidity
-        )
-
-
 class EmailProvider:
     """A mailbox over IMAP and SMTP. Implements ``Provider``, ``SupportsPush`` (IDLE) and
     ``SupportsDeliveryCheck`` (the Sent folder)."""
 
-    info: ClassVar[ProviderInfo] = ProviderInfo(
-        kind="imap",
-        channel=Channel.EMAIL,
-        display_name="E-mail (IMAP/SMTP)",
-        fields=(
-            FormField("imap_host", "IMAP server"),
-            FormField("imap_port", "IMAP port", kind="int", default="993"),
-            FormField(
-                "imap_security", "IMAP security", default="ssl", help="ssl, starttls or none"
-            ),
-            FormField("smtp_host", "SMTP server"),
-            FormField("smtp_port", "SMTP port", kind="int", default="587"),
-            FormField(
-                "smtp_security", "SMTP security", default="starttls", help="starttls, ssl or none"
-            ),
-            FormField("username", "User name"),
-            FormField(
-                "auth", "Sign-in method", default="password", help="password or oauth2 (XOAUTH2 token)"
-            ),
-            FormField(
-                "password",
-                "Password",
-                secret=True,
-                kind="password",
-                required=False,
-                help="needed with sign-in method password",
-                applies_when=("auth", "password"),
-            ),
-            FormField(
-                oauth.ACCESS_TOKEN,
-                "OAuth access token",
-                secret=True,
-                kind="password",
-                required=False,
-                help="needed with sign-in method oauth2",
-                applies_when=("auth", "oauth2"),
-            ),
-            FormField(
-                oauth.REFRESH_TOKEN,
-                "OAuth refresh token",
-                secret=True,
-                kind="password",
-                required=False,
-                applies_when=("auth", "oauth2"),
-            ),
-            FormField(
-                "oauth_token_url",
-                "OAuth token URL",
-                kind="url",
-                required=False,
-                help="to refresh the token, e.g. https://oauth2.googleapis.com/token",
-            ),
-            FormField("oauth_client_id", "OAuth client id", required=False),
-            FormField(
-                oauth.CLIENT_SECRET,
-                "OAuth client secret",
-                secret=True,
-                kind="password",
-                required=False,
-                applies_when=("auth", "oauth2"),
-            ),
-            FormField("sent_folder", "Sent folder", default="Sent", required=False),
-            FormField(
-                "initial_days",
-                "Days to fetch at first sync",
-                kind="int",
-                default="30",
-                required=False,
-            ),
-        ),
-        min_poll_interval=60.0,
-    )
+    info: ClassVar[ProviderInfo] = EMAIL_SETUP
 
     def __init__(
         self,

@@ -16,7 +16,8 @@ from typing import Any, TypeVar
 import pytest
 
 from inbox.providers.email import imap
-from inbox.providers.email.provider import Cursor, EmailProvider
+from inbox.providers.email.cursor import Cursor
+from inbox.providers.email.provider import EmailProvider
 from inbox.store.repository import Store
 from inbox.sync.contract import FetchResult
 from tests.providers.email.servers import CuttingProxy, DovecotServer, running_dovecot
