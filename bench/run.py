@@ -178,6 +178,8 @@ def window_rows(w: dict[str, Any] | None) -> list[tuple[str, str, str, str]]:
              w["mapped_s"] <= 1.0),
         _row("window: view switch until painted, p50 / p95 (ms)", f"{w['switch_p50_ms']:.0f} / {w['switch_p95_ms']:.0f}", "p95 <= 50",
              w["switch_p95_ms"] <= 50),
+        _row("  same, until the thread shows its first conversation (ms)",
+             f"{w.get('switch_thread_p50_ms', 0):.0f} / {w.get('switch_thread_p95_ms', 0):.0f}"),
         _row("window: queue scroll frame p50 / p95 / max (ms)",
              f"{w['frame_p50_ms']:.1f} / {w['frame_p95_ms']:.1f} / {w['frame_max_ms']:.1f} ({w['frames']} frames)",
              "max <= 16", w["frame_max_ms"] <= 16),

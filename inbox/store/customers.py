@@ -169,11 +169,17 @@ class CustomerRepository:
 
     def suggestions(self: _StoreCore, customer_id: int) -> list[LinkSuggestion]:
         """Open suggestions that concern this customer (its identities, or identities to it)."""
+        # Two index lookups (the customer's identities; suggestions naming the customer) rather
+        # than one OR, which SQLite answers by scanning every suggestion.
+        columns = "s.id AS sid, s.customer_id AS target, s.reason, cu.display_name AS target_name, i.*"
+        joins = "JOIN customers cu ON cu.id = s.customer_id"
         rows = self._rows(
-            """SELECT s.id AS sid, s.customer_id AS target, s.reason, cu.display_name AS target_name, i.*
-               FROM link_suggestions s JOIN identities i ON i.id = s.identity_id
-               JOIN customers cu ON cu.id = s.customer_id
-               WHERE s.state = 'open' AND (i.customer_id = ? OR s.customer_id = ?)""",
+            f"""SELECT {columns} FROM identities i JOIN link_suggestions s ON s.identity_id = i.id {joins}
+                WHERE i.customer_id = ? AND s.state = 'open'
+                UNION
+                SELECT {columns} FROM link_suggestions s JOIN identities i ON i.id = s.identity_id {joins}
+                WHERE s.customer_id = ? AND s.state = 'open'
+                ORDER BY sid""",
             [customer_id, customer_id],
         )
         return [LinkSuggestion(int(r["sid"]), identity_from_row(r), int(r["target"]), r["target_name"], r["reason"]) for r in rows]

@@ -462,3 +462,16 @@ def m0009_latest_inbound(db: Database) -> None:
         ANALYZE messages;
         """
     )
+
+
+@MIGRATIONS(name="0010_suggestions_by_customer")
+def m0010_suggestions_by_customer(db: Database) -> None:
+    """A customer's open link suggestions read by index: the customer panel asks for them at each
+    conversation opened, and without an index on the suggested customer every ask scanned the
+    whole table (465,000 suggestions at 1M messages: 54 ms of the 98 ms an opening took)."""
+    db.executescript(
+        """
+        CREATE INDEX link_suggestions_customer ON link_suggestions(customer_id, state);
+        ANALYZE link_suggestions;
+        """
+    )
