@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -35,6 +36,11 @@ class ConversationReads(StoreBase):
     """The queue and a conversation's content (a part of :class:`inbox.store.repository.Store`)."""
 
     def queue(self, flt: QueueFilter, *, limit: int = 200, offset: int = 0) -> list[Conversation]:
+        return self.queue_rows(self.queue_order(flt, limit=limit, offset=offset))
+
+    def queue_order(self, flt: QueueFilter, *, limit: int, offset: int = 0) -> list[int]:
+        """The ids of a view's conversations in the queue's order (sorting reads the conversations
+        table alone: the lazy queue asks once per view and then reads pages by id)."""
         where, params = _queue_where(flt)
         order = {
             QueueSort.URGENCY: "CASE WHEN c.sla_due_at IS NULL THEN 1 ELSE 0 END, c.sla_due_at, "
@@ -49,15 +55,17 @@ class ConversationReads(StoreBase):
             # most of the table before the first open one (111 ms at 1M); "+" sorts the few
             # conversations the status index finds instead (14 ms).
             order = "+c.last_message_at ASC"
-        # The page's ids first (sorting only needs the conversations table), then the names, tags
-        # and sentiment of those rows alone.
-        ids = [
+        return [
             int(r["id"])
             for r in self._rows(
                 f"SELECT c.id FROM conversations c WHERE {where} ORDER BY {order}, c.id LIMIT ? OFFSET ?",
                 [*params, limit, offset],
             )
         ]
+
+    def queue_rows(self, ids: Sequence[int]) -> list[Conversation]:
+        """These conversations as the queue shows them (names, tags, latest sentiment), in the
+        order given; ids no longer stored are left out."""
         if not ids:
             return []
         rows = self._rows(
@@ -65,7 +73,7 @@ class ConversationReads(StoreBase):
                   (SELECT group_concat(tag, ',') FROM conversation_tags t WHERE t.conversation_id = c.id) AS tag_list,
                   {_LATEST_SENTIMENT} AS latest_sentiment
                 FROM conversations c LEFT JOIN customers cu ON cu.id = c.customer_id
-                WHERE c.id IN ({",".join(str(i) for i in ids)})"""
+                WHERE c.id IN ({",".join(str(int(i)) for i in ids)})"""
         )
         position = {cid: n for n, cid in enumerate(ids)}
         rows.sort(key=lambda r: position[int(r["id"])])

@@ -13,6 +13,10 @@ from inbox.ui.text import one_line
 
 ConversationRole = Qt.ItemDataRole.UserRole + 1
 PAGE = 200
+#: How many conversation ids of a view are read (in the queue's order) at a time: sorting the view
+#: is the costly part of a page (8 of 15 ms at 1M), so it is done once for ten pages, and a page
+#: scrolled into view only reads its 200 rows by id (a frame stays under 16 ms).
+ORDER_AHEAD = 2000
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -28,6 +32,8 @@ class QueueModel(QAbstractListModel):
         self._repo = repo
         self._filter = QueueFilter()
         self._rows: list[Conversation] = []
+        self._order: list[int] = []  # the view's ids in order, as far as read
+        self._next = 0  # the position in _order of the next page to load
         self._total = 0
         self._updating = False  # a reload is moving rows: no page is fetched meanwhile
         self.now = datetime.now(UTC)
@@ -40,8 +46,14 @@ class QueueModel(QAbstractListModel):
         self.beginResetModel()
         self._filter = flt
         self._total = self._repo.count(flt)
-        self._rows = self._repo.queue(flt, limit=PAGE, offset=0)
+        self._rows = self._first_rows(PAGE)
         self.endResetModel()
+
+    def _first_rows(self, wanted: int) -> list[Conversation]:
+        """The view's order read again, and its first ``wanted`` conversations."""
+        self._order = self._repo.queue_order(self._filter, limit=max(ORDER_AHEAD, wanted))
+        self._next = min(wanted, len(self._order))
+        return self._repo.queue_rows(self._order[: self._next])
 
     def reload(self) -> None:
         """Re-read what is loaded (after a change, a sync or the SLA tick), keeping at least as
@@ -50,7 +62,7 @@ class QueueModel(QAbstractListModel):
         row and scroll position on the same conversations (persistent indexes follow them)."""
         wanted = max(PAGE, len(self._rows))
         self._total = self._repo.count(self._filter)
-        fresh = self._repo.queue(self._filter, limit=wanted, offset=0)
+        fresh = self._first_rows(wanted)
         self._updating = True
         try:
             self._apply(fresh)
@@ -110,14 +122,26 @@ class QueueModel(QAbstractListModel):
         return 0 if parent.isValid() else len(self._rows)
 
     def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
-        return not parent.isValid() and not self._updating and len(self._rows) < self._total
+        return (
+            not parent.isValid()
+            and not self._updating
+            and (self._next < len(self._order) or len(self._order) < self._total)
+        )
 
     def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008
         if parent.isValid() or self._updating:
             return
-        more = self._repo.queue(self._filter, limit=PAGE, offset=len(self._rows))
+        if self._next >= len(self._order):
+            ahead = self._repo.queue_order(self._filter, limit=ORDER_AHEAD, offset=len(self._order))
+            if not ahead:
+                self._total = len(self._rows)
+                return
+            self._order.extend(ahead)
+        ids = self._order[self._next : self._next + PAGE]
+        self._next += len(ids)
+        shown = {c.id for c in self._rows}
+        more = [c for c in self._repo.queue_rows(ids) if c.id not in shown]
         if not more:
-            self._total = len(self._rows)
             return
         self.beginInsertRows(QModelIndex(), len(self._rows), len(self._rows) + len(more) - 1)
         self._rows.extend(more)

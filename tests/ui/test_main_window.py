@@ -216,3 +216,32 @@ def test_diagnostics_snapshot_of_a_solo_window(window: MainWindow) -> None:
     assert shot["open"]["presence"] is None and shot["open"]["refusal"] is None
     assert shot["team_status"] is None
     assert [row["status"] for row in shot["queue"]] == ["pending"] * len(shot["queue"]) and shot["queue"]
+
+
+def test_the_queue_sorts_a_view_once_for_many_pages(
+    monkeypatch: pytest.MonkeyPatch, qtmodeltester: object, store: Store
+) -> None:
+    """Pages scrolled into view are read by id in the order read once for several pages: every
+    conversation once, in the store's order, across the ends of those reads (the demo's ~250
+    conversations in pages of 20, the order read 50 at a time)."""
+    import inbox.ui.queue_model as queue_model
+
+    monkeypatch.setattr(queue_model, "PAGE", 20)
+    monkeypatch.setattr(queue_model, "ORDER_AHEAD", 50)
+    expected = [c.id for c in store.queue(QueueFilter(), limit=10_000)]
+    sorts: list[int] = []
+    original = store.queue_order
+
+    def counted(flt: QueueFilter, *, limit: int, offset: int = 0) -> list[int]:
+        sorts.append(offset)
+        return original(flt, limit=limit, offset=offset)
+
+    monkeypatch.setattr(store, "queue_order", counted)
+    model = QueueModel(store)
+    model.set_filter(QueueFilter())
+    while model.canFetchMore():
+        model.fetchMore()
+    shown = [model.conversation(row).id for row in range(model.rowCount())]  # type: ignore[union-attr]
+    assert len(expected) > 100 and shown == expected
+    assert sorts == list(range(0, len(expected), 50))  # one sort per 50 ids, not one per page of 20
+    qtmodeltester.check(model)  # type: ignore[attr-defined]
