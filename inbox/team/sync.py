@@ -281,6 +281,8 @@ class TeamSync:
         text = await self.client.sla_policies()
         if await self._off_loop(self.replica.keep_sla_policies, text):
             log.info("SLA policies of the team server taken")
+            # Every conversation's targets read differently now: the open thread is drawn again.
+            self.observer.conversations(frozenset(self.replica.conversation_ids()), frozenset())
 
     # -- push ------------------------------------------------------------------------------------
 

@@ -305,9 +305,21 @@ def test_the_desktop_shows_targets_with_the_servers_sla_policies(tmp_path: Path,
     async def scenario(marc: Desktop) -> None:
         assert [p.name for p in policies(marc.store).policies] == ["urgent", "social", "vip", "email, whole team"]
         conversation = marc.replica.conversation_ids()[0]
+
         targets, _log = Workspace(marc.store, "marc").sla_details(conversation)
         assert targets and {t.policy for t in targets} == {"email, whole team"}
         first = next(t for t in targets if t.target.value == "first_reply")
         assert first.due_at is not None and first.due_at - first.started_at == timedelta(hours=4)  # 24x7, not office hours
+        # The lead changes the rules; at its next connection the desktop takes them and tells the
+        # window, so a thread already open is drawn again (no change of any conversation pulled).
+        with psycopg.connect(team_server.dsn) as conn:
+            conn.execute("UPDATE server_settings SET value = %s WHERE key = 'sla_policies'",
+                         [server_policies.replace("whole team", "new rules")])  # fmt: skip
+        assert marc.sync is not None
+        await marc.sync.stop()
+        marc.changed.clear()
+        marc.start()
+        await until(lambda: any(conversation in touched for touched in marc.changed), "the window told")
+        assert policies(marc.store).policies[-1].name == "email, new rules"
 
     run(tmp_path, team_server, scenario, "marc")
