@@ -102,17 +102,22 @@ app.processEvents()
 bar = window.queue.verticalScrollBar()
 frames = []
 step = 3 * max(1, bar.singleStep())
+fetched = []  # the frames that loaded a page of rows
 def tick():
     t = QElapsedTimer(); t.start()
+    before = window.model.rowCount()
     bar.setValue(bar.value() + step)
     app.processEvents()
     viewport.repaint()
     frames.append(ms(t))
+    if window.model.rowCount() != before:
+        fetched.append(len(frames) - 1)
     if len(frames) >= 1000 or (bar.value() >= bar.maximum() and not window.model.canFetchMore()):
         timer.stop(); app.quit()
 timer = QTimer(); timer.setInterval(16); timer.timeout.connect(tick); timer.start()
 app.exec()
 print(json.dumps({"mapped_s": mapped, "rows": rows, "switches_ms": switches, "threads_ms": threads,
+                  "fetch_frames_ms": [frames[i] for i in fetched],
                   "switch_by_view_ms": {k: max(v) for k, v in named.items()},
                   "frames_ms": frames, "rows_scrolled": window.model.rowCount()}))
 """
@@ -196,6 +201,9 @@ def measure(store_path: Path, runs: int = 3) -> dict[str, Any]:
         "frame_p95_ms": _pct(frames, 0.95),
         "frame_max_ms": max(frames, default=0.0),
         "frames_over_16ms": sum(1 for f in frames if f > 16.0),
+        "fetch_frames": len(fetching := [f for r in results for f in r.get("fetch_frames_ms", [])]),
+        "fetch_frame_max_ms": max(fetching, default=0.0),
+        "fetch_frames_over_16ms": sum(1 for f in fetching if f > 16.0),
         "rows_scrolled": max(int(r["rows_scrolled"]) for r in results),
     }
 
