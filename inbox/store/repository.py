@@ -59,13 +59,17 @@ class Store(
         now: datetime | None = None,
     ) -> ingest_module.IngestResult:
         """The one way messages are stored (import, demo, sync): a batch, the account's new cursor
-        and the imported files it came from in one transaction, each message in a savepoint of its
-        own; a message that cannot be stored is rolled back alone and listed in ``rejections``.
-        A crash loses (and the next import or fetch takes again) exactly the batch in flight."""
+        and the imported files it came from in one transaction; a message that cannot be stored
+        is rolled back alone and listed in ``rejections``. The batch is stored in one piece first;
+        only when a message fails is it stored again with each message in a savepoint of its own
+        (``ingest.ingest``). A crash loses (and the next import or fetch takes again) exactly the
+        batch in flight."""
         when = now or datetime.now(UTC)
 
-        def write(db: Database) -> ingest_module.IngestResult:
-            result = ingest_module.ingest(db, account, messages, own_reply=outbox_store.own_reply(db, when))
+        def write(db: Database, isolated: bool) -> ingest_module.IngestResult:
+            result = ingest_module.ingest(
+                db, account, messages, own_reply=outbox_store.own_reply(db, when), isolated=isolated
+            )
             attachments.save_files(db, account.id, messages, self.files_dir)
             if files:
                 imported_files.record(db, account.id, files)
@@ -73,7 +77,12 @@ class Store(
                 db.execute("UPDATE accounts SET cursor = ? WHERE id = ?", [cursor, account.id])
             return result
 
-        return self._write(write)
+        try:
+            return self._write(lambda db: write(db, False))
+        except Exception as exc:  # rolled back: a broken message is found by storing one at a time
+            if not ingest_module.is_message_fault(exc):
+                raise
+        return self._write(lambda db: write(db, True))
 
     def known_imported_files(self, account_id: str, root: Path) -> dict[str, imported_files.ImportedFile]:
         """Files under the folder ``root`` whose messages are stored for ``account_id``, by path."""
