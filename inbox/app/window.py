@@ -110,9 +110,8 @@ def build_window(
         dialog.raise_()
 
     def policies_applied() -> None:
-        # The queue's deadlines were recomputed with the new policies: later refreshes use them
-        # too, and the window shows them at once, in the queue and the conversation alike.
-        workspace.policies_changed()
+        # The queue's deadlines were recomputed with the new policies (every later refresh reads
+        # them from the store too): the window shows them at once, queue and conversation alike.
         window.refresh()
 
     def tick() -> Future[int]:

@@ -5,6 +5,7 @@ Composition code (like ``app`` and ``cli``): it joins the pure SLA engine to the
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -26,7 +27,14 @@ if TYPE_CHECKING:
 
 
 def policies(store: Store) -> PolicySet:
-    text = store.setting(POLICY_SETTING)
+    """The SLA policies in force: the stored text (Settings, ``inbox policy load``, a team
+    server's), else the defaults. Read at each use, parsed once per text: whoever changes the
+    setting, the queue's refresh and the conversation view use the new rules at once."""
+    return _parsed_policies(store.setting(POLICY_SETTING))
+
+
+@functools.lru_cache(maxsize=4)
+def _parsed_policies(text: str) -> PolicySet:
     if text:
         return load_policies(text, "stored policies", country_holidays)
     return default_policies(country_holidays)
@@ -99,7 +107,6 @@ class Workspace:
         self.store = store
         self.agent = agent
         self.clock = clock or (lambda: datetime.now(UTC))
-        self._rules: PolicySet | None = None  # loaded once, again after ``policies_changed``
         # Messages whose remote images the agent allowed, until the app quits (never stored).
         self.remote_allowed: set[int] = set()
         self.image_limits: ImageLimits | None = None  # None: the defaults of inbox.app.remote_images
@@ -109,15 +116,7 @@ class Workspace:
         """Bring the cached SLA of ``ids`` (default: every open conversation) up to ``now`` with
         the policies in force, written through ``store`` (the writer's) or the workspace's."""
         store = store or self.store
-        rules = self._rules
-        if rules is None:
-            rules = self._rules = policies(store)
-        return refresh_sla(store, now, ids, rules)
-
-    def policies_changed(self) -> None:
-        """New SLA policies were applied (Settings): later refreshes use them, so the queue's
-        deadlines and the conversation view's targets agree."""
-        self._rules = None
+        return refresh_sla(store, now, ids, policies(store))
 
     @staticmethod
     def weighted_length(text: str) -> int:

@@ -112,3 +112,30 @@ def test_a_refresh_of_some_conversations_does_not_hide_events_of_others() -> Non
     assert refresh_sla(store, now, [first]) == 1  # the window refreshes what it just changed
     assert refresh_sla(store, now) == 1  # the tick still sees the other one's event
     assert refresh_sla(store, now) == 0
+
+
+def test_policies_stored_by_anyone_are_the_ones_the_next_refresh_uses() -> None:
+    """The rules in force are read from the store at each use (parsed once per text): a policy
+    loaded by ``inbox policy load`` or a team server while the window runs is used by its next
+    refresh and its conversation view alike, with no cache to forget."""
+    from importlib import resources
+
+    from inbox.sla.policy import POLICY_SETTING
+
+    store = Store.open(":memory:")
+    store.save_account(X)
+    store.ingest(X, [tweet("1")])
+    ws = Workspace(store, "camille", clock=lambda: T0 + timedelta(minutes=5))
+    ws.refresh_sla(T0 + timedelta(minutes=5))
+    cid = store.queue(QueueFilter())[0].id
+    assert store.conversation(cid).sla_due_at == T0 + timedelta(minutes=30)
+    shipped = resources.files("inbox.data").joinpath("default_policies.toml").read_text("utf-8")
+    faster = shipped.replace('name = "social"', 'name = "social, faster"').replace(
+        'first_reply = "30m"', 'first_reply = "10m"', 1
+    )
+    store.set_setting(POLICY_SETTING, faster)
+    store.add_tag(cid, "delivery", T0 + timedelta(minutes=6), "camille")  # an event: its SLA is replayed
+    ws.refresh_sla(T0 + timedelta(minutes=6), [cid])
+    assert store.conversation(cid).sla_due_at == T0 + timedelta(minutes=10)
+    targets, _log = ws.sla_details(cid)
+    assert {t.policy for t in targets} == {"social, faster"}
