@@ -245,3 +245,35 @@ def test_the_queue_sorts_a_view_once_for_many_pages(
     assert len(expected) > 100 and shown == expected
     assert sorts == list(range(0, len(expected), 50))  # one sort per 50 ids, not one per page of 20
     qtmodeltester.check(model)  # type: ignore[attr-defined]
+
+
+def test_the_next_page_is_read_in_the_pause_after_a_page_and_dropped_by_a_reload(
+    monkeypatch: pytest.MonkeyPatch, qtbot: object, store: Store
+) -> None:
+    """The frame that reaches the end of the loaded rows only inserts the page read after the
+    previous one was shown; a reload (a change anywhere) drops that page, so nothing stale shows."""
+    import inbox.ui.queue_model as queue_model
+
+    monkeypatch.setattr(queue_model, "PAGE", 20)
+    reads: list[list[int]] = []
+    original = store.queue_rows
+
+    def counted(ids: list[int]) -> list:  # type: ignore[type-arg]
+        reads.append(list(ids))
+        return original(ids)
+
+    monkeypatch.setattr(store, "queue_rows", counted)
+    model = QueueModel(store)
+    model.set_filter(QueueFilter())
+    assert model.canFetchMore()
+    qtbot.waitUntil(lambda: len(reads) == 2)  # type: ignore[attr-defined]  # the first page, then the next
+    second = reads[1]
+    model.fetchMore()
+    assert len(reads) == 2 and [model.conversation(r).id for r in range(20, 40)] == second  # type: ignore[union-attr]
+    qtbot.waitUntil(lambda: len(reads) == 3)  # type: ignore[attr-defined]  # and the one after it
+    third = reads[2]
+    store.add_tag(third[0], "relu", datetime.now(UTC), "camille")  # changed after it was read ahead
+    model.reload()
+    model.fetchMore()  # before the pause: the page read ahead is gone, not shown stale
+    row = next(r for r in range(model.rowCount()) if model.conversation(r).id == third[0])  # type: ignore[union-attr]
+    assert "relu" in model.conversation(row).tags  # type: ignore[union-attr]
