@@ -91,8 +91,12 @@ def test_a_pull_brings_only_the_events_and_messages_since_the_cursor(
     lea = Api.sign_in(server, "lea")
     _pages, cursor = _pull_all(lea)
     for n in range(3):
-        lea.intent({"type": "status", "conversation_id": thread.conversation_id, "status": ("pending", "open")[n % 2]})
-    lea.intent({"type": "note", "conversation_id": thread.conversation_id, "text": "Photo demandée"})
+        answer = lea.intent(
+            {"type": "status", "conversation_id": thread.conversation_id, "status": ("pending", "open")[n % 2]}
+        )
+        assert answer.status_code == 200 and answer.json()["change_seqs"], (answer.text, server.output())
+    answer = lea.intent({"type": "note", "conversation_id": thread.conversation_id, "text": "Photo demandée"})
+    assert answer.status_code == 200, (answer.text, server.output())
     _pages, cursor = _pull_all(lea, cursor)
     lea.intent({"type": "tag_add", "conversation_id": thread.conversation_id, "tag": "casse"})
     page = lea.get("/v1/changes", after=cursor).json()
@@ -103,7 +107,7 @@ def test_a_pull_brings_only_the_events_and_messages_since_the_cursor(
     # From the start, every event of the conversation comes (each written with a change).
     everything, _ = _pull_all(lea)
     kinds = [e["kind"] for p in everything for e in p["events_added"]]
-    assert kinds == ["status", "status", "status", "note", "tag_added"]
+    assert kinds == ["status", "status", "status", "note", "tag_added"], (everything, server.output())
 
 
 def test_a_transaction_that_commits_late_is_not_skipped(pg_dsn: str, team: None, server: ServerProcess) -> None:
