@@ -163,14 +163,23 @@ class QueueModel(QAbstractListModel):
         self.endInsertRows()
 
     def _read_ahead(self) -> None:
-        """Read the rows of the next page (within the order already read) before they are needed.
-        Any reload drops them; rows are read again then, as every loaded row is."""
-        ids = self._order[self._next : self._next + PAGE]
-        if ids and not self._updating and (self._ahead is None or self._ahead[0] != ids):
-            try:
+        """One step ahead of the scroll, in a pause: the view's next ids in order when the next
+        page is the last of those read (then the rows, in the next pause), else the next page's
+        rows. Any reload drops them; rows are read again then, as every loaded row is."""
+        if self._updating:
+            return
+        try:
+            if self._next + PAGE >= len(self._order) and len(self._order) < self._total:
+                more = self._repo.queue_order(self._filter, limit=ORDER_AHEAD, offset=len(self._order))
+                self._order.extend(more)
+                if more:
+                    self._prefetch.start()
+                return
+            ids = self._order[self._next : self._next + PAGE]
+            if ids and (self._ahead is None or self._ahead[0] != ids):
                 self._ahead = (ids, self._repo.queue_rows(ids))
-            except InboxError:  # only a head start: the page read when reached says what failed
-                self._ahead = None
+        except InboxError:  # only a head start: the page read when reached says what failed
+            self._ahead = None
 
     def conversation(self, row: int) -> Conversation | None:
         return self._rows[row] if 0 <= row < len(self._rows) else None

@@ -277,3 +277,37 @@ def test_the_next_page_is_read_in_the_pause_after_a_page_and_dropped_by_a_reload
     model.fetchMore()  # before the pause: the page read ahead is gone, not shown stale
     row = next(r for r in range(model.rowCount()) if model.conversation(r).id == third[0])  # type: ignore[union-attr]
     assert "relu" in model.conversation(row).tags  # type: ignore[union-attr]
+
+
+def test_the_view_order_is_read_further_in_a_pause_before_the_scroll_reaches_its_end(
+    monkeypatch: pytest.MonkeyPatch, qtbot: object, store: Store
+) -> None:
+    """The page that crosses the end of the ids read so far costs its frame no sort: the next
+    ids were read in a pause, then that page's rows in the next one."""
+    import inbox.ui.queue_model as queue_model
+
+    monkeypatch.setattr(queue_model, "PAGE", 20)
+    monkeypatch.setattr(queue_model, "ORDER_AHEAD", 50)
+    expected = [c.id for c in store.queue(QueueFilter(), limit=60)]
+    calls: list[str] = []
+    order, rows = store.queue_order, store.queue_rows
+
+    def counted_order(flt: QueueFilter, *, limit: int, offset: int = 0) -> list[int]:
+        calls.append(f"order {offset}")
+        return order(flt, limit=limit, offset=offset)
+
+    def counted_rows(ids: list[int]) -> list:  # type: ignore[type-arg]
+        calls.append("rows")
+        return rows(ids)
+
+    monkeypatch.setattr(store, "queue_order", counted_order)
+    monkeypatch.setattr(store, "queue_rows", counted_rows)
+    model = QueueModel(store)
+    model.set_filter(QueueFilter())
+    qtbot.waitUntil(lambda: calls.count("rows") == 2)  # type: ignore[attr-defined]  # rows 20-39
+    model.fetchMore()
+    qtbot.waitUntil(lambda: calls.count("rows") == 3)  # type: ignore[attr-defined]  # ids 50-99, then rows 40-59
+    assert calls == ["order 0", "rows", "rows", "order 50", "rows"]
+    model.fetchMore()  # rows 40-59: across the end of the first 50 ids, and nothing read now
+    assert calls == ["order 0", "rows", "rows", "order 50", "rows"]
+    assert [model.conversation(r).id for r in range(60)] == expected  # type: ignore[union-attr]
