@@ -67,10 +67,12 @@ def refresh_sla(
 ) -> int:
     """Bring the cached SLA state of conversations (default: every one not closed) up to ``now``:
     recompute the targets, the queue's most urgent running deadline and the SLA event log of each
-    conversation whose cache can be wrong (``Store.sla_stale``), all in one transaction. A cached
-    state stays exact until its next warning or breach instant or the next event, so the others
-    are left as they are; ``force`` recomputes them all (new policies). Returns how many
-    conversations were recomputed."""
+    conversation whose cache can be wrong (``Store.sla_stale``), ``REFRESH_CHUNK`` conversations
+    per transaction (memory stays flat however many an import touched: each conversation's cache
+    and log are written together, and the mark that every open conversation is up to date only
+    with the last chunk). A cached state stays exact until its next warning or breach instant or
+    the next event, so the others are left as they are; ``force`` recomputes them all (new
+    policies). Returns how many conversations were recomputed."""
     stale, newest = store.sla_stale(now, ids)
     mark = newest if ids is None else None  # every open conversation is brought up to date
     if force:
@@ -80,6 +82,18 @@ def refresh_sla(
             store.replace_sla_logs({}, [], mark)
         return 0
     rules = rules or policies(store)
+    done = 0
+    for start in range(0, len(stale), REFRESH_CHUNK):
+        last = start + REFRESH_CHUNK >= len(stale)
+        done += _refresh_chunk(store, now, stale[start : start + REFRESH_CHUNK], rules, mark if last else None)
+    return done
+
+
+#: Conversations whose events are read, assessed and written at a time by :func:`refresh_sla`.
+REFRESH_CHUNK = 2000
+
+
+def _refresh_chunk(store: Store, now: datetime, stale: Sequence[int], rules: PolicySet, mark: int | None) -> int:
     at = to_db_time(now)
     cache: list[SlaCacheRow] = []
     logs: dict[int, list[tuple[str, str, str, int, str, float | None]]] = {}

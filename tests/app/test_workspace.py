@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from inbox.app.workspace import Workspace, refresh_sla
 from inbox.models import QueueFilter, Status
 from inbox.store.repository import Store
@@ -139,3 +141,45 @@ def test_policies_stored_by_anyone_are_the_ones_the_next_refresh_uses() -> None:
     assert store.conversation(cid).sla_due_at == T0 + timedelta(minutes=10)
     targets, _log = ws.sla_details(cid)
     assert {t.policy for t in targets} == {"social, faster"}
+
+
+def test_a_refresh_of_many_conversations_reads_them_a_chunk_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An import touching 100,000 conversations held every event of all of them at once (880 MB
+    at 1M messages): they are read, assessed and written a chunk at a time, with the same result,
+    and the mark that every open conversation is up to date written only with the last chunk."""
+    import inbox.app.workspace as workspace
+    from inbox.app.demo import populate
+
+    def state(store: Store) -> list[tuple[object, ...]]:
+        rows = store._rows("SELECT id, sla_due_at, sla_state, sla_next_at FROM conversations ORDER BY id")
+        log = store._rows("SELECT conversation_id, at, kind, target, round FROM sla_log ORDER BY 1, 2, 3, 4, 5")
+        return [tuple(r) for r in rows] + [tuple(r) for r in log]
+
+    chunked, whole = Store.open(":memory:"), Store.open(":memory:")
+    for store in (chunked, whole):
+        populate(store, T0)
+    now = T0 + timedelta(minutes=90)
+    for store in (chunked, whole):  # an event after the stored mark: this refresh moves the mark
+        store.set_status(store.open_conversation_ids()[0], Status.PENDING, now, "camille")
+    expected = refresh_sla(whole, now, force=True)
+    reads: list[int] = []
+    marks: list[int | None] = []
+    inputs, replace = chunked.sla_inputs, chunked.replace_sla_logs
+
+    def counted(ids: list[int]) -> object:
+        reads.append(len(ids))
+        return inputs(ids)
+
+    def marked(logs: object, cache: object, event_mark: int | None = None) -> None:
+        marks.append(event_mark)
+        replace(logs, cache, event_mark)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(workspace, "REFRESH_CHUNK", 7)
+    monkeypatch.setattr(chunked, "sla_inputs", counted)
+    monkeypatch.setattr(chunked, "replace_sla_logs", marked)
+    assert refresh_sla(chunked, now, force=True) == expected > 20
+    assert max(reads) == 7 and sum(reads) == expected
+    assert state(chunked) == state(whole)
+    newest = chunked._rows("SELECT MAX(id) FROM events")[0][0]
+    assert marks[:-1] == [None] * (len(marks) - 1) and marks[-1] == newest  # with the last chunk only
+    assert refresh_sla(chunked, now) == 0
