@@ -141,7 +141,8 @@ async def pull(conn: Conn, agent: Agent, after: str, limit: int) -> ChangesPage:
            WHERE (xid, seq) > (%s::text::xid8, %s)
              AND xid < pg_snapshot_xmin(pg_current_snapshot())
              AND (account_id = ANY(%s) OR (account_id IS NULL AND %s))
-           ORDER BY xid, seq LIMIT %s""",
+           -- the column, not the text alias "xid" of the SELECT list: as text "1000" sorts before "996"
+           ORDER BY change_log.xid, change_log.seq LIMIT %s""",
         [str(xid), seq, accounts, agent.role is Role.ADMIN, limit],
     )
     rows = await cur.fetchall()

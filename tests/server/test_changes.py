@@ -110,6 +110,38 @@ def test_a_pull_brings_only_the_events_and_messages_since_the_cursor(
     assert kinds == ["status", "status", "status", "note", "tag_added"], (everything, server.output())
 
 
+def test_pages_follow_the_transactions_order_across_a_power_of_ten(
+    pg_dsn: str, team: None, server: ServerProcess
+) -> None:
+    """Pages are ordered by transaction id as a number: ordered as the text of the cursor, "1000"
+    came before "996", so a pull whose changes crossed a power of ten skipped the older ones (CI
+    saw a status event missing twice, each time in the 21st database of a worker)."""
+    thread = add_conversation(pg_dsn, ACCOUNT)
+    lea = Api.sign_in(server, "lea")
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+
+        def next_xid() -> int:
+            row = conn.execute("SELECT pg_current_xact_id()::text").fetchone()
+            assert row is not None
+            return int(row[0])
+
+        xid = next_xid()
+        boundary = 10 ** len(str(xid))
+        while xid < boundary - 4:  # each autocommit statement is a transaction of its own
+            xid = next_xid()
+    seqs = []
+    for n in range(8):  # transaction ids on both sides of the power of ten
+        answer = lea.intent({"type": "tag_add", "conversation_id": thread.conversation_id, "tag": f"t{n}"})
+        assert answer.status_code == 200, answer.text
+        seqs += answer.json()["change_seqs"]
+    xids = [int(r["xid"]) for r in sql(pg_dsn, "SELECT xid::text AS xid FROM change_log WHERE seq = ANY(%s)", [seqs])]
+    assert min(xids) < boundary <= max(xids)
+    pages, _ = _pull_all(lea)
+    pulled = _seqs(pages)
+    assert pulled[-len(seqs) :] == seqs and len(pulled) == len(seqs) + 1  # and the conversation's first message
+    assert [e["value"] for p in pages for e in p["events_added"]] == [f"t{n}" for n in range(8)]
+
+
 def test_a_transaction_that_commits_late_is_not_skipped(pg_dsn: str, team: None, server: ServerProcess) -> None:
     thread = add_conversation(pg_dsn, ACCOUNT)
     lea = Api.sign_in(server, "lea")
