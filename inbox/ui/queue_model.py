@@ -143,12 +143,9 @@ class QueueModel(QAbstractListModel):
     def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008
         if parent.isValid() or self._updating:
             return
-        if self._next >= len(self._order):
-            ahead = self._repo.queue_order(self._filter, limit=ORDER_AHEAD, offset=len(self._order))
-            if not ahead:
-                self._total = len(self._rows)
-                return
-            self._order.extend(ahead)
+        if self._next >= len(self._order) and not self._read_order_further():
+            self._total = len(self._rows)
+            return
         ids = self._order[self._next : self._next + PAGE]
         self._next += len(ids)
         early, self._ahead = self._ahead, None
@@ -162,6 +159,12 @@ class QueueModel(QAbstractListModel):
         self._rows.extend(more)
         self.endInsertRows()
 
+    def _read_order_further(self) -> bool:
+        """The view's next ids in order after those read; False when there are none."""
+        more = self._repo.queue_order(self._filter, limit=ORDER_AHEAD, offset=len(self._order))
+        self._order.extend(more)
+        return bool(more)
+
     def _read_ahead(self) -> None:
         """One step ahead of the scroll, in a pause: the view's next ids in order when the next
         page is the last of those read (then the rows, in the next pause), else the next page's
@@ -170,9 +173,7 @@ class QueueModel(QAbstractListModel):
             return
         try:
             if self._next + PAGE >= len(self._order) and len(self._order) < self._total:
-                more = self._repo.queue_order(self._filter, limit=ORDER_AHEAD, offset=len(self._order))
-                self._order.extend(more)
-                if more:
+                if self._read_order_further():
                     self._prefetch.start()
                 return
             ids = self._order[self._next : self._next + PAGE]
