@@ -18,7 +18,6 @@ from inbox.models import IdentityKind, QueueFilter, QueueSort, Status
 from inbox.sla import engine as sla
 from inbox.store.database import to_db_time
 from inbox.store.repository import Store
-from inbox.store.search import fts_query
 from inbox.ui.views import ACTIVE, channel_views, standard_views, tag_view
 
 AGENTS = ("camille", "noah", "sam")
@@ -100,26 +99,6 @@ def search(store: Store, rounds: int = 5) -> dict[str, Any]:
     for query in QUERIES:
         hits[query] = len(store.search_conversation_ids(query))
     return {**percentiles(samples), "conversations_found": hits}
-
-
-# What Store.search could do instead of ``ORDER BY rank`` over every match (bm25 of each of the
-# 100,000+ messages a frequent word matches): take the newest 500 matches, which FTS5 reads in
-# rowid order and stops early, and rank only those.
-PROPOSED_SEARCH = """SELECT m.id, m.conversation_id, newest.snip FROM (
-        SELECT rowid, rank, snippet(messages_fts, 1, '[', ']', '…', 12) AS snip FROM messages_fts
-        WHERE messages_fts MATCH ? ORDER BY rowid DESC LIMIT 500) AS newest
-    JOIN messages m ON m.id = newest.rowid ORDER BY newest.rank LIMIT 50"""
-
-
-def proposed_search(store: Store, rounds: int = 5) -> dict[str, Any]:
-    """Search the same queries with PROPOSED_SEARCH (a change to Store.search, not made here)."""
-    samples: list[float] = []
-    for _ in range(rounds):
-        for query in QUERIES:
-            match = fts_query(query)
-            if match is not None:
-                samples.append(timed(lambda m=match: store._rows(PROPOSED_SEARCH, [m])))  # type: ignore[misc]
-    return percentiles(samples)
 
 
 def notmuch_search(env: dict[str, str], rounds: int = 3) -> dict[str, Any]:

@@ -65,7 +65,7 @@ class StoreBase:
             db.conn.execute("BEGIN IMMEDIATE")
             try:
                 result = fn(db)
-                db.conn.execute("COMMIT")
+                db.commit()
             except BaseException:
                 if db.conn.in_transaction:
                     db.conn.execute("ROLLBACK")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +13,7 @@ from typing import Any
 
 from inbox.errors import StoreError
 from inbox.store.schema import MIGRATIONS
+from inbox.store.search_index import index_messages
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
@@ -42,7 +43,16 @@ class Database:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
+        #: Run in every transaction just before its COMMIT (the store's search index is written
+        #: there: ``inbox.store.search_index.index_messages``).
+        self.before_commit: Callable[[sqlite3.Connection], None] | None = None
         conn.execute("PRAGMA recursive_triggers = on")  # as sqlite-utils' Database sets it
+
+    def commit(self) -> None:
+        """End the open transaction: what must be written before a COMMIT, then the COMMIT."""
+        if self.before_commit is not None:
+            self.before_commit(self.conn)
+        self.conn.execute("COMMIT")
 
     def execute(self, sql: str, parameters: Sequence[Any] | Mapping[str, Any] | None = None) -> sqlite3.Cursor:
         return self.conn.execute(sql) if parameters is None else self.conn.execute(sql, parameters)
@@ -85,7 +95,7 @@ class Database:
                 self.conn.execute("ROLLBACK")
             raise
         try:
-            self.conn.execute("COMMIT")
+            self.commit()
         except BaseException:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
@@ -126,6 +136,8 @@ def connect(path: Path | str, *, readonly: bool = False) -> Database:
         _refuse_newer(applied, where)
         if not readonly and applied != MIGRATIONS.names:
             MIGRATIONS.apply(db)
+        if not readonly:
+            db.before_commit = index_messages
     except sqlite3.DatabaseError as exc:
         raise StoreError(explain(exc, where)) from exc
     except OSError as exc:

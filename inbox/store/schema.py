@@ -475,3 +475,53 @@ def m0010_suggestions_by_customer(db: Database) -> None:
         ANALYZE link_suggestions;
         """
     )
+
+
+@MIGRATIONS(name="0011_search_index_at_commit")
+def m0011_search_index_at_commit(db: Database) -> None:
+    """The search index written once per transaction instead of once per message, and the index's
+    vocabulary in a table of its own (``inbox.store.search_index``).
+
+    A trigger that writes to an FTS5 table makes every INSERT of a message open a statement
+    savepoint, and FTS5 writes its pending terms out at each savepoint: 55 µs a message, against
+    9 µs for the same rows indexed by one INSERT ... SELECT. The triggers now only note the
+    message in ``messages_unindexed`` (or take a changed or deleted message's old terms out of
+    the index), and ``index_messages`` indexes the noted ones before each COMMIT.
+
+    ``search_terms`` lists every term of the index, so that a typed word's prefix is expanded by
+    an index range into the terms it stands for: FTS5 answers a prefix query (``"refund" *``)
+    by merging the match lists of all those terms in memory before returning a row (4-8 ms a word
+    at 1M messages, 84 ms for ``re``), where it reads plain terms lazily, newest first.
+    ``search_terms_new`` (contentless, the index's tokenizer) turns the new messages' text into
+    terms for it."""
+    db.executescript(
+        """
+        CREATE TABLE messages_unindexed (id INTEGER PRIMARY KEY);
+        DROP TRIGGER messages_ai;
+        DROP TRIGGER messages_au;
+        DROP TRIGGER messages_ad;
+        CREATE TRIGGER messages_ai AFTER INSERT ON messages BEGIN
+            INSERT OR IGNORE INTO messages_unindexed(id) VALUES (new.id);
+        END;
+        CREATE TRIGGER messages_au AFTER UPDATE OF subject, text, author_name ON messages BEGIN
+            INSERT INTO messages_fts(messages_fts, rowid, subject, text, author_name)
+                SELECT 'delete', old.id, old.subject, old.text, old.author_name
+                WHERE NOT EXISTS (SELECT 1 FROM messages_unindexed WHERE id = old.id);
+            INSERT OR IGNORE INTO messages_unindexed(id) VALUES (new.id);
+        END;
+        CREATE TRIGGER messages_ad AFTER DELETE ON messages BEGIN
+            INSERT INTO messages_fts(messages_fts, rowid, subject, text, author_name)
+                SELECT 'delete', old.id, old.subject, old.text, old.author_name
+                WHERE NOT EXISTS (SELECT 1 FROM messages_unindexed WHERE id = old.id);
+            DELETE FROM messages_unindexed WHERE id = old.id;
+        END;
+        CREATE TABLE search_terms (term TEXT PRIMARY KEY) WITHOUT ROWID;
+        CREATE VIRTUAL TABLE search_terms_new USING fts5(
+            words, content='', detail=none, tokenize='unicode61 remove_diacritics 2'
+        );
+        CREATE VIRTUAL TABLE search_terms_new_vocab USING fts5vocab(search_terms_new, row);
+        CREATE VIRTUAL TABLE temp.messages_fts_terms USING fts5vocab(main, messages_fts, row);
+        INSERT INTO search_terms(term) SELECT term FROM temp.messages_fts_terms;
+        DROP TABLE temp.messages_fts_terms;
+        """
+    )

@@ -5,20 +5,24 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Callable
 
 from inbox.models import Channel, SearchHit
 from inbox.store.base import StoreBase
 from inbox.store.database import from_db_time
+from inbox.store.search_index import index_term, terms_beginning
 
 _TERM = re.compile(r'"([^"]*)"|(\S+)')
 MAX_TERMS = 16
 MAX_TERM_LENGTH = 200
 
 
-def fts_query(text: str) -> str | None:
+def fts_query(text: str, expand: Callable[[str], list[str] | None] | None = None) -> str | None:
     """An FTS5 MATCH expression for ``text``: quoted phrases stay phrases, other words are
     prefix-matched terms, all ANDed. FTS syntax characters typed by a user are only text.
-    Returns None when nothing searchable remains."""
+    ``expand`` gives the index terms a word's prefix stands for (``search_terms``): those are
+    ORed as plain terms, which FTS5 reads lazily, instead of a prefix term, which it merges in
+    memory. Returns None when nothing searchable remains."""
     parts: list[str] = []
     for phrase, word in _TERM.findall(text[:4000]):
         raw = phrase if phrase else word
@@ -26,10 +30,19 @@ def fts_query(text: str) -> str | None:
         if not raw or not any(ch.isalnum() for ch in raw):
             continue
         quoted = '"' + raw + '"'
-        parts.append(quoted if phrase else quoted + " *")
+        terms = None if phrase or expand is None else _expanded(raw, expand)
+        parts.append(quoted if phrase else terms or quoted + " *")
         if len(parts) >= MAX_TERMS:
             break
     return " AND ".join(parts) if parts else None
+
+
+def _expanded(word: str, expand: Callable[[str], list[str] | None]) -> str | None:
+    term = index_term(word)
+    found = expand(term) if term else None
+    if not found:
+        return None
+    return "(" + " OR ".join(f'"{t}"' for t in found) + ")"
 
 
 # -- what an agent types that names a conversation or a customer rather than describing it --------
@@ -180,10 +193,10 @@ class SearchRepository(StoreBase):
         message of each), then messages whose words match, without repeating a message."""
         with self._guard() as db:
             rows = newest_messages(db.conn, named_conversations(db.conn, query, limit))
-        match = fts_query(query)
-        if match is not None and len(rows) < limit:
+        if len(rows) < limit:
             with self._guard() as db:
-                rows += word_hits(db.conn, match, limit)
+                match = fts_query(query, lambda prefix: terms_beginning(db.conn, prefix))
+                rows += word_hits(db.conn, match, limit) if match is not None else []
         hits: dict[int, SearchHit] = {}
         for r in rows:
             hits.setdefault(
@@ -203,8 +216,9 @@ class SearchRepository(StoreBase):
     def search_conversation_ids(self, query: str, *, limit: int = 2000) -> tuple[int, ...]:
         with self._guard() as db:
             found = dict.fromkeys(named_conversations(db.conn, query, limit))
-        match = fts_query(query)
-        if match is not None and len(found) < limit:
+        if len(found) < limit:
             with self._guard() as db:
-                found.update(dict.fromkeys(word_conversations(db.conn, match, limit)))
+                match = fts_query(query, lambda prefix: terms_beginning(db.conn, prefix))
+                if match is not None:
+                    found.update(dict.fromkeys(word_conversations(db.conn, match, limit)))
         return tuple(found)[:limit]
