@@ -9,11 +9,12 @@ crash loses only the files in flight, which the next import takes again.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,7 +27,8 @@ from inbox.store.imported_files import ImportedFile
 log = logging.getLogger(__name__)
 
 FILES_PER_BATCH = 200  # files a worker parses per task: large enough to hide the hand-over
-IN_FLIGHT_PER_WORKER = 2  # batches queued per worker: keeps both busy, bounds memory
+IN_FLIGHT_PER_WORKER = 16  # batches queued per worker: more files than one transaction stores, so the
+# workers go on parsing while the importer stores (2 kept them idle for most of each transaction)
 #: Fewer files than this are parsed in this process: starting workers costs more than it saves.
 PARALLEL_FROM = 1_000
 
@@ -88,13 +90,29 @@ def parse_files(files: list[ImportedFile], fallback_time: datetime) -> list[Pars
     return parsed
 
 
-def parsed_files(files: list[ImportedFile], fallback_time: datetime, workers: int | None = None) -> Iterator[ParsedFile]:
-    """Every file parsed, in the order given; in worker processes when there are many."""
-    batches = [files[i : i + FILES_PER_BATCH] for i in range(0, len(files), FILES_PER_BATCH)]
+def parsed_files(
+    groups: Iterable[tuple[list[ImportedFile], datetime]], workers: int | None = None
+) -> Iterator[ParsedFile]:
+    """Every file parsed, in the order given: ``groups`` are the files of each maildir with the
+    time a message without a date takes, read lazily (a maildir is listed when its turn comes).
+    One pool of worker processes parses them all when there are many files, so the parsing of
+    a maildir goes on while the messages of the one before are being stored."""
+    batches = _batches(groups)
     count = workers if workers is not None else (os.cpu_count() or 1)
-    if count < 1 or (workers is None and len(files) < PARALLEL_FROM):
+    first: list[tuple[list[ImportedFile], datetime]] = []
+    if count >= 1 and workers is None:  # few files in all: parsed here, no workers started
+        seen = 0
         for batch in batches:
-            yield from parse_files(batch, fallback_time)
+            first.append(batch)
+            seen += len(batch[0])
+            if seen >= PARALLEL_FROM:
+                break
+        if seen < PARALLEL_FROM:
+            count = 0
+    queued = itertools.chain(first, batches)
+    if count < 1:
+        for files, fallback_time in queued:
+            yield from parse_files(files, fallback_time)
         return
     # forkserver: workers start from a clean process, not a fork of one that may hold threads
     # and locks (the app, a test runner); the parsers are imported once, in the server.
@@ -104,14 +122,19 @@ def parsed_files(files: list[ImportedFile], fallback_time: datetime, workers: in
         context.set_forkserver_preload([__name__])
     with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
         pending: deque[Future[list[ParsedFile]]] = deque()
-        queued = iter(batches)
-        for batch in queued:
-            pending.append(pool.submit(parse_files, batch, fallback_time))
+        for files, fallback_time in queued:
+            pending.append(pool.submit(parse_files, files, fallback_time))
             if len(pending) >= count * IN_FLIGHT_PER_WORKER:
                 break
         while pending:
             done = pending.popleft().result()
             next_batch = next(queued, None)
             if next_batch is not None:
-                pending.append(pool.submit(parse_files, next_batch, fallback_time))
+                pending.append(pool.submit(parse_files, *next_batch))
             yield from done
+
+
+def _batches(groups: Iterable[tuple[list[ImportedFile], datetime]]) -> Iterator[tuple[list[ImportedFile], datetime]]:
+    for files, fallback_time in groups:
+        for start in range(0, len(files), FILES_PER_BATCH):
+            yield files[start : start + FILES_PER_BATCH], fallback_time

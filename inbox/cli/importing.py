@@ -198,21 +198,32 @@ def import_paths(
             if len(queued) >= TRANSACTION_MESSAGES:
                 flush(account.id)
 
+    def maildir_files(maildirs: list[Path]) -> Iterator[tuple[list[ImportedFile], datetime]]:
+        scope = forced.id if forced is not None else f"{Channel.EMAIL.value}:import"
+        for path in maildirs:
+            found = import_stream.plan(path, store.known_imported_files(scope, path))
+            summary.result.duplicates += found.skipped_messages  # all stored: as a re-read finds them
+            yield found.to_parse, _file_time(path, now)
+
+    def stream(maildirs: list[Path]) -> None:
+        """Consecutive maildirs through one pool of parsers, each listed when its turn comes."""
+        for parsed in import_stream.parsed_files(maildir_files(maildirs), workers):
+            take(Path(parsed.file.path), ParsedBatch(parsed.messages, parsed.rejections), parsed.file)
+        maildirs.clear()
+
+    maildirs: list[Path] = []
     for path in iter_inputs(paths):
         summary.files += 1
         if _streamed(path, forced):
-            fallback = _file_time(path, now)
-            scope = forced.id if forced is not None else f"{Channel.EMAIL.value}:import"
-            found = import_stream.plan(path, store.known_imported_files(scope, path))
-            summary.result.duplicates += found.skipped_messages  # all stored: as a re-read finds them
-            for parsed in import_stream.parsed_files(found.to_parse, fallback, workers):
-                take(path, ParsedBatch(parsed.messages, parsed.rejections), parsed.file)
+            maildirs.append(path)
             continue
+        stream(maildirs)
         try:
             batch = parse_path(path, now)
         except Exception as exc:  # a parser's bug costs this file only, never the files after it
             batch = ParsedBatch(rejections=(import_stream.parser_bug(path, exc),))
         take(path, batch)
+    stream(maildirs)
     for account_id in list(pending):
         flush(account_id)
     return summary

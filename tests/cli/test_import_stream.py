@@ -137,7 +137,7 @@ def test_the_stream_reads_files_as_it_stores_them(tmp_path: Path, small_batches:
     a file removed after the first batch was taken is reported missing, not already parsed."""
     maildir = write_maildir(tmp_path / "mail", threads=3, replies=1)
     files = import_stream.plan(maildir, {}).to_parse
-    stream = import_stream.parsed_files(files, T0, workers=0)
+    stream = import_stream.parsed_files([(files, T0)], workers=0)
     first = next(stream)
     assert first.messages
     last = Path(files[-2].path)  # the last mail file (the broken one sorts after)

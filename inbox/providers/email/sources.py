@@ -11,6 +11,7 @@ from __future__ import annotations
 import mailbox
 import os
 import re
+import stat
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -126,18 +127,21 @@ def _iter_file(
             rejections.append(Rejection(source=source, reason=reason))
 
     try:
-        head = _sniff(path)
+        with path.open("rb") as handle:  # read once: the head says what it is, most mail is all head
+            head = handle.read(_SNIFF_BYTES)
+            mbox = head.startswith(b"From ") and path.suffix.lower() != ".eml"
+            headers = mbox or path.suffix.lower() == ".eml" or _looks_like_headers(head)
+            rest = len(head) == _SNIFF_BYTES and headers and not mbox
+            raw = head + handle.read(max(0, MAX_MESSAGE_BYTES + 1 - len(head))) if rest else head
         if not head.strip():
             reject("empty file")
             return
-        if head.startswith(b"From ") and path.suffix.lower() != ".eml":
+        if mbox:
             yield from _iter_mbox(path, label, lambda source, reason: reject(reason, source))
             return
-        if path.suffix.lower() != ".eml" and not _looks_like_headers(head):
+        if not headers:
             reject("not an e-mail message (no mail headers at the start)")
             return
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_MESSAGE_BYTES + 1)
         if len(raw) > MAX_MESSAGE_BYTES:
             reject(_too_large())
             return
@@ -173,17 +177,24 @@ def iter_mail(path: Path, rejections: list[Rejection] | None = None) -> Iterator
     ``source`` is the file path, or ``path#n`` (1-based) for the n-th message of an mbox.
     Unreadable and non-mail files are appended to ``rejections`` when given.
     """
-    if not path.exists():
+    try:
+        folder = stat.S_ISDIR(path.stat().st_mode)
+    except OSError:
         if rejections is not None:
             rejections.append(Rejection(source=str(path), reason="no such file or folder"))
         return
-    files = _walk(path) if path.is_dir() else iter([path])
-    for file in files:
-        if file.is_dir():
+    for file in _walk(path) if folder else iter([path]):
+        try:
+            mode = file.stat().st_mode  # one stat: a walked entry may be gone or unreadable since
+        except OSError as exc:
+            if rejections is not None:
+                rejections.append(Rejection(source=str(file), reason=f"cannot read: {exc.strerror or type(exc).__name__}"))
+            continue
+        if stat.S_ISDIR(mode):
             if rejections is not None:
                 rejections.append(Rejection(source=str(file), reason="cannot read folder"))
             continue
-        if file.exists() and not file.is_file():  # a pipe or a device: could wait for ever
+        if not stat.S_ISREG(mode):  # a pipe or a device: could wait for ever
             if rejections is not None:
                 rejections.append(Rejection(source=str(file), reason="not a regular file"))
             continue
