@@ -517,7 +517,7 @@ def m0011_search_index_at_commit(db: Database) -> None:
         END;
         CREATE TABLE search_terms (term TEXT PRIMARY KEY) WITHOUT ROWID;
         CREATE VIRTUAL TABLE search_terms_new USING fts5(
-            words, content='', detail=none, tokenize='unicode61 remove_diacritics 2'
+            words, content='', detail=none, columnsize=0, tokenize='unicode61 remove_diacritics 2'
         );
         CREATE VIRTUAL TABLE search_terms_new_vocab USING fts5vocab(search_terms_new, row);
         CREATE VIRTUAL TABLE temp.messages_fts_terms USING fts5vocab(main, messages_fts, row);

@@ -45,8 +45,8 @@ def index_messages(conn: sqlite3.Connection) -> None:
            SELECT m.id, m.subject, m.text, m.author_name FROM messages_unindexed u JOIN messages m ON m.id = u.id"""
     )
     conn.execute(
-        """INSERT INTO search_terms_new(words)
-           SELECT coalesce(m.subject, '') || ' ' || coalesce(m.text, '') || ' ' || coalesce(m.author_name, '')
+        """INSERT INTO search_terms_new(rowid, words)
+           SELECT m.id, coalesce(m.subject, '') || ' ' || coalesce(m.text, '') || ' ' || coalesce(m.author_name, '')
            FROM messages_unindexed u JOIN messages m ON m.id = u.id"""
     )
     conn.execute("INSERT OR IGNORE INTO search_terms(term) SELECT term FROM search_terms_new_vocab")
