@@ -55,8 +55,7 @@ def plan(root: Path, known: dict[str, ImportedFile]) -> MaildirPlan:
     """List the maildir's files in import order and set aside those whose path, size and
     modification time are those of a file already imported (their messages are all stored)."""
     found = MaildirPlan(to_parse=[])
-    for path in mail_sources.mail_files(root):
-        name = str(path)
+    for name in mail_sources.mail_files(root):
         try:
             st = os.stat(name)
             current = ImportedFile(name, st.st_size, st.st_mtime_ns)
