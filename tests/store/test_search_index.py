@@ -150,34 +150,14 @@ def test_a_transaction_rolled_back_leaves_no_trace_in_the_index(store: Store) ->
 
 def test_the_migration_copies_the_terms_of_an_existing_store(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    store = Store.open(path)
-    store.save_account(MAILBOX)
-    store.ingest(MAILBOX, [mail("a@x", text="Facture impayée, relance envoyée")])
-    store.close()
-    conn = sqlite3.connect(path)
-    conn.executescript(
-        # The store as 0010 left it: the index written by the message triggers themselves.
-        """DROP TABLE search_terms; DROP TABLE search_terms_new_vocab; DROP TABLE search_terms_new;
-           DROP TABLE messages_unindexed;
-           DROP TRIGGER messages_ai; DROP TRIGGER messages_au; DROP TRIGGER messages_ad;
-           CREATE TRIGGER messages_ai AFTER INSERT ON messages BEGIN
-               INSERT INTO messages_fts(rowid, subject, text, author_name)
-               VALUES (new.id, new.subject, new.text, new.author_name);
-           END;
-           CREATE TRIGGER messages_ad AFTER DELETE ON messages BEGIN
-               INSERT INTO messages_fts(messages_fts, rowid, subject, text, author_name)
-               VALUES ('delete', old.id, old.subject, old.text, old.author_name);
-           END;
-           CREATE TRIGGER messages_au AFTER UPDATE OF subject, text, author_name ON messages BEGIN
-               INSERT INTO messages_fts(messages_fts, rowid, subject, text, author_name)
-               VALUES ('delete', old.id, old.subject, old.text, old.author_name);
-               INSERT INTO messages_fts(rowid, subject, text, author_name)
-               VALUES (new.id, new.subject, new.text, new.author_name);
-           END;
-           DELETE FROM _sqlite_migrations WHERE name = '0011_search_index_at_commit';"""
-    )
-    conn.commit()
-    conn.close()
+    conn = sqlite3.connect(path, isolation_level=None)
+    MIGRATIONS.apply(Database(conn), stop_before="0011_search_index_at_commit")
+    old = Store(Database(conn), str(path))  # as 0010 left it: the triggers write the index
+    old.save_account(MAILBOX)
+    old.ingest(MAILBOX, [mail("a@x", text="Facture impayée, relance envoyée")])
+    assert conn.execute("SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'impayee'").fetchone() == (1,)
+    assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'messages_unindexed'").fetchone() == (0,)
+    old.close()
     store = Store.open(path)
     assert [m.name for m in MIGRATIONS.pending(Database(store.db.conn))] == []
     assert {"facture", "impayee", "relance", "envoyee"} <= {t for (t,) in store.db.execute("SELECT term FROM search_terms")}
