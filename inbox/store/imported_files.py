@@ -7,8 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from inbox.store.database import Database
-
-_TOP = "\U0010ffff"  # sorts after any text: a prefix range on the primary key
+from inbox.store.search_index import TOP as _TOP  # sorts after any text: a prefix range on the primary key
 
 
 @dataclass(frozen=True, slots=True)

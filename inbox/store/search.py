@@ -10,7 +10,7 @@ from collections.abc import Callable
 from inbox.models import Channel, SearchHit
 from inbox.store.base import StoreBase
 from inbox.store.database import from_db_time
-from inbox.store.search_index import index_term, terms_beginning
+from inbox.store.search_index import TOP, index_term, terms_beginning
 
 _TERM = re.compile(r'"([^"]*)"|(\S+)')
 MAX_TERMS = 16
@@ -51,9 +51,6 @@ _CONVERSATION_NUMBER = re.compile(r"#?\s*(\d{1,18})")
 _HANDLE = re.compile(r"@[\w.]{1,50}")
 _ADDRESS = re.compile(r"[^\s@\"<>]{1,64}@[^\s@\"<>]{0,255}")
 _NAME = re.compile(r"[^\W\d_]+(?:[ '’.-]+[^\W\d_]+)*")
-#: Sorts after every text SQLite can hold: ``key >= prefix AND key < prefix || _TOP`` is a prefix
-#: range on an index.
-_TOP = "\U0010ffff"
 NAMED_CUSTOMERS = 20  # customers a name or address prefix may name, newest conversations first
 
 
@@ -79,7 +76,7 @@ def named_conversations(conn: sqlite3.Connection, text: str, limit: int) -> list
         rows = conn.execute(
             """SELECT id, customer_id FROM identities WHERE handle >= ? COLLATE NOCASE
                AND handle < ? COLLATE NOCASE ORDER BY handle COLLATE NOCASE LIMIT ?""",
-            [query, query + _TOP, NAMED_CUSTOMERS],
+            [query, query + TOP, NAMED_CUSTOMERS],
         ).fetchall()
         _split(rows, customers, identities)
     elif _ADDRESS.fullmatch(query.strip("<>")):
@@ -87,7 +84,7 @@ def named_conversations(conn: sqlite3.Connection, text: str, limit: int) -> list
         rows = conn.execute(
             """SELECT id, customer_id FROM identities WHERE kind = 'email' AND key >= ? AND key < ?
                ORDER BY key LIMIT ?""",
-            [address, address + _TOP, NAMED_CUSTOMERS],
+            [address, address + TOP, NAMED_CUSTOMERS],
         ).fetchall()
         _split(rows, customers, identities)
     elif _NAME.fullmatch(query):
@@ -97,7 +94,7 @@ def named_conversations(conn: sqlite3.Connection, text: str, limit: int) -> list
         if key:
             customers += [int(r[0]) for r in conn.execute(
                 "SELECT id FROM customers WHERE name_key >= ? AND name_key < ? ORDER BY name_key LIMIT ?",
-                [key, key + _TOP, NAMED_CUSTOMERS],
+                [key, key + TOP, NAMED_CUSTOMERS],
             )]  # fmt: skip
     if customers:
         marks = ",".join("?" * len(customers))

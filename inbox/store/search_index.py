@@ -25,9 +25,9 @@ import re
 import sqlite3
 import unicodedata
 
-#: Sorts after every text SQLite can hold: ``term >= prefix AND term < prefix || _TOP`` is the
-#: range of terms that begin with ``prefix``.
-_TOP = "\U0010ffff"
+#: Sorts after every text SQLite can hold: ``key >= prefix AND key < prefix || TOP`` is the range
+#: of keys that begin with ``prefix`` (terms here, addresses, handles and names in ``search``).
+TOP = "\U0010ffff"
 #: A prefix standing for more terms than this ("smith" when addresses hold smith1001, smith1007,
 #: ...) is left to FTS5's own prefix query: each term of an OR costs a seek in the index (~20 µs),
 #: and past ~50 terms the seeks cost more than the merge of their short match lists.
@@ -74,7 +74,7 @@ def terms_beginning(conn: sqlite3.Connection, prefix: str) -> list[str] | None:
         str(row[0])
         for row in conn.execute(
             "SELECT term FROM search_terms WHERE term >= ? AND term < ? ORDER BY term LIMIT ?",
-            [prefix, prefix + _TOP, MAX_EXPANSION + 1],
+            [prefix, prefix + TOP, MAX_EXPANSION + 1],
         )
     ]
     return found if 0 < len(found) <= MAX_EXPANSION else None

@@ -116,6 +116,12 @@ def test_every_write_leaves_the_index_whole_at_its_commit(store: Store) -> None:
     store._write(lambda db: db.execute("UPDATE messages SET text = 'Colis égaré' WHERE id = ?", [note_id]))
     assert [h.conversation_id for h in store.search("égar")] == [cid]
     assert not store.search("remboursement")
+
+    def rewrite_same(db: Database) -> int:  # as a team replica's upsert rewrites every field
+        db.execute("UPDATE messages SET text = text, subject = subject, author_name = author_name")
+        return int(db.execute("SELECT count(*) FROM messages_unindexed").fetchone()[0])
+
+    assert store._write(rewrite_same) == 0  # the same text is not indexed again
     _index_is_whole(store.db.conn)
     # Written, changed and deleted in one transaction, before they were ever indexed.
     def write_change_delete(db: Database) -> None:
