@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,9 @@ import pytest
 
 from inbox.cli import import_stream, importing, main
 from inbox.cli.importing import import_paths
+from inbox.models import Attachment, Author, Channel, Direction, IdentityKind, Message, Rejection, Surface
 from inbox.store import imported_files
+from inbox.store.imported_files import ImportedFile
 from inbox.store.repository import Store
 from tests.factories import T0
 
@@ -157,3 +160,23 @@ def test_inbox_import_prints_and_exits_as_before(tmp_path: Path, capsys: pytest.
     assert main(["--db", db, "import", "--json", str(maildir)]) == 1
     again = json.loads(capsys.readouterr().out)
     assert (again["added"], again["duplicates"], len(again["rejected"])) == (0, 24, 1)
+
+
+def test_the_hand_over_from_a_worker_keeps_every_field() -> None:
+    """What a worker sends the writer is rebuilt field for field, attachment bytes included."""
+    message = Message(
+        provider_id="<a@b.c>", channel=Channel.EMAIL, surface=Surface.EMAIL, direction=Direction.INBOUND,
+        author=Author(IdentityKind.EMAIL, "lea@example.org", "lea@example.org", "Léa", 12, "https://a/b.png"),
+        text="Bonjour", sent_at=T0, subject="Colis", html="<p>Bonjour</p>",
+        recipients=(Author(IdentityKind.EMAIL, "support@shop.example"), Author(IdentityKind.EMAIL, "b@c.d", "b@c.d", "B")),
+        attachments=(Attachment("facture.pdf", "application/pdf", 3, None, "cid1", b"%PD"),),
+        thread_key="t", reply_to_id="<x@y>", references=("<w@y>", "<x@y>"), automated=True, private=True,
+        meta={"source": "/m/cur/1", "auto": "list"},
+    )  # fmt: skip
+    parsed = import_stream.ParsedFile(
+        ImportedFile("/m/cur/1", 10, 20), (message,), (Rejection("/m/cur/2", "not an e-mail message"),)
+    )
+    back = import_stream.unpack(pickle.loads(pickle.dumps(import_stream.pack(parsed))))
+    assert back == parsed
+    assert back.messages[0].attachments[0].data == b"%PD"  # not part of equality
+    assert type(back.messages[0].channel) is Channel and type(back.messages[0].author.kind) is IdentityKind
