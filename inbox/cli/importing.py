@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -172,7 +172,7 @@ def import_paths(
         summary.rejections.extend(result.rejections)  # a message that could not be stored costs only itself
         summary.result.merge(result)
 
-    def take(path: Path, batch: ParsedBatch, file: ImportedFile | None = None) -> None:
+    def take(source: str, batch: ParsedBatch, file: ImportedFile | None = None) -> None:
         summary.rejections.extend(batch.rejections)
         if not batch.messages:
             return
@@ -182,7 +182,7 @@ def import_paths(
         for channel, messages in by_channel.items():
             if forced is not None and forced.channel is not channel and channel is not Channel.WEBFORM:
                 summary.rejections.append(
-                    Rejection(str(path), f"holds {channel.value} messages, not for account {forced.id}")
+                    Rejection(source, f"holds {channel.value} messages, not for account {forced.id}")
                 )
                 continue
             known = accounts.get((batch.account_hint, channel))
@@ -194,7 +194,7 @@ def import_paths(
             _account, queued, files = pending.setdefault(account.id, (account, [], []))
             queued.extend(messages)
             if file is not None and not batch.rejections and len(by_channel) == 1:
-                files.append(replace(file, messages=len(messages)))
+                files.append(ImportedFile(file.path, file.size, file.mtime_ns, len(messages)))
             if len(queued) >= TRANSACTION_MESSAGES:
                 flush(account.id)
 
@@ -208,7 +208,7 @@ def import_paths(
     def stream(maildirs: list[Path]) -> None:
         """Consecutive maildirs through one pool of parsers, each listed when its turn comes."""
         for parsed in import_stream.parsed_files(maildir_files(maildirs), workers):
-            take(Path(parsed.file.path), ParsedBatch(parsed.messages, parsed.rejections), parsed.file)
+            take(parsed.file.path, ParsedBatch(parsed.messages, parsed.rejections), parsed.file)
         maildirs.clear()
 
     maildirs: list[Path] = []
@@ -222,7 +222,7 @@ def import_paths(
             batch = parse_path(path, now)
         except Exception as exc:  # a parser's bug costs this file only, never the files after it
             batch = ParsedBatch(rejections=(import_stream.parser_bug(path, exc),))
-        take(path, batch)
+        take(str(path), batch)
     stream(maildirs)
     for account_id in list(pending):
         flush(account_id)

@@ -34,10 +34,12 @@ def insert_message(
     identity_id: int | None = None,
     digest: str | None = None,
     outbox_id: str | None = None,
+    sent_at: str | None = None,
 ) -> int:
     """The one INSERT of a message row (an arriving message here, a reply or note written by the
     agent in ``outbox_store``); ``provider_id`` when it is not the message's own (a second mail
-    under a reused Message-ID). Returns the row id."""
+    under a reused Message-ID), ``sent_at`` its time as stored when the caller has it. Returns
+    the row id."""
     cur = db.conn.execute(
         """INSERT INTO messages (account_id, provider_id, conversation_id, channel, surface, direction,
                identity_id, author_key, author_name, author_handle, subject, text, html, sent_at,
@@ -58,16 +60,18 @@ def insert_message(
             message.subject,
             message.text,
             message.html,
-            to_db_time(message.sent_at),
+            sent_at if sent_at is not None else to_db_time(message.sent_at),
             message.reply_to_id,
-            json.dumps(list(message.references)),
-            json.dumps([author_json(a) for a in message.recipients]),
+            json.dumps(list(message.references)) if message.references else "[]",
+            json.dumps([author_json(a) for a in message.recipients]) if message.recipients else "[]",
             json.dumps(
                 [
                     {"filename": a.filename, "content_type": a.content_type, "size": a.size, "url": a.url}
                     for a in message.attachments
                 ]
-            ),
+            )
+            if message.attachments
+            else "[]",  # most messages: no encoder call for an empty list
             int(message.automated),
             int(message.private),
             json.dumps(dict(message.meta)),

@@ -80,6 +80,11 @@ class _Headers:
         except Exception:  # unreadable headers: as if absent
             self._values.clear()
 
+    @property
+    def raw(self) -> dict[str, list[str]]:
+        """Every header's undecoded values, by lower-case name."""
+        return self._values
+
     def raw_all(self, name: str) -> list[str]:
         """Undecoded values of every occurrence (for message ids and dates)."""
         return self._values.get(name.lower(), [])
@@ -269,7 +274,7 @@ def _build(msg: MimeMessage, raw: bytes, source: str, fallback_time: datetime) -
     list_id = headers.text("List-Id")
     if list_id:
         meta["list_id"] = clean_line(list_id)
-    noise = classify_noise(msg)
+    noise = classify_noise(msg, headers.raw)
     if noise:
         meta["auto"] = noise
     return Message(

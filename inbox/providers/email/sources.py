@@ -58,21 +58,26 @@ _LINESEP = os.linesep.encode()
 
 
 def _looks_like_headers(head: bytes) -> bool:
-    """The first lines form a header block holding at least one header real mail carries."""
-    lines = head.replace(b"\r\n", b"\n").split(b"\n")[:-1]  # the last may be cut short
-    known = 0
-    if not lines or not _HEADER_LINE.match(lines[0]):
-        return False
-    for line in lines[:500]:
+    """The first lines form a header block holding at least one header real mail carries.
+
+    Judged line by line up to the first such header (most mail starts with one), not the whole
+    head split into lines: this runs for every file a maildir import reads."""
+    start = 0
+    for number in range(500):
+        end = head.find(b"\n", start)
+        if end < 0:
+            return False  # the last line may be cut short: not judged
+        line = head[start : end - 1] if end > start and head[end - 1] == 13 else head[start:end]
+        start = end + 1
         if not line:
-            break
-        if line[:1] in (b" ", b"\t"):
+            return False  # the end of the header block
+        if line[:1] in (b" ", b"\t") and number:
             continue
         if not _HEADER_LINE.match(line):
-            break  # a body without the blank line, or not mail at all: judge what came before
+            return False  # a body without the blank line, or not mail at all
         if line.split(b":", 1)[0].strip().lower() in _MAIL_HEADERS:
-            known += 1
-    return known > 0
+            return True
+    return False
 
 
 def _too_large() -> str:
@@ -103,53 +108,53 @@ def looks_like_mail(path: Path) -> bool:
     return _looks_like_headers(head)
 
 
-def _iter_mbox(
-    path: Path, label: str, reject: Callable[[str, str], None]
-) -> Iterator[tuple[str, bytes]]:
-    box = mailbox.mbox(str(path), create=False)
+def _iter_mbox(path: str, reject: Callable[[str, str], None]) -> Iterator[tuple[str, bytes]]:
+    box = mailbox.mbox(path, create=False)
     try:
         for number, key in enumerate(box.iterkeys(), start=1):
             with box.get_file(key) as handle:  # the message after its "From " line, as get_bytes
                 raw = handle.read(MAX_MESSAGE_BYTES + 1)
             if len(raw) > MAX_MESSAGE_BYTES:
-                reject(f"{label}#{number}", f"message {_too_large()}")
+                reject(f"{path}#{number}", f"message {_too_large()}")
                 continue
-            yield f"{label}#{number}", raw.replace(_LINESEP, b"\n")
+            yield f"{path}#{number}", raw.replace(_LINESEP, b"\n")
     finally:
         box.close()
 
 
-def _iter_file(
-    path: Path, label: str, rejections: list[Rejection] | None
-) -> Iterator[tuple[str, bytes]]:
-    def reject(reason: str, source: str = label) -> None:
-        if rejections is not None:
-            rejections.append(Rejection(source=source, reason=reason))
-
+def _iter_file(path: str, mode: int, reject: Callable[[str, str], None]) -> Iterator[tuple[str, bytes]]:
+    """The messages of one file whose ``stat`` mode is ``mode``, labelled by its path."""
+    if stat.S_ISDIR(mode):
+        reject(path, "cannot read folder")
+        return
+    if not stat.S_ISREG(mode):  # a pipe or a device: could wait for ever
+        reject(path, "not a regular file")
+        return
+    eml = os.path.splitext(path)[1].lower() == ".eml"  # as Path.suffix: ".eml" alone is a name
     try:
-        with path.open("rb") as handle:  # read once: the head says what it is, most mail is all head
+        with open(path, "rb") as handle:  # read once: the head says what it is, most mail is all head
             head = handle.read(_SNIFF_BYTES)
-            mbox = head.startswith(b"From ") and path.suffix.lower() != ".eml"
-            headers = mbox or path.suffix.lower() == ".eml" or _looks_like_headers(head)
+            mbox = head.startswith(b"From ") and not eml
+            headers = mbox or eml or _looks_like_headers(head)
             rest = len(head) == _SNIFF_BYTES and headers and not mbox
             raw = head + handle.read(max(0, MAX_MESSAGE_BYTES + 1 - len(head))) if rest else head
         if not head.strip():
-            reject("empty file")
+            reject(path, "empty file")
             return
         if mbox:
-            yield from _iter_mbox(path, label, lambda source, reason: reject(reason, source))
+            yield from _iter_mbox(path, reject)
             return
         if not headers:
-            reject("not an e-mail message (no mail headers at the start)")
+            reject(path, "not an e-mail message (no mail headers at the start)")
             return
         if len(raw) > MAX_MESSAGE_BYTES:
-            reject(_too_large())
+            reject(path, _too_large())
             return
-        yield label, raw
+        yield path, raw
     except OSError as exc:
-        reject(f"cannot read: {exc.strerror or type(exc).__name__}")
+        reject(path, f"cannot read: {exc.strerror or type(exc).__name__}")
     except mailbox.Error as exc:
-        reject(f"cannot read mailbox: {exc}")
+        reject(path, f"cannot read mailbox: {exc}")
 
 
 def _walk(root: str) -> Iterator[str]:
@@ -185,28 +190,27 @@ def iter_mail(path: Path, rejections: list[Rejection] | None = None) -> Iterator
     ``source`` is the file path, or ``path#n`` (1-based) for the n-th message of an mbox.
     Unreadable and non-mail files are appended to ``rejections`` when given.
     """
-    try:
-        folder = stat.S_ISDIR(path.stat().st_mode)
-    except OSError:
+
+    def reject(source: str, reason: str) -> None:
         if rejections is not None:
-            rejections.append(Rejection(source=str(path), reason="no such file or folder"))
+            rejections.append(Rejection(source=source, reason=reason))
+
+    name = str(path)
+    try:
+        mode = os.stat(name).st_mode
+    except OSError:
+        reject(name, "no such file or folder")
         return
-    for file in map(Path, _walk(str(path))) if folder else iter([path]):
+    if not stat.S_ISDIR(mode):
+        yield from _iter_file(name, mode, reject)
+        return
+    for file in _walk(name):
         try:
-            mode = file.stat().st_mode  # one stat: a walked entry may be gone or unreadable since
+            mode = os.stat(file).st_mode  # one stat: a walked entry may be gone or unreadable since
         except OSError as exc:
-            if rejections is not None:
-                rejections.append(Rejection(source=str(file), reason=f"cannot read: {exc.strerror or type(exc).__name__}"))
+            reject(file, f"cannot read: {exc.strerror or type(exc).__name__}")
             continue
-        if stat.S_ISDIR(mode):
-            if rejections is not None:
-                rejections.append(Rejection(source=str(file), reason="cannot read folder"))
-            continue
-        if not stat.S_ISREG(mode):  # a pipe or a device: could wait for ever
-            if rejections is not None:
-                rejections.append(Rejection(source=str(file), reason="not a regular file"))
-            continue
-        yield from _iter_file(file, str(file), rejections)
+        yield from _iter_file(file, mode, reject)
 
 
 def import_mail(path: Path, fallback_time: datetime = EPOCH) -> ParsedBatch:
