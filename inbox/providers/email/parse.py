@@ -65,7 +65,34 @@ class _Policy(Compat32):
         return unfold(value) if isinstance(value, str) else value
 
 
-_POLICY = _Policy()
+class _Part(MimeMessage):
+    """A message or part whose header lookups use a table by lower-case name, built when first
+    asked: ``Message.get`` scans every header, lower-casing each name, and a mail's structure
+    is read through a dozen lookups per part (content type, charset, disposition, encoding).
+    The table is rebuilt when the header list grows or is replaced; ``replace_header``, the one
+    change in place, drops it."""
+
+    _table: tuple[list[tuple[str, Any]], int, dict[str, tuple[str, Any]]] | None = None
+
+    def get(self, name: str, failobj: Any = None) -> Any:  # type: ignore[override]
+        headers = self._headers  # type: ignore[attr-defined]
+        table = self._table
+        if table is None or table[0] is not headers or table[1] != len(headers):
+            first: dict[str, tuple[str, Any]] = {}
+            for key, value in headers:
+                first.setdefault(key.lower(), (key, value))
+            table = self._table = (headers, len(headers), first)
+        found = table[2].get(name.lower())
+        if found is None:
+            return failobj
+        return self.policy.header_fetch_parse(*found)
+
+    def replace_header(self, _name: str, _value: Any) -> None:
+        super().replace_header(_name, _value)
+        self._table = None
+
+
+_POLICY = _Policy(message_factory=_Part)
 
 
 class _Headers:
