@@ -6,11 +6,13 @@ import sqlite3
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from inbox.errors import StoreError
 from inbox.models import Channel, Direction, EventKind, IdentityKind, QueueFilter, Status, Surface
+from inbox.store import ingest as ingest_module
 from inbox.store.repository import Store
 from tests.factories import FORM, MAILBOX, T0, X, mail, person, tweet
 
@@ -267,6 +269,29 @@ def test_a_second_mail_under_a_reused_message_id_is_kept_beside_the_first(store:
     assert ids[0] == "dup@x" and ids[1].startswith("dup@x#") and len(ids) == 2
     texts = [m.text for c in {m.conversation_id for m in store.search("mail")} for m in store.messages(c)]
     assert sorted(texts) == ["Another mail", "First mail"]
+
+
+def test_a_batch_knows_what_it_stored_itself(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In one batch (its stored ids looked up once, when it begins): the same mail twice is one
+    message, a different mail under that id is kept beside it, and a message rolled back after
+    its row was written leaves its id free for a later copy."""
+    real = ingest_module.suggest_links
+
+    def breaks_on_one_text(db: Any, identity_id: int, customer_id: int, text: str) -> None:
+        if text == "breaks":
+            raise ValueError("broken after its row was written")
+        real(db, identity_id, customer_id, text)
+
+    monkeypatch.setattr(ingest_module, "suggest_links", breaks_on_one_text)
+    batch = [mail("a@x", text="one"), mail("a@x", text="one"), mail("a@x", text="two", minutes=5),
+             mail("b@x", text="breaks"), mail("b@x", text="fixed", minutes=1)]  # fmt: skip
+    result = store.ingest(MAILBOX, batch)
+    assert (result.added, result.duplicates, len(result.rejections)) == (3, 1, 1)
+    rows = store._rows("SELECT provider_id, text FROM messages ORDER BY id")
+    assert [(str(r["provider_id"]).split("#")[0], r["text"]) for r in rows] == [
+        ("a@x", "one"), ("a@x", "two"), ("b@x", "fixed"),
+    ]  # fmt: skip
+    assert str(rows[2]["provider_id"]) == "b@x"  # stored under its own id, not as a second mail under it
 
 
 def test_a_customers_suggestions_are_read_by_index(store: Store) -> None:
