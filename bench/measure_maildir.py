@@ -169,7 +169,7 @@ def stdlib_floor(mail: Path, db: Path) -> dict[str, Any]:
 
 def measure(messages: int, out: Path = OUT, notmuch: bool = True) -> dict[str, Any]:
     mail = generate_maildir(out / f"maildir-{messages}", messages)
-    results: dict[str, Any] = {"messages": messages}
+    results: dict[str, Any] = {"messages": messages, "warm_seconds": measure_ingest.warm_page_cache(mail)}
     results["inbox"] = inbox_import(mail, out / f"maildir-{messages}.db")
     if notmuch:
         results["notmuch_new"] = measure_ingest.notmuch_new(mail, out)

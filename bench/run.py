@@ -150,6 +150,8 @@ def build(args: argparse.Namespace, results: dict[str, Any], data_dir: Path, db_
         "reused": reused,
     }
 
+    step("reading the maildir once (the importer and notmuch both read it from memory)")
+    results["generate"]["warm_seconds"] = measure_ingest.warm_page_cache(data.mail)
     step(f"importing {data.total_messages:,} messages through inbox.cli.importing")
     store = measure_ingest.fresh_store(db_path)
     results["ingest"] = measure_ingest.ingest(store, data)
@@ -227,7 +229,9 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     if nm:
         nm_rate = nm["messages"] / nm["seconds"]
         found.append(_row("notmuch new, same maildir (msg/s)", f"{nm_rate:,.0f} ({nm['threads']:,} threads)"))
-        found.append(_row("email ingest / notmuch new", f"{email_rate / nm_rate:.2f}x", "> 1.0x", email_rate > nm_rate))
+        found.append(
+            _row("email ingest / notmuch new", f"{email_rate / nm_rate:.2f}x", ">= 3x", email_rate >= 3 * nm_rate)
+        )
     st = r["startup"]
     if "error" in st:
         found.append(_row("cold start", f"error: {st['error']}", "<= 1.0 s", False))
