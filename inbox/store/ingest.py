@@ -223,6 +223,8 @@ def _ingest_one(
     result.added += 1
     result.conversations.add(conversation_id)
     stored[provider_id] = (digest, None)
+    for key in keys:  # every key of the message now points at its conversation
+        batch.keys[key] = conversation_id
 
 
 def _route(
@@ -238,23 +240,35 @@ def _route(
 ) -> tuple[int, dict[str, int], bool]:
     """The conversation of ``message`` (sent ``when``, as stored), which of its keys are stored for
     which conversation (after any merge), and whether the conversation existed before."""
-    candidates: list[routing.Candidate] = []
     owners: dict[str, int] = {}
+    found: dict[int, tuple[object, object, object]] = {}  # conversation: status, noise, created
     if keys:
-        marks = ",".join("?" * len(keys))
-        seen: set[int] = set()
-        for key, cid, status, created, noise in db.conn.execute(
-            f"""SELECT k.key, c.id, c.status, c.created_at, c.noise FROM thread_keys k
-                JOIN conversations c ON c.id = k.conversation_id WHERE k.key IN ({marks})""",
-            keys,
-        ).fetchall():
-            owners[key] = int(cid)
-            if cid not in seen:
-                seen.add(cid)
-                cached = batch.rows.get(int(cid))
-                if cached is not None:  # changed earlier in this batch, not written yet
-                    status, noise, created = cached[0], cached[1], cached[4]
-                candidates.append(routing.Candidate(int(cid), Status(status), from_db_time(str(created)), bool(noise)))
+        # Keys this batch stored already point at a conversation whose row it holds: only the
+        # others are looked up (a reply's references are mostly its thread's earlier messages,
+        # stored moments before: 1 key of 8.7 asked instead of all, at 2.5 us a key).
+        known = batch.keys
+        asked = [key for key in keys if key not in known]
+        if any(known[key] not in batch.rows for key in keys if key in known):
+            asked = keys  # a conversation the batch no longer holds: ask the store for every key
+        else:
+            owners = {key: known[key] for key in keys if key in known}
+        if asked:
+            marks = ",".join("?" * len(asked))
+            for key, cid, status, created, noise in db.conn.execute(
+                f"""SELECT k.key, c.id, c.status, c.created_at, c.noise FROM thread_keys k
+                    JOIN conversations c ON c.id = k.conversation_id WHERE k.key IN ({marks})""",
+                asked,
+            ).fetchall():
+                owners[key] = int(cid)
+                found[int(cid)] = (status, noise, created)
+    candidates: list[routing.Candidate] = []
+    for cid in dict.fromkeys(owners.values()):
+        cached = batch.rows.get(cid)
+        if cached is not None:  # changed earlier in this batch, not written yet
+            status, noise, created = cached[0], cached[1], cached[4]
+        else:
+            status, noise, created = found[cid]
+        candidates.append(routing.Candidate(cid, Status(str(status)), from_db_time(str(created)), bool(noise)))
     if not candidates and customer_id is not None and routing.subject_fallback_allowed(message):
         batch.flush()
         wanted = routing.normalise_subject(message.subject)

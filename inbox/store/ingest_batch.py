@@ -28,6 +28,10 @@ class Batch:
         self.rows: dict[int, list[object]] = {}
         self.dirty: set[int] = set()
         self.events: list[tuple[int, str, str, str, str]] = []
+        # Thread key -> conversation, for the keys of the messages stored in this batch (each
+        # points at its message's conversation once stored): looked up here, not in the store.
+        # Emptied when a merge moves keys and when a message is rolled back.
+        self.keys: dict[str, int] = {}
         # Undo journal of the message in flight (its savepoint may be rolled back): each cached
         # row as it was before the message touched it (None: not cached), where its events
         # start, and the dirty rows and events as they were if it flushed them.
@@ -45,6 +49,7 @@ class Batch:
 
     def undo(self) -> None:
         """Forget what the message in flight did to the cache (its savepoint was rolled back)."""
+        self.keys.clear()
         if self._flushed is not None:  # the rollback undid the flush: those rows are dirty again
             self.dirty, self.events = self._flushed
         del self.events[self._events_at :]
@@ -93,6 +98,8 @@ class Batch:
             self.events.clear()
 
     def forget(self, *conversation_ids: int) -> None:
+        """Drop these conversations' rows (merged: their keys move too, so every key is dropped)."""
+        self.keys.clear()
         for cid in conversation_ids:
             self._keep(cid)
             self.rows.pop(cid, None)

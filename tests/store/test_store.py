@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from inbox.errors import StoreError
-from inbox.models import Channel, Direction, EventKind, IdentityKind, QueueFilter, Status, Surface
+from inbox.models import Channel, Direction, EventKind, IdentityKind, Message, QueueFilter, Status, Surface
 from inbox.store import ingest as ingest_module
 from inbox.store.repository import Store
 from tests.factories import FORM, MAILBOX, T0, X, mail, person, tweet
@@ -59,6 +59,36 @@ def test_a_message_bridging_two_conversations_merges_them(store: Store) -> None:
     store.ingest(MAILBOX, [mail("c@x", minutes=9, refs=("a@x", "b@x"))])
     convs = store.queue(QueueFilter())
     assert len(convs) == 1 and convs[0].message_count == 3
+
+
+def test_one_batch_threads_as_message_by_message_does(tmp_path: Path) -> None:
+    """A batch answers thread keys it stored itself from memory: merges, keys of a conversation
+    merged away, and a key first seen as a reference route as when each message is its own batch."""
+    batch = [
+        mail("b@x", minutes=10, refs=("a@x",), reply_to="a@x"),
+        mail("c@x", minutes=5, subject="Other thread"),
+        mail("d@x", minutes=20, refs=("a@x", "c@x")),  # bridges both: merged into the oldest
+        mail("e@x", minutes=30, refs=("b@x",), reply_to="b@x"),  # a key of the conversation merged away (b's)
+        mail("a@x", minutes=0),  # named before it arrived
+        mail("f@x", minutes=40, sender="bob@example.com", subject="Unrelated"),
+        mail("g@x", minutes=50, sender="bob@example.com", refs=("f@x",), reply_to="f@x"),
+    ]
+
+    def threads(*batches: list[Message]) -> list[list[str]]:
+        store = Store.open(tmp_path / f"{len(batches)}.db")
+        store.save_account(MAILBOX)
+        for part in batches:
+            store.ingest(MAILBOX, part)
+        rows = store._rows("SELECT conversation_id, provider_id FROM messages ORDER BY conversation_id, id")
+        found: dict[int, list[str]] = {}
+        for row in rows:
+            found.setdefault(int(row["conversation_id"]), []).append(str(row["provider_id"]))
+        store.close()
+        return sorted(found.values())
+
+    together = threads(batch)
+    assert together == threads(*([m] for m in batch))
+    assert together == [["b@x", "c@x", "d@x", "e@x", "a@x"], ["f@x", "g@x"]]
 
 
 def test_subject_alone_never_merges_two_customers(store: Store) -> None:
