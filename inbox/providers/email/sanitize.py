@@ -113,6 +113,11 @@ _CLEANER = nh3.Cleaner(
 )
 
 
+#: What makes the image gate change nh3's output: an image, or a declaration, comment or
+#: processing instruction (its parser drops them).
+_GATED = re.compile(r"<(?:img\b|!|\?)", re.IGNORECASE)
+
+
 def _is_pixel(attrs: dict[str, str]) -> bool:
     """A tracking pixel: an image declared at most 2 pixels wide or high."""
     for name in ("width", "height"):
@@ -196,6 +201,11 @@ class _ImageGate(HTMLParser):
 def sanitize_html(html: str, allow_remote: bool = False) -> str:
     """Return HTML that is safe to render; remote images blocked unless ``allow_remote``."""
     cleaned = _CLEANER.clean(html)
+    if not allow_remote and not _GATED.search(cleaned):
+        # Nothing for the gate to rewrite, and nothing its parser would drop: nh3's output as it
+        # is (the gate, a pure-Python parser, gave the same text for every such mail of the
+        # corpus and the bench maildirs, 12,147 of them, and cost 6% of parsing a mail).
+        return cleaned
     gate = _ImageGate(allow_remote)
     gate.feed(cleaned)
     gate.close()
