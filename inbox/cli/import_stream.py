@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 FILES_PER_BATCH = 200  # files a worker parses per task: large enough to hide the hand-over
 IN_FLIGHT_PER_WORKER = 16  # batches queued per worker: more files than one transaction stores, so the
 # workers go on parsing while the importer stores (2 kept them idle for most of each transaction)
+#: Parsers run this much below the writer, which then keeps a whole core (with two busy parsers
+#: at its own priority it got two thirds of one, and the import waited on it).
 WORKER_NICENESS = 10
 #: Fewer files than this are parsed in this process: starting workers costs more than it saves.
 PARALLEL_FROM = 1_000

@@ -105,16 +105,16 @@ def _store(
 ) -> IngestResult:
     result = IngestResult()
     batch = Batch(db)
-    stored = _stored(db, account.id, [message.provider_id for message in messages])
+    batch.look_up_stored(account.id, [message.provider_id for message in messages])
     for message in messages:
         if not isolated:
-            _ingest_one(db, account, message, result, batch, stored, own_reply)
+            _ingest_one(db, account, message, result, batch, own_reply)
             continue
         one = IngestResult()
         batch.begin()
         try:
             with db.atomic():
-                _ingest_one(db, account, message, one, batch, stored, own_reply)
+                _ingest_one(db, account, message, one, batch, own_reply)
         except MESSAGE_FAULTS as exc:
             batch.undo()
             where = f"{account.id} message {str(message.provider_id)[:80]}"
@@ -127,43 +127,17 @@ def _store(
     return result
 
 
-#: Provider ids looked up per query when a batch starts (well under SQLite's variable limit).
-_LOOKUP_CHUNK = 500
-
-#: The messages of an account already stored, by provider id: (content hash, outbox id).
-Stored = dict[str, tuple[str | None, str | None]]
-
-
-def _stored(db: Database, account_id: str, provider_ids: Sequence[str]) -> Stored:
-    """Which of ``provider_ids`` the account has stored: one query per few hundred messages
-    rather than one per message (a sixth of the statements of an import)."""
-    found: Stored = {}
-    wanted = list(dict.fromkeys(provider_ids))
-    for start in range(0, len(wanted), _LOOKUP_CHUNK):
-        chunk = wanted[start : start + _LOOKUP_CHUNK]
-        marks = ",".join("?" * len(chunk))
-        for provider_id, digest, outbox_id in db.conn.execute(
-            f"""SELECT provider_id, content_hash, outbox_id FROM messages
-                WHERE account_id = ? AND provider_id IN ({marks})""",
-            [account_id, *chunk],
-        ):
-            found[str(provider_id)] = (digest, outbox_id)
-    return found
-
-
 def _ingest_one(
     db: Database,
     account: Account,
     message: Message,
     result: IngestResult,
     batch: Batch,
-    stored: Stored,
     own_reply: OwnReply | None = None,
 ) -> None:
-    """Store one message. ``stored`` holds the batch's messages already stored (looked up when it
-    began); a message stored here is added to it last, when nothing can fail any more."""
+    """Store one message; the batch learns of it last, when nothing can fail any more."""
     provider_id = message.provider_id
-    row = stored.get(provider_id)
+    row = batch.stored.get(provider_id)
     if row is not None and row[1] is not None:
         # One of our own replies coming back: a duplicate, and proof that it went out.
         if own_reply is not None:
@@ -182,7 +156,7 @@ def _ingest_one(
                 "UPDATE messages SET text = ?, content_hash = ?, meta = ? WHERE account_id = ? AND provider_id = ?",
                 [message.text, digest, json.dumps(dict(message.meta)), account.id, provider_id],
             )
-            stored[provider_id] = (digest, row[1])
+            batch.stored[provider_id] = (digest, row[1])
             result.duplicates += 1
             return
         if row[0] == digest or message.channel.value != "email":
@@ -222,9 +196,7 @@ def _ingest_one(
         suggest_links(db, identity_id, customer_id, message.text)
     result.added += 1
     result.conversations.add(conversation_id)
-    stored[provider_id] = (digest, None)
-    for key in keys:  # every key of the message now points at its conversation
-        batch.keys[key] = conversation_id
+    batch.message_stored(provider_id, digest, keys, conversation_id)
 
 
 def _route(

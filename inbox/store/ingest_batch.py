@@ -3,6 +3,8 @@ undo journal for the message in flight (its savepoint may be rolled back)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from inbox.models import (
     Direction,
     EventKind,
@@ -11,6 +13,8 @@ from inbox.models import (
 from inbox.store.conversation_rows import first_line
 from inbox.store.database import Database
 
+#: Provider ids looked up per query when a batch begins (well under SQLite's variable limit).
+_LOOKUP_CHUNK = 500
 #: A conversation row as the batch keeps it, in this order.
 _CONV_COLUMNS = "status, noise, message_count, last_message_at, created_at, last_inbound_at, customer_id, preview"
 
@@ -28,9 +32,13 @@ class Batch:
         self.rows: dict[int, list[object]] = {}
         self.dirty: set[int] = set()
         self.events: list[tuple[int, str, str, str, str]] = []
-        # Thread key -> conversation, for the keys of the messages stored in this batch (each
-        # points at its message's conversation once stored): looked up here, not in the store.
-        # Emptied when a merge moves keys and when a message is rolled back.
+        # What the batch knows without asking the store, both written when a message is stored
+        # (its last step, when nothing can fail any more):
+        # - the account's stored messages among the batch's, by provider id: (content hash,
+        #   outbox id), read once when the batch begins (:meth:`look_up_stored`);
+        # - thread key -> conversation for the keys of the messages it stored (each points at its
+        #   message's conversation), emptied when a merge moves keys or a message is rolled back.
+        self.stored: dict[str, tuple[str | None, str | None]] = {}
         self.keys: dict[str, int] = {}
         # Undo journal of the message in flight (its savepoint may be rolled back): each cached
         # row as it was before the message touched it (None: not cached), where its events
@@ -38,6 +46,26 @@ class Batch:
         self._saved: dict[int, list[object] | None] = {}
         self._events_at = 0
         self._flushed: tuple[set[int], list[tuple[int, str, str, str, str]]] | None = None
+
+    def look_up_stored(self, account_id: str, provider_ids: Sequence[str]) -> None:
+        """Which of ``provider_ids`` the account has stored: one query per few hundred messages
+        rather than one per message (a sixth of the statements of an import)."""
+        wanted = list(dict.fromkeys(provider_ids))
+        for start in range(0, len(wanted), _LOOKUP_CHUNK):
+            chunk = wanted[start : start + _LOOKUP_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            for provider_id, digest, outbox_id in self.db.conn.execute(
+                f"""SELECT provider_id, content_hash, outbox_id FROM messages
+                    WHERE account_id = ? AND provider_id IN ({marks})""",
+                [account_id, *chunk],
+            ):
+                self.stored[str(provider_id)] = (digest, outbox_id)
+
+    def message_stored(self, provider_id: str, digest: str, keys: Sequence[str], conversation_id: int) -> None:
+        """A message is stored under ``provider_id`` in ``conversation_id``, with its thread keys."""
+        self.stored[provider_id] = (digest, None)
+        for key in keys:
+            self.keys[key] = conversation_id
 
     def begin(self) -> None:
         self._saved = {}

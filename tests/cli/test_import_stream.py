@@ -4,6 +4,7 @@ in flight. What is stored and printed is what the whole-maildir import stored an
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import pickle
@@ -176,7 +177,12 @@ def test_the_hand_over_from_a_worker_keeps_every_field() -> None:
     parsed = import_stream.ParsedFile(
         ImportedFile("/m/cur/1", 10, 20), (message,), (Rejection("/m/cur/2", "not an e-mail message"),)
     )
-    back = import_stream.unpack(pickle.loads(pickle.dumps(import_stream.pack(parsed))))
+    packed = import_stream.pack(parsed)
+    # A field added to a model must be added to the hand-over too (or it arrives as its default).
+    assert len(packed[3][0]) == len(dataclasses.fields(Message))
+    assert len(packed[3][0][4]) == len(dataclasses.fields(Author))
+    assert len(packed[3][0][10][0]) == len(dataclasses.fields(Attachment))
+    back = import_stream.unpack(pickle.loads(pickle.dumps(packed)))
     assert back == parsed
     assert back.messages[0].attachments[0].data == b"%PD"  # not part of equality
     assert type(back.messages[0].channel) is Channel and type(back.messages[0].author.kind) is IdentityKind

@@ -40,20 +40,20 @@ class _Reader:
     names are asked in lower case."""
 
     def __init__(self, msg: Message, raw: Mapping[str, Sequence[str]] | None = None) -> None:
-        self._raw: dict[str, str] = {}
         self._text: dict[str, str] = {}
-        if raw is not None:  # the caller read them already: the first value of each
-            self._raw = {name: str(values[0]) for name, values in raw.items() if values}
-            return
-        with suppress(Exception):  # unreadable headers are no evidence either way
-            for name, value in msg.raw_items():
-                self._raw.setdefault(name.lower(), str(value))
+        if raw is None:  # else the caller read them already, by lower-case name
+            found: dict[str, list[str]] = {}
+            with suppress(Exception):  # unreadable headers are no evidence either way
+                for name, value in msg.raw_items():
+                    found.setdefault(name.lower(), []).append(str(value))
+            raw = found
+        self._raw = raw
 
     def __call__(self, key: str) -> str:
         text = self._text.get(key)
-        if text is None:  # most asked headers are absent: read each once
-            value = self._raw.get(key)
-            text = self._text[key] = self._decode(value) if value is not None else ""
+        if text is None:  # most asked headers are absent: read each once, the first occurrence
+            values = self._raw.get(key)
+            text = self._text[key] = self._decode(str(values[0])) if values else ""
         return text
 
     @staticmethod
