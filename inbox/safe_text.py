@@ -7,7 +7,7 @@ terminal; they are shown as visible markers instead.
 
 from __future__ import annotations
 
-import unicodedata
+import re
 
 # Bidirectional overrides and invisible characters can make a name or subject lie about itself
 # ("gpj.exe" shown as "exe.jpg"); they are shown as visible markers instead.
@@ -17,19 +17,20 @@ _SUSPICIOUS = {
 }
 
 
+#: What :func:`reveal` replaces, found in one pass of the regex engine: the suspicious characters
+#: and the control characters (Unicode category Cc: U+0000-U+001F and U+007F-U+009F) but the tab
+#: and the newline. Most text has none and is returned as it is.
+_HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f" + "".join(sorted(_SUSPICIOUS)) + "]")
+
+
+def _marker(found: re.Match[str]) -> str:
+    ch = found.group()
+    return f"⟦U+{ord(ch):04X}⟧" if ch in _SUSPICIOUS else "\ufffd"
+
+
 def reveal(text: str) -> str:
     """Replace direction overrides, zero-width and control characters with visible markers."""
-    out = []
-    for ch in text:
-        if ch in _SUSPICIOUS:
-            out.append(f"⟦U+{ord(ch):04X}⟧")
-        elif ch in "\n\t":
-            out.append(ch)
-        elif unicodedata.category(ch) == "Cc":
-            out.append("�")
-        else:
-            out.append(ch)
-    return "".join(out)
+    return _HIDDEN.sub(_marker, text)
 
 
 def one_line(text: str, limit: int = 200) -> str:

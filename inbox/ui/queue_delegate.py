@@ -12,8 +12,8 @@ from inbox.models import Conversation, Priority
 from inbox.triage.rules import sentiment_marker
 from inbox.ui.i18n import Translator
 from inbox.ui.icons import icon
-from inbox.ui.queue_model import ConversationRole, QueueModel
-from inbox.ui.text import age, countdown, one_line
+from inbox.ui.queue_model import ConversationRole, QueueModel, sla_badge
+from inbox.ui.text import age, one_line
 
 SLA_COLOURS = {
     "breached": QColor("#C62828"),
@@ -24,6 +24,13 @@ SLA_COLOURS = {
 }
 PRIORITY_COLOURS = {Priority.URGENT: QColor("#C62828"), Priority.HIGH: QColor("#E08A00")}
 ROW_HEIGHT = 56
+# Flags combined once, not for each of the fifteen rows painted in every frame of a scroll.
+_LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+_RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+_MIDDLE = Qt.AlignmentFlag.AlignVCenter
+_CENTRE = Qt.AlignmentFlag.AlignCenter
+_ELIDE = Qt.TextElideMode.ElideRight
+_SELECTED = QStyle.StateFlag.State_Selected
 
 
 class QueueDelegate(QStyledItemDelegate):
@@ -45,7 +52,7 @@ class QueueDelegate(QStyledItemDelegate):
         painter.save()
         palette = option.palette  # type: ignore[attr-defined]
         rect: QRect = option.rect  # type: ignore[attr-defined]
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)  # type: ignore[attr-defined]
+        selected = bool(option.state & _SELECTED)  # type: ignore[attr-defined]
         if selected:
             painter.fillRect(rect, palette.color(QPalette.ColorRole.Highlight))
             text_colour = palette.color(QPalette.ColorRole.HighlightedText)
@@ -61,12 +68,9 @@ class QueueDelegate(QStyledItemDelegate):
         right = rect.right() - 10
         # line 1: customer (bold) ... SLA countdown badge
         badge_w = 0
-        if conv.sla_state and conv.sla_due_at is not None and conv.sla_state not in ("met",):
-            remaining = (conv.sla_due_at - now).total_seconds()
-            state = conv.sla_state
-            if remaining < 0:
-                state = "breached"
-            label = "⏸" if state == "paused" else countdown(remaining)
+        badge_face = sla_badge(conv, now)
+        if badge_face is not None:
+            state, label = badge_face
             f = QFont(option.font)  # type: ignore[attr-defined]
             f.setBold(True)
             painter.setFont(f)
@@ -76,7 +80,7 @@ class QueueDelegate(QStyledItemDelegate):
             painter.setBrush(SLA_COLOURS.get(state, QColor("#757575")))
             painter.drawRoundedRect(badge, 9, 9)
             painter.setPen(QColor("white"))
-            painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, label)
+            painter.drawText(badge, _CENTRE, label)
         bold = QFont(option.font)  # type: ignore[attr-defined]
         bold.setBold(conv.status.value == "new")
         painter.setFont(bold)
@@ -88,17 +92,17 @@ class QueueDelegate(QStyledItemDelegate):
         when = f"{self.tr_(conv.status.value)} · {age(conv.last_message_at, now, self.tr_.language)}"
         when_w = QFontMetrics(option.font).horizontalAdvance(when) + 10  # type: ignore[attr-defined]
         head = QRect(left, rect.top() + 6, right - left - badge_w - 8, 22)
-        painter.drawText(head, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                         painter.fontMetrics().elidedText(name, Qt.TextElideMode.ElideRight, head.width() - when_w))
+        painter.drawText(head, _LEFT,
+                         painter.fontMetrics().elidedText(name, _ELIDE, head.width() - when_w))
         painter.setFont(option.font)  # type: ignore[attr-defined]
         painter.setPen(dim)
-        painter.drawText(head, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, when)
+        painter.drawText(head, _RIGHT, when)
         # line 2: priority mark, subject or first line, tags
         x = left
         if conv.priority in PRIORITY_COLOURS:
             painter.setPen(PRIORITY_COLOURS[conv.priority])
             mark = "‼" if conv.priority is Priority.URGENT else "!"
-            painter.drawText(QRect(x, rect.top() + 29, 14, 20), Qt.AlignmentFlag.AlignVCenter, mark)
+            painter.drawText(QRect(x, rect.top() + 29, 14, 20), _MIDDLE, mark)
             x += 14
         tags = "  ".join(f"#{t}" for t in conv.tags[:3])
         here = self.presence(conv.id) if self.presence is not None else ""
@@ -108,12 +112,12 @@ class QueueDelegate(QStyledItemDelegate):
         painter.setPen(text_colour if selected else palette.color(QPalette.ColorRole.Text))
         line2 = QRect(x, rect.top() + 29, right - x - tag_w, 20)
         subject = one_line(conv.subject or conv.preview, 200)
-        painter.drawText(line2, Qt.AlignmentFlag.AlignVCenter,
-                         painter.fontMetrics().elidedText(subject, Qt.TextElideMode.ElideRight, line2.width()))
+        painter.drawText(line2, _MIDDLE,
+                         painter.fontMetrics().elidedText(subject, _ELIDE, line2.width()))
         if tags:
             painter.setPen((QColor("#B35C00") if here else QColor("#1F6FEB")) if not selected else text_colour)
             painter.drawText(QRect(right - tag_w, rect.top() + 29, tag_w, 20),
-                             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, tags)
+                             _RIGHT, tags)
         painter.setPen(palette.color(QPalette.ColorRole.Mid))
         painter.drawLine(rect.left(), rect.bottom(), rect.right(), rect.bottom())
         painter.restore()

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QListView,
     QListWidget,
     QMainWindow,
     QSplitter,
@@ -39,6 +38,7 @@ from inbox.ui.i18n import Translator
 from inbox.ui.icons import icon
 from inbox.ui.original_view import OfflineBrowser, OriginalView
 from inbox.ui.queue_delegate import QueueDelegate
+from inbox.ui.queue_list import QueueList
 from inbox.ui.queue_model import QueueModel
 from inbox.ui.view_list import ViewCountDelegate
 from inbox.ui.window_services import WindowServices
@@ -107,13 +107,10 @@ class WindowWidgets(QMainWindow):
 
         self.model = QueueModel(repo)
         self.model.now = self.clock()
-        self.queue = QListView()
+        self.queue = QueueList()
         self.queue.setAccessibleName(tr("Queue"))
         self.queue.setModel(self.model)
         self.queue.setItemDelegate(QueueDelegate(tr))
-        self.queue.setUniformItemSizes(True)
-        self.queue.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.queue.setSelectionMode(QListView.SelectionMode.SingleSelection)
         self.count_label = QLabel()
 
         self.thread_view = OfflineBrowser()  # a mail naming a local file or remote image loads nothing

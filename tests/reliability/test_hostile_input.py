@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import time
+import unicodedata
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -214,3 +215,25 @@ def test_reveal_shows_direction_overrides_and_invisible_characters() -> None:
     assert reveal("tab\tand\nnewline") == "tab\tand\nnewline"
     assert reveal("bell\x07") == "bell\ufffd"
     assert reveal("plain Léa 日本") == "plain Léa 日本"
+
+
+def test_reveal_marks_exactly_the_control_and_suspicious_characters_of_all_unicode() -> None:
+    """Every code point, alone and inside text, against the rule spelled out character by
+    character: a control character (category Cc) but tab and newline becomes U+FFFD, a direction
+    override or invisible character its visible code, anything else stays."""
+    suspicious = {0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067, 0x2068, 0x2069, 0x200B,
+                  0x200C, 0x200D, 0x200E, 0x200F, 0x2060, 0xFEFF, 0x061C}  # fmt: skip
+    changed = 0
+    for point in range(0x110000):
+        if 0xD800 <= point <= 0xDFFF:
+            continue
+        ch = chr(point)
+        if point in suspicious:
+            want = f"⟦U+{point:04X}⟧"
+        elif ch not in "\n\t" and unicodedata.category(ch) == "Cc":
+            want = "\ufffd"
+        else:
+            want = ch
+        changed += want != ch
+        assert reveal(f"a{ch}b") == f"a{want}b", hex(point)
+    assert changed == 65 - 2 + len(suspicious)  # the 65 Cc characters but tab and newline

@@ -291,7 +291,7 @@ def test_switching_language_keeps_the_open_conversation_and_the_reply(qtbot: QtB
     first = shell.window
     qtbot.addWidget(first)
     first.show()
-    cid = select_row(first, 5)
+    cid = select_row(first, ROW)
     first.language_action.trigger()
     second = shell.window
     qtbot.addWidget(second)

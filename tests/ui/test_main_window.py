@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QRect, Qt
+from PySide6.QtGui import QImage, QPainter
+from PySide6.QtWidgets import QApplication, QStyleOptionViewItem
 
 from inbox.app.demo import build_demo
 from inbox.app.solo import SoloCommands
 from inbox.app.workspace import Workspace
-from inbox.models import QueueFilter, Status
+from inbox.models import QueueFilter, QueueSort, Status
 from inbox.store.repository import Store
 from inbox.store.writer import StoreWriter
 from inbox.ui.i18n import Translator
 from inbox.ui.main_window import MainWindow
+from inbox.ui.queue_delegate import ROW_HEIGHT, QueueDelegate
 from inbox.ui.queue_model import QueueModel
+from inbox.ui.text import age
 from inbox.ui.window_services import WindowServices
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
@@ -74,6 +77,22 @@ def test_triage_from_the_keyboard(qtbot: object, window: MainWindow, store: Stor
     bot.waitUntil(lambda: store.conversation(after.id).status is Status.PENDING)  # type: ignore[attr-defined]
     kinds = [e.kind.value for e in store.events(second.id)]
     assert "assigned" in kinds and kinds[-1] == "status"
+
+
+def test_the_queue_moves_as_a_list_from_the_keyboard(qtbot: object, window: MainWindow) -> None:
+    """Arrows, Page Down, End and Home move the open row as in any list (the queue is a table of
+    one column underneath, where Home and End would stay on the row)."""
+    bot = qtbot  # type: ignore[assignment]
+    window.queue.setFocus()
+    window.queue.setCurrentIndex(window.model.index(0))
+    rows = []
+    for key in (Qt.Key.Key_Down, Qt.Key.Key_Down, Qt.Key.Key_PageDown, Qt.Key.Key_End, Qt.Key.Key_Up, Qt.Key.Key_Home):
+        bot.keyClick(window.queue, key)  # type: ignore[attr-defined]
+        rows.append(window.queue.currentIndex().row())
+    assert rows[:2] == [1, 2] and rows[2] > 2
+    assert rows[3] >= window.model.rowCount() - 1 - 100 and rows[3] > rows[2]  # the last row loaded
+    assert rows[4:] == [rows[3] - 1, 0]
+    assert window.current_conversation() == window.model.conversation(0)
 
 
 def test_reply_from_the_keyboard_goes_to_the_sender(qtbot: object, window: MainWindow, store: Store) -> None:
@@ -311,3 +330,59 @@ def test_the_view_order_is_read_further_in_a_pause_before_the_scroll_reaches_its
     model.fetchMore()  # rows 40-59: across the end of the first 50 ids, and nothing read now
     assert calls == ["order 0", "rows", "rows", "order 50", "rows"]
     assert [model.conversation(r).id for r in range(60)] == expected  # type: ignore[union-attr]
+
+
+def _row_pictures(model: QueueModel, rows: range) -> list[bytes]:
+    """Each row as the queue's delegate paints it at the model's clock, as raw pixels."""
+    delegate = QueueDelegate(Translator("fr"))
+    pictures = []
+    for row in rows:
+        image = QImage(480, ROW_HEIGHT, QImage.Format.Format_ARGB32)
+        image.fill(0)
+        option = QStyleOptionViewItem()
+        option.rect = QRect(0, 0, 480, ROW_HEIGHT)  # type: ignore[attr-defined]
+        option.font = QApplication.font()  # type: ignore[attr-defined]
+        option.palette = QApplication.palette()  # type: ignore[attr-defined]
+        painter = QPainter(image)
+        delegate.paint(painter, option, model.index(row))
+        painter.end()
+        pictures.append(bytes(image.constBits()))  # type: ignore[arg-type]
+    return pictures
+
+
+@pytest.mark.parametrize("step", [timedelta(seconds=1), timedelta(seconds=30), timedelta(minutes=1), timedelta(days=1)])
+@pytest.mark.parametrize("view", [QueueFilter(), QueueFilter(statuses=frozenset({Status.SOLVED}), sort=QueueSort.NEWEST)])
+def test_the_clock_repaints_every_visible_row_it_changed_and_no_other(
+    qapp: QApplication, store: Store, step: timedelta, view: QueueFilter
+) -> None:
+    """The one-second tick repaints the visible rows whose countdown or age it changed, as the
+    delegate paints them (the pixels of each row compared before and after), and only those
+    rows' range: not every row every second. Open conversations have countdowns; solved ones
+    only ages."""
+    model = QueueModel(store)
+    model.now = NOW
+    model.set_filter(view)
+    visible = range(0, 20)
+    repainted: list[tuple[int, int]] = []
+    model.dataChanged.connect(lambda top, bottom, _roles: repainted.append((top.row(), bottom.row())))
+    for tick in range(1, 4):
+        before = _row_pictures(model, visible)
+        model.tick(NOW + tick * step, visible.start, visible.stop - 1)
+        after = _row_pictures(model, visible)
+        changed = [row for row in visible if before[row] != after[row]]
+        if not changed:
+            assert not repainted
+            continue
+        assert len(repainted) == 1, repainted
+        assert repainted[0] == (changed[0], changed[-1])
+        repainted.clear()
+
+
+def test_the_french_age_of_a_row_turns_when_the_english_one_does() -> None:
+    """The tick compares ages in English; a French window repaints at the same moments."""
+    then = NOW
+    for seconds in [*range(0, 7200, 1), *range(7200, 4 * 86400, 59)]:
+        now, a_second_before = NOW + timedelta(seconds=seconds), NOW + timedelta(seconds=seconds - 1)
+        english = age(then, now, "en") != age(then, a_second_before, "en")
+        french = age(then, now, "fr") != age(then, a_second_before, "fr")
+        assert english == french, seconds
