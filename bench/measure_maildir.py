@@ -100,7 +100,7 @@ def inbox_import(mail: Path, db: Path) -> dict[str, Any]:
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    script = OUT / "measure_maildir_child.py"
+    script = db.parent / "measure_maildir_child.py"  # in the output folder given, which exists
     script.write_text(CHILD, "utf-8")
     done = subprocess.run(
         [sys.executable, str(script), str(mail), str(db), SUPPORT_EMAIL], env=env, capture_output=True, text=True, check=False
