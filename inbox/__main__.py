@@ -4,6 +4,6 @@ import sys
 
 from inbox.cli import main
 
-# Guarded: the import's worker processes (multiprocessing, forkserver) load the main module again.
+# Guarded: the import's worker processes load the main module again when they start from a server.
 if __name__ == "__main__":
     sys.exit(main())

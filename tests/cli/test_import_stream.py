@@ -186,3 +186,41 @@ def test_the_hand_over_from_a_worker_keeps_every_field() -> None:
     assert back == parsed
     assert back.messages[0].attachments[0].data == b"%PD"  # not part of equality
     assert type(back.messages[0].channel) is Channel and type(back.messages[0].author.kind) is IdentityKind
+
+
+FORKED_IMPORT = """
+import json, sys, threading, time
+from pathlib import Path
+from inbox.cli import import_stream, importing
+from inbox.store.repository import Store
+import_stream.FILES_PER_BATCH, importing.TRANSACTION_MESSAGES = 3, 5
+if sys.argv[3] == "thread":
+    threading.Thread(target=time.sleep, args=(30,), daemon=True).start()
+method = import_stream.start_method()
+store = Store.open(Path(sys.argv[2]))
+summary = importing.import_paths(store, [Path(sys.argv[1])], workers=2)
+store.close()
+print(json.dumps({"method": method, **summary.as_dict(), "conversations": len(summary.result.conversations)}))
+"""
+
+
+@pytest.mark.parametrize(("threads", "method"), [("alone", "fork"), ("thread", "forkserver")])
+def test_workers_are_forked_only_from_a_process_without_other_threads(
+    tmp_path: Path, small_batches: None, threads: str, method: str
+) -> None:
+    """``inbox import`` (one thread) forks its parsers; a process with another thread (the app, a
+    test runner) starts them from a server. Either way the store holds what one process stores."""
+    import subprocess
+    import sys
+
+    maildir = write_maildir(tmp_path / "mail")
+    alone, alone_summary = imported(tmp_path, "alone", maildir, workers=0)
+    db = tmp_path / f"in-a-process-{threads}.db"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    done = subprocess.run([sys.executable, "-c", FORKED_IMPORT, str(maildir), str(db), threads],
+                          capture_output=True, text=True, env=env, timeout=120, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert summary.pop("method") == method
+    assert summary == alone_summary
+    assert dump(db) == dump(alone)
