@@ -13,6 +13,7 @@ import itertools
 import logging
 import multiprocessing
 import os
+import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -182,7 +183,7 @@ def parsed_files(
     context = multiprocessing.get_context(start_method())
     if context.get_start_method() == "forkserver":
         context.set_forkserver_preload([__name__])  # the parsers imported once, in the server
-    with ProcessPoolExecutor(max_workers=count, mp_context=context, initializer=_yield_to_writer) as pool:
+    with ProcessPoolExecutor(max_workers=count, mp_context=context, initializer=_start_worker) as pool:
         pending: deque[Future[list[PackedFile]]] = deque()
         for files, fallback_time in queued:
             pending.append(pool.submit(parse_packed, files, fallback_time))
@@ -217,9 +218,19 @@ def _threads() -> int:
         return 2
 
 
-def _yield_to_writer() -> None:
-    """Parsers run at a lower priority than the writer (this process)."""
+def _start_worker() -> None:
+    """A parser runs at a lower priority than the writer (the importer), and leaves when the
+    importer is gone: killed, it cannot tell its workers to stop, and they would wait for work
+    for ever (holding the store's files open when they were forked)."""
     os.nice(WORKER_NICENESS)
+    importer = multiprocessing.parent_process()
+    if importer is not None:
+        threading.Thread(target=_leave_with, args=(importer,), name="importer-watch", daemon=True).start()
+
+
+def _leave_with(importer: Any) -> None:
+    importer.join()  # returns when the importer's end of the link closes: it exited or was killed
+    os._exit(1)  # nothing to finish: a parser holds only files being parsed, which are read again
 
 
 def _batches(groups: Iterable[tuple[list[ImportedFile], datetime]]) -> Iterator[tuple[list[ImportedFile], datetime]]:

@@ -224,3 +224,67 @@ def test_workers_are_forked_only_from_a_process_without_other_threads(
     assert summary.pop("method") == method
     assert summary == alone_summary
     assert dump(db) == dump(alone)
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (the kernel's process table)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table from /proc")
+def test_parser_workers_leave_when_the_import_is_killed(tmp_path: Path) -> None:
+    """`inbox import` killed mid-import (SIGKILL: it cannot stop its workers) leaves no parser
+    behind waiting for work for ever with the store's files open, and the next import stores
+    what the killed one had not."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    maildir = tmp_path / "mail"  # 2,000 files: more than are parsed without workers
+    for sub in ("cur", "new", "tmp"):
+        (maildir / sub).mkdir(parents=True)
+    for n in range(2000):
+        (maildir / "cur" / f"{n:05d}.mail:2,S").write_text(
+            f"From: Customer {n % 300} <c{n % 300}@example.org>\nTo: support@shop.example\n"
+            f"Subject: Parcel {n}\nDate: {format_datetime(T0)}\nMessage-ID: <m{n}@example.org>\n\nWhere is parcel {n}?\n",
+            "utf-8",
+        )
+    db = tmp_path / "killed.db"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    env.pop("INBOX_DB", None)
+    command = [sys.executable, "-m", "inbox", "--db", str(db), "import", str(maildir)]
+    importer = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    workers: list[int] = []
+    expected = min(2, os.cpu_count() or 1)  # one parser a core
+    while len(workers) < expected and importer.poll() is None and time.monotonic() < deadline:
+        workers = _children(importer.pid)  # forked: the workers are the importer's children
+        time.sleep(0.01)
+    assert len(workers) >= expected, "the import did not start its workers"
+    importer.send_signal(signal.SIGKILL)
+    importer.wait()
+    deadline = time.monotonic() + 20
+    while not all(_gone(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert all(_gone(pid) for pid in workers), f"parsers left running: {[p for p in workers if not _gone(p)]}"
+    again = subprocess.run([*command, "--json"], env=env, capture_output=True, text=True, timeout=120, check=False)
+    summary = json.loads(again.stdout)
+    assert summary["added"] + summary["duplicates"] == 2000
+    assert len(dump(db)["messages"]) == 2000
