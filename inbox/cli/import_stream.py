@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
@@ -228,7 +229,7 @@ def _start_worker() -> None:
         threading.Thread(target=_leave_with, args=(importer,), name="importer-watch", daemon=True).start()
 
 
-def _leave_with(importer: Any) -> None:
+def _leave_with(importer: BaseProcess) -> None:
     importer.join()  # returns when the importer's end of the link closes: it exited or was killed
     os._exit(1)  # nothing to finish: a parser holds only files being parsed, which are read again
 
