@@ -21,6 +21,7 @@ from inbox.store import imported_files
 from inbox.store.imported_files import ImportedFile
 from inbox.store.repository import Store
 from tests.factories import T0
+from tests.providers.email.servers import process_running
 
 TABLES = {
     "messages": "SELECT provider_id, conversation_id, direction, author_key, subject, text, sent_at, refs FROM messages",
@@ -240,13 +241,6 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _gone(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except OSError:
-        return True
-
-
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table from /proc")
 def test_parser_workers_leave_when_the_import_is_killed(tmp_path: Path) -> None:
     """`inbox import` killed mid-import (SIGKILL: it cannot stop its workers) leaves no parser
@@ -281,9 +275,9 @@ def test_parser_workers_leave_when_the_import_is_killed(tmp_path: Path) -> None:
     importer.send_signal(signal.SIGKILL)
     importer.wait()
     deadline = time.monotonic() + 20
-    while not all(_gone(pid) for pid in workers) and time.monotonic() < deadline:
+    while any(process_running(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert all(_gone(pid) for pid in workers), f"parsers left running: {[p for p in workers if not _gone(p)]}"
+    assert not any(process_running(pid) for pid in workers), f"parsers left running: {[p for p in workers if process_running(p)]}"
     again = subprocess.run([*command, "--json"], env=env, capture_output=True, text=True, timeout=120, check=False)
     summary = json.loads(again.stdout)
     assert summary["added"] + summary["duplicates"] == 2000

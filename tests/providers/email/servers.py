@@ -96,7 +96,7 @@ def _wait_for_port(port: int, up: bool, limit: float = 15.0) -> None:
     raise RuntimeError(f"port {port} did not go {'up' if up else 'down'}")
 
 
-def _running(pid: int) -> bool:
+def process_running(pid: int) -> bool:
     """The process exists and is not a zombie waiting for init to reap it."""
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
@@ -186,7 +186,7 @@ class DovecotServer:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGTERM)
         deadline = time.monotonic() + 15
-        while _running(pid) and time.monotonic() < deadline:
+        while process_running(pid) and time.monotonic() < deadline:
             time.sleep(0.02)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)  # sessions that outlived their master
