@@ -185,6 +185,10 @@ def window_rows(w: dict[str, Any] | None) -> list[tuple[str, str, str, str]]:
         _row("window: queue scroll frame p50 / p95 / max (ms)",
              f"{w['frame_p50_ms']:.1f} / {w['frame_p95_ms']:.1f} / {w['frame_max_ms']:.1f} ({w['frames']} frames)",
              "max <= 16", w["frame_max_ms"] <= 16),
+        _row("  same, CPU time of the window's thread p50 / max (ms)",
+             f"{w.get('frame_cpu_p50_ms', 0):.1f} / {w.get('frame_cpu_max_ms', 0):.1f}"
+             + (f"; frames over 16 ms: CPU {', '.join(f'{c:.1f}' for c in w['frames_over_16ms_cpu_ms'])}"
+                if w.get("frames_over_16ms_cpu_ms") else "")),
     ]  # fmt: skip
 
 

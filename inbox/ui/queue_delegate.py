@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
+from datetime import datetime
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from inbox.models import Conversation, Priority
 from inbox.triage.rules import sentiment_marker
 from inbox.ui.i18n import Translator
 from inbox.ui.icons import icon
-from inbox.ui.queue_model import ConversationRole, QueueModel, sla_badge
+from inbox.ui.queue_model import ConversationRole, QueueModel, clock_face
 from inbox.ui.text import age, one_line
 
 SLA_COLOURS = {
@@ -31,6 +33,8 @@ _MIDDLE = Qt.AlignmentFlag.AlignVCenter
 _CENTRE = Qt.AlignmentFlag.AlignCenter
 _ELIDE = Qt.TextElideMode.ElideRight
 _SELECTED = QStyle.StateFlag.State_Selected
+# The painted rows kept: a few screens of them (a row of a 1440-pixel window is ~110 KB).
+_CACHE_BYTES = 8 * 1024 * 1024
 
 
 class QueueDelegate(QStyledItemDelegate):
@@ -39,6 +43,10 @@ class QueueDelegate(QStyledItemDelegate):
         self.tr_ = tr
         #: Team mode: who else is on a conversation ("lea is replying"), painted on its row.
         self.presence: Callable[[int], str] | None = None
+        #: Rows as painted, least recently used first: a repaint of rows that did not change (the
+        #: view scrolled, a row elsewhere changed, the window was exposed) copies pictures.
+        self._painted: OrderedDict[tuple[object, ...], QPixmap] = OrderedDict()
+        self._painted_bytes = 0
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
         return QSize(option.rect.width(), ROW_HEIGHT)
@@ -49,10 +57,41 @@ class QueueDelegate(QStyledItemDelegate):
             return
         model = index.model()
         now = model.now if isinstance(model, QueueModel) else conv.last_message_at
-        painter.save()
-        palette = option.palette  # type: ignore[attr-defined]
+        palette: QPalette = option.palette  # type: ignore[attr-defined]
         rect: QRect = option.rect  # type: ignore[attr-defined]
+        font: QFont = option.font  # type: ignore[attr-defined]
         selected = bool(option.state & _SELECTED)  # type: ignore[attr-defined]
+        here = self.presence(conv.id) if self.presence is not None else ""
+        face = clock_face(conv, now)
+        ratio = painter.device().devicePixelRatioF()
+        # Everything the row's pixels depend on: the conversation as read (frozen, compared by
+        # value, so a reload that changes nothing keeps the picture), the clock's part of it, the
+        # look of the view and who else is on it.
+        key = (conv, face, here, selected, rect.width(), rect.height(), ratio,
+               palette.cacheKey(), palette.currentColorGroup(), font.key(), self.tr_.language)
+        picture = self._painted.pop(key, None)
+        if picture is None:
+            picture = QPixmap(round(rect.width() * ratio), round(rect.height() * ratio))
+            picture.setDevicePixelRatio(ratio)
+            # Opaque, on the colour the view paints under its rows: text is antialiased as it
+            # would be on the view itself, and the copy is a plain blit.
+            picture.fill(palette.color(QPalette.ColorRole.Base))
+            row_painter = QPainter(picture)
+            try:
+                self._paint_row(row_painter, QRect(0, 0, rect.width(), rect.height()), conv, now,
+                                face[0], here, palette, font, selected)
+            finally:
+                row_painter.end()
+            self._painted_bytes += picture.width() * picture.height() * 4
+            while self._painted and self._painted_bytes > _CACHE_BYTES:
+                _, evicted = self._painted.popitem(last=False)
+                self._painted_bytes -= evicted.width() * evicted.height() * 4
+        self._painted[key] = picture  # the most recently painted last
+        painter.drawPixmap(rect.topLeft(), picture)
+
+    def _paint_row(self, painter: QPainter, rect: QRect, conv: Conversation, now: datetime,
+                   badge_face: tuple[str, str] | None, here: str, palette: QPalette, font: QFont,
+                   selected: bool) -> None:
         if selected:
             painter.fillRect(rect, palette.color(QPalette.ColorRole.Highlight))
             text_colour = palette.color(QPalette.ColorRole.HighlightedText)
@@ -68,10 +107,9 @@ class QueueDelegate(QStyledItemDelegate):
         right = rect.right() - 10
         # line 1: customer (bold) ... SLA countdown badge
         badge_w = 0
-        badge_face = sla_badge(conv, now)
         if badge_face is not None:
             state, label = badge_face
-            f = QFont(option.font)  # type: ignore[attr-defined]
+            f = QFont(font)
             f.setBold(True)
             painter.setFont(f)
             badge_w = painter.fontMetrics().horizontalAdvance(label) + 14
@@ -81,7 +119,7 @@ class QueueDelegate(QStyledItemDelegate):
             painter.drawRoundedRect(badge, 9, 9)
             painter.setPen(QColor("white"))
             painter.drawText(badge, _CENTRE, label)
-        bold = QFont(option.font)  # type: ignore[attr-defined]
+        bold = QFont(font)
         bold.setBold(conv.status.value == "new")
         painter.setFont(bold)
         painter.setPen(text_colour)
@@ -90,11 +128,11 @@ class QueueDelegate(QStyledItemDelegate):
         if marker:
             name = f"{name}  {marker}"
         when = f"{self.tr_(conv.status.value)} · {age(conv.last_message_at, now, self.tr_.language)}"
-        when_w = QFontMetrics(option.font).horizontalAdvance(when) + 10  # type: ignore[attr-defined]
+        when_w = QFontMetrics(font).horizontalAdvance(when) + 10
         head = QRect(left, rect.top() + 6, right - left - badge_w - 8, 22)
         painter.drawText(head, _LEFT,
                          painter.fontMetrics().elidedText(name, _ELIDE, head.width() - when_w))
-        painter.setFont(option.font)  # type: ignore[attr-defined]
+        painter.setFont(font)
         painter.setPen(dim)
         painter.drawText(head, _RIGHT, when)
         # line 2: priority mark, subject or first line, tags
@@ -105,7 +143,6 @@ class QueueDelegate(QStyledItemDelegate):
             painter.drawText(QRect(x, rect.top() + 29, 14, 20), _MIDDLE, mark)
             x += 14
         tags = "  ".join(f"#{t}" for t in conv.tags[:3])
-        here = self.presence(conv.id) if self.presence is not None else ""
         if here:
             tags = here + (f"  {tags}" if tags else "")
         tag_w = painter.fontMetrics().horizontalAdvance(tags) + 8 if tags else 0
@@ -120,4 +157,3 @@ class QueueDelegate(QStyledItemDelegate):
                              _RIGHT, tags)
         painter.setPen(palette.color(QPalette.ColorRole.Mid))
         painter.drawLine(rect.left(), rect.bottom(), rect.right(), rect.bottom())
-        painter.restore()

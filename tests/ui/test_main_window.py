@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QRect, Qt
-from PySide6.QtGui import QImage, QPainter
-from PySide6.QtWidgets import QApplication, QStyleOptionViewItem
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPalette
+from PySide6.QtWidgets import QApplication, QStyle, QStyleOptionViewItem
 
 from inbox.app.demo import build_demo
 from inbox.app.solo import SoloCommands
@@ -332,22 +332,113 @@ def test_the_view_order_is_read_further_in_a_pause_before_the_scroll_reaches_its
     assert [model.conversation(r).id for r in range(60)] == expected  # type: ignore[union-attr]
 
 
-def _row_pictures(model: QueueModel, rows: range) -> list[bytes]:
-    """Each row as the queue's delegate paints it at the model's clock, as raw pixels."""
-    delegate = QueueDelegate(Translator("fr"))
+def _row_pictures(
+    model: QueueModel,
+    rows: range,
+    delegate: QueueDelegate | None = None,
+    *,
+    width: int = 480,
+    palette: QPalette | None = None,
+    font: QFont | None = None,
+    selected: int | None = None,
+) -> list[bytes]:
+    """Each row as the queue's delegate paints it at the model's clock, as raw pixels (by a new
+    delegate unless one is given)."""
+    delegate = delegate or QueueDelegate(Translator("fr"))
     pictures = []
     for row in rows:
-        image = QImage(480, ROW_HEIGHT, QImage.Format.Format_ARGB32)
+        image = QImage(width, ROW_HEIGHT, QImage.Format.Format_ARGB32)
         image.fill(0)
         option = QStyleOptionViewItem()
-        option.rect = QRect(0, 0, 480, ROW_HEIGHT)  # type: ignore[attr-defined]
-        option.font = QApplication.font()  # type: ignore[attr-defined]
-        option.palette = QApplication.palette()  # type: ignore[attr-defined]
+        option.rect = QRect(0, 0, width, ROW_HEIGHT)  # type: ignore[attr-defined]
+        option.font = font or QApplication.font()  # type: ignore[attr-defined]
+        option.palette = palette or QApplication.palette()  # type: ignore[attr-defined]
+        if row == selected:
+            option.state = option.state | QStyle.StateFlag.State_Selected  # type: ignore[attr-defined]
         painter = QPainter(image)
         delegate.paint(painter, option, model.index(row))
         painter.end()
         pictures.append(bytes(image.constBits()))  # type: ignore[arg-type]
     return pictures
+
+
+def test_a_row_painted_from_the_cache_looks_as_a_row_painted_anew(qapp: QApplication, store: Store) -> None:
+    """The delegate keeps each row as painted; after each thing that changes a row's look (the
+    clock, a change to the conversation read again, the selection, a colleague on it, the theme,
+    the font, the width, the language) the row it paints is the one a new delegate paints, pixel
+    for pixel, and a row that did not change is copied, not painted again."""
+    model = QueueModel(store)
+    model.now = NOW
+    model.set_filter(QueueFilter())
+    rows = range(0, 12)
+    kept = QueueDelegate(Translator("fr"))
+    painted: list[int] = []
+    paint_row = kept._paint_row
+
+    def counting(painter: QPainter, rect: QRect, conv: object, *args: object) -> None:
+        painted.append(conv.id)  # type: ignore[attr-defined]
+        paint_row(painter, rect, conv, *args)  # type: ignore[arg-type]
+
+    kept._paint_row = counting  # type: ignore[method-assign]
+    look: dict[str, object] = {}
+
+    def same_as_new(language: str = "fr") -> None:
+        fresh = QueueDelegate(Translator(language))
+        fresh.presence = kept.presence
+        assert _row_pictures(model, rows, kept, **look) == _row_pictures(model, rows, fresh, **look)  # type: ignore[arg-type]
+
+    same_as_new()
+    assert len(painted) == len(rows)
+    painted.clear()
+    assert _row_pictures(model, rows, kept) and painted == []  # nothing changed: copies
+    first = model.conversation(0)
+    second = model.conversation(1)
+    assert first is not None and second is not None
+    model.now = NOW + timedelta(minutes=7)  # countdowns and ages
+    same_as_new()
+    store.add_tag(first.id, "livraison", NOW, "camille")
+    store.add_tag(second.id, "remboursement", NOW, "camille")
+    painted.clear()
+    model.reload()
+    same_as_new()
+    assert sorted(painted) == sorted([first.id, second.id]), "a reload repaints only the rows it changed"
+    store.set_status(first.id, Status.PENDING, NOW, "camille")
+    model.reload()
+    same_as_new()
+    look["selected"] = 2
+    same_as_new()
+    kept.presence = lambda cid: "léa répond" if cid == second.id else ""
+    same_as_new()
+    dark = QPalette(QApplication.palette())
+    for role, colour in [(QPalette.ColorRole.Base, "#202124"), (QPalette.ColorRole.Text, "#E8EAED"),
+                         (QPalette.ColorRole.Highlight, "#8AB4F8"), (QPalette.ColorRole.Mid, "#5F6368")]:
+        dark.setColor(role, QColor(colour))
+    look["palette"] = dark
+    same_as_new()
+    big = QFont(QApplication.font())
+    big.setPointSize(big.pointSize() + 3)
+    look["font"] = big
+    same_as_new()
+    look["width"] = 360
+    same_as_new()
+    kept.tr_.set_language("en")
+    same_as_new("en")
+
+
+def test_the_rows_kept_painted_are_bounded(qapp: QApplication, store: Store) -> None:
+    """Scrolling through every row keeps a few screens of pictures, not one per row."""
+    model = QueueModel(store)
+    model.now = NOW
+    model.set_filter(QueueFilter())
+    while model.canFetchMore():
+        model.fetchMore()
+    delegate = QueueDelegate(Translator("fr"))
+    for step in range(40):  # the clock turning makes every row a new picture
+        model.now = NOW + timedelta(minutes=step)
+        _row_pictures(model, range(model.rowCount()), delegate, width=1440)
+    kept = delegate._painted
+    assert 8 <= len(kept) < 40 * model.rowCount()
+    assert sum(p.width() * p.height() * 4 for p in kept.values()) <= 8 * 1024 * 1024
 
 
 @pytest.mark.parametrize("step", [timedelta(seconds=1), timedelta(seconds=30), timedelta(minutes=1), timedelta(days=1)])
