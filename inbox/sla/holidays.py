@@ -9,8 +9,6 @@ from __future__ import annotations
 from datetime import date
 from functools import lru_cache
 
-import holidays
-
 
 def country_holidays(country: str, years: range) -> set[date]:
     """The public holidays of ``country`` (ISO 3166 code, optionally ``-SUBDIV``) in ``years``.
@@ -25,6 +23,8 @@ def country_holidays(country: str, years: range) -> set[date]:
 
 @lru_cache(maxsize=512)
 def _one_year(country: str, year: int) -> frozenset[date]:
+    import holidays  # 45 ms of imports, paid by the first calendar that names a country, not at start-up
+
     code, _, subdiv = country.partition("-")
     try:
         table = holidays.country_holidays(code, subdiv=subdiv or None, years=year)

@@ -139,9 +139,13 @@ class ConversationReads(StoreBase):
         return [str(r[0]) for r in rows]
 
     def tags(self) -> list[tuple[str, int]]:
+        # From the conversations not closed (an index range on status) to their tags (the tags'
+        # primary key): 2 ms at 1M, where going from every tag to its conversation took 30-70.
+        not_closed = [s.value for s in Status if s is not Status.CLOSED]
         rows = self._rows(
-            """SELECT t.tag, COUNT(*) AS n FROM conversation_tags t JOIN conversations c ON c.id = t.conversation_id
-               WHERE c.status != 'closed' GROUP BY t.tag ORDER BY n DESC, t.tag"""
+            f"""SELECT t.tag, COUNT(*) AS n FROM conversations c CROSS JOIN conversation_tags t ON t.conversation_id = c.id
+               WHERE c.status IN ({",".join("?" * len(not_closed))}) GROUP BY t.tag ORDER BY n DESC, t.tag""",
+            not_closed,
         )
         return [(r["tag"], int(r["n"])) for r in rows]
 

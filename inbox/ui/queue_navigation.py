@@ -28,8 +28,13 @@ class QueueNavigation(WindowWidgets):
         """The views and their counts; when the views are the same ones, only the counts change
         (the column keeps its selection and scroll position)."""
         tags = self.repo.tags()[:8]
+        tagged = {tag_view(t).key: n for t, n in tags}  # a tag's view counts what tags() counted
+
+        def count(view: QueueView) -> int:
+            return tagged[view.key] if view.key in tagged else self.repo.count(view.filter)
+
         keys = [v.key for v in (*standard_views(self.agent), *channel_views(), *(tag_view(t) for t, _n in tags))]
-        if update_counts(self.views, keys, lambda v: self.repo.count(v.filter), lambda v: self.tr_(v.label)):
+        if update_counts(self.views, keys, count, lambda v: self.tr_(v.label)):
             return
         current = self.views.currentItem()
         key = current.data(Qt.ItemDataRole.UserRole).key if current else self._wanted_view
@@ -45,10 +50,10 @@ class QueueNavigation(WindowWidgets):
                 header.setFlags(Qt.ItemFlag.NoItemFlags)
                 self.views.addItem(header)
                 continue
-            count = self.repo.count(entry.filter)
+            n = count(entry)
             item = QListWidgetItem(self.tr_(entry.label))
-            item.setData(COUNT_ROLE, count)
-            item.setToolTip(f"{self.tr_(entry.label)}: {count}")
+            item.setData(COUNT_ROLE, n)
+            item.setToolTip(f"{self.tr_(entry.label)}: {n}")
             if entry.key.startswith("channel:"):
                 item.setIcon(icon(entry.key.split(":", 1)[1]))
             item.setData(Qt.ItemDataRole.UserRole, entry)

@@ -89,9 +89,9 @@ def test_read_commands_load_no_heavy_module(db: Path, argv: tuple[str, ...]) -> 
 
 
 def test_the_probe_sees_heavy_modules_when_a_command_uses_them(db: Path) -> None:
-    """The check above can fail: `inbox sla` does load the SLA engine and holidays."""
+    """The check above can fail: `inbox sla` does load the SLA engine and the workspace."""
     _out, modules = _run(db, "sla", "--json")
-    assert {"inbox.sla.engine", "inbox.app.workspace", "holidays"} <= modules
+    assert {"inbox.sla.engine", "inbox.app.workspace"} <= modules
 
 
 def test_read_commands_answer_the_same_as_in_process(db: Path) -> None:
