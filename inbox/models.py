@@ -52,6 +52,10 @@ class Status(StrEnum):
     CLOSED = "closed"  # final: a new message starts a new conversation
 
 
+#: Every status but closed: what the views column's tags and each tag's view count.
+NOT_CLOSED = frozenset(s for s in Status if s is not Status.CLOSED)
+
+
 class Priority(StrEnum):
     LOW = "low"
     NORMAL = "normal"

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from inbox.models import Channel, QueueFilter, QueueSort, Status
+from inbox.models import NOT_CLOSED, Channel, QueueFilter, QueueSort, Status
 from inbox.triage.rules import NEGATIVE_BELOW
 
 ACTIVE = frozenset({Status.NEW, Status.OPEN})
-NOT_CLOSED = frozenset({Status.NEW, Status.OPEN, Status.PENDING, Status.SOLVED})
 
 
 @dataclass(frozen=True, slots=True)
